@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './names.js';
+export * from './ip.js';
+export * from './serial.js';

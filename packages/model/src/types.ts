@@ -1,0 +1,100 @@
+/** Domain types shared by every fedns package. Plain data, no behaviour. */
+
+/** The federation: its name and the DNS zone it is authoritative for. */
+export interface FederationConfig {
+  /** e.g. `myfederation` — a single DNS label. */
+  name: string;
+  /** Absolute, lower-case, e.g. `example.com.` */
+  zone: string;
+  /** Default TTL of every published record set, seconds (DESIGN §4 rule 6: 30). */
+  defaultTtl: number;
+  soa: SoaConfig;
+  /** Apex NS names (absolute) with optional glue for in-zone ones. */
+  nameservers: NameserverConfig[];
+}
+
+export interface SoaConfig {
+  /** MNAME, absolute. */
+  mname: string;
+  /** RNAME in domain form (hostmaster.example.com.), absolute. */
+  rname: string;
+  refresh: number;
+  retry: number;
+  expire: number;
+  /** SOA MINIMUM: negative-caching TTL (RFC 2308). */
+  minimum: number;
+  /** TTL of the SOA and NS records themselves. */
+  ttl: number;
+}
+
+export interface NameserverConfig {
+  name: string;
+  addresses: string[];
+}
+
+export type FailMode = 'open' | 'closed';
+
+/** What the cascade needs to know about one federated service. */
+export interface ServicePolicy {
+  namespace: string;
+  name: string;
+  /** TTL of this service's record sets, seconds. */
+  ttl: number;
+  failMode: FailMode;
+  /** Minimum ready endpoints for a shard to count as healthy. */
+  minReadyEndpoints: number;
+  /** Cluster names the service is placed in; undefined = every cluster. */
+  clusters?: string[];
+}
+
+/** A member cluster as the cascade sees it. */
+export interface ClusterTopology {
+  name: string;
+  region: string;
+  zones: string[];
+  /** A drained cluster's shards are never published as healthy. */
+  drained?: boolean;
+  /** Zones of this cluster that are drained. */
+  drainedZones?: string[];
+}
+
+/**
+ * One member cluster's copy of a federated service. `healthy` is the effective
+ * health after the controller applied grace periods and stabilisation windows
+ * (time-based rules live in the controller; the cascade is timeless).
+ */
+export interface Shard {
+  cluster: string;
+  namespace: string;
+  service: string;
+  /** Load-balancer addresses (IPv4 and/or IPv6 literals), already flattened. */
+  addresses: string[];
+  readyEndpoints: number;
+  healthy: boolean;
+}
+
+export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
+export type RecordLevel = 'global' | 'region' | 'zone';
+
+/** One published RRset. Names are absolute and lower-case. */
+export interface RecordSet {
+  name: string;
+  type: RecordType;
+  ttl: number;
+  /** A/AAAA: sorted address literals; CNAME: one absolute target; TXT: strings. */
+  data: string[];
+  level: RecordLevel;
+  /** Owning federated service. */
+  namespace: string;
+  service: string;
+  /** Region / zone of the level (absent for global). */
+  region?: string;
+  zone?: string;
+}
+
+export interface RecordSetDiff {
+  /** New or changed RRsets (full new content). */
+  upserts: RecordSet[];
+  /** RRsets that no longer exist (old content). */
+  deletes: RecordSet[];
+}
