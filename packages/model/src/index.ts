@@ -2,3 +2,4 @@ export * from './types.js';
 export * from './names.js';
 export * from './ip.js';
 export * from './serial.js';
+export * from './policy.js';

@@ -1,0 +1,416 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
+import { nextSerial } from '@fedns/model';
+import Database from 'better-sqlite3';
+import { migrate, readMigrations } from './migrate.js';
+import { SecretBox } from './secrets.js';
+
+/** The top-level migrations/ folder of the workspace. */
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
+
+export interface StoreOptions {
+  dataDir: string;
+  migrationsDir?: string;
+  /** Key file for credentials at rest; default `<dataDir>/secret.key`, created when missing. */
+  keyFile?: string;
+  /** Open without migrating or writing (a follower such as a lone nameserver). */
+  readonly?: boolean;
+}
+
+/** A Kubernetes object as stored: the JSON object plus its identity columns. */
+export interface StoredObject<T = Record<string, unknown>> {
+  uid: string;
+  resourceVersion: number;
+  object: T;
+}
+
+export interface StoredService<T = Record<string, unknown>> extends StoredObject<T> {
+  namespace: string;
+  name: string;
+}
+
+export interface StoredCluster<T = Record<string, unknown>> extends StoredObject<T> {
+  name: string;
+}
+
+/** A shard as stored: the cascade's view plus when its health last changed and why. */
+export interface StoredShard extends Shard {
+  since: string;
+  message: string;
+}
+
+export interface JournalEntry {
+  seq: number;
+  soaSerial: number;
+  prevSoaSerial: number;
+  at: string;
+  cause: string;
+  deleted: RecordSet[];
+  added: RecordSet[];
+}
+
+interface RecordRow {
+  name: string;
+  type: string;
+  ttl: number;
+  data: string;
+  level: string;
+  namespace: string;
+  service: string;
+  region: string | null;
+  zone: string | null;
+}
+
+interface JournalRow {
+  seq: number;
+  soa_serial: number;
+  prev_soa: number;
+  at: string;
+  cause: string;
+  deleted: string;
+  added: string;
+}
+
+function rowToRecordSet(r: RecordRow): RecordSet {
+  const rs: RecordSet = {
+    name: r.name,
+    type: r.type as RecordSet['type'],
+    ttl: r.ttl,
+    data: JSON.parse(r.data) as string[],
+    level: r.level as RecordSet['level'],
+    namespace: r.namespace,
+    service: r.service,
+  };
+  if (r.region !== null) rs.region = r.region;
+  if (r.zone !== null) rs.zone = r.zone;
+  return rs;
+}
+
+function rowToEntry(r: JournalRow): JournalEntry {
+  return {
+    seq: r.seq,
+    soaSerial: r.soa_serial,
+    prevSoaSerial: r.prev_soa,
+    at: r.at,
+    cause: r.cause,
+    deleted: JSON.parse(r.deleted) as RecordSet[],
+    added: JSON.parse(r.added) as RecordSet[],
+  };
+}
+
+/**
+ * The one source of truth (DESIGN §2): services, clusters, shards, record sets,
+ * the zone serial and the change journal, in one SQLite file in WAL mode.
+ * Every multi-row write runs in one transaction. Emits `commit` (JournalEntry)
+ * after a record diff is durably committed, for in-process followers.
+ */
+export class Store extends EventEmitter {
+  readonly path: string;
+  readonly db: Database.Database;
+  private readonly secrets: SecretBox | undefined;
+  private readonly stmts;
+
+  private constructor(db: Database.Database, path: string, secrets: SecretBox | undefined) {
+    super();
+    this.db = db;
+    this.path = path;
+    this.secrets = secrets;
+    this.stmts = {
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      getService: db.prepare('SELECT namespace, name, uid, resource_version, object FROM services WHERE namespace = ? AND name = ?'),
+      listServices: db.prepare('SELECT namespace, name, uid, resource_version, object FROM services ORDER BY namespace, name'),
+      putService: db.prepare(
+        `INSERT INTO services (namespace, name, uid, resource_version, object) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(namespace, name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version, object = excluded.object`,
+      ),
+      deleteService: db.prepare('DELETE FROM services WHERE namespace = ? AND name = ?'),
+      getCluster: db.prepare('SELECT name, uid, resource_version, object FROM clusters WHERE name = ?'),
+      listClusters: db.prepare('SELECT name, uid, resource_version, object FROM clusters ORDER BY name'),
+      putCluster: db.prepare(
+        `INSERT INTO clusters (name, uid, resource_version, object) VALUES (?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version, object = excluded.object`,
+      ),
+      setCredentials: db.prepare('UPDATE clusters SET credentials = ? WHERE name = ?'),
+      getCredentials: db.prepare('SELECT credentials FROM clusters WHERE name = ?').pluck(),
+      deleteCluster: db.prepare('DELETE FROM clusters WHERE name = ?'),
+      putShard: db.prepare(
+        `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(cluster, namespace, service) DO UPDATE SET addresses = excluded.addresses,
+           ready_endpoints = excluded.ready_endpoints, healthy = excluded.healthy, since = excluded.since, message = excluded.message`,
+      ),
+      listShards: db.prepare('SELECT * FROM shards ORDER BY namespace, service, cluster'),
+      deleteShard: db.prepare('DELETE FROM shards WHERE cluster = ? AND namespace = ? AND service = ?'),
+      deleteShardsOfCluster: db.prepare('DELETE FROM shards WHERE cluster = ?'),
+      deleteShardsOfService: db.prepare('DELETE FROM shards WHERE namespace = ? AND service = ?'),
+      getRecordSet: db.prepare('SELECT * FROM record_sets WHERE name = ? AND type = ?'),
+      listRecordSets: db.prepare('SELECT * FROM record_sets ORDER BY name, type'),
+      recordSetsOfService: db.prepare('SELECT * FROM record_sets WHERE namespace = ? AND service = ? ORDER BY name, type'),
+      upsertRecordSet: db.prepare(
+        `INSERT INTO record_sets (name, type, ttl, data, level, namespace, service, region, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(name, type) DO UPDATE SET ttl = excluded.ttl, data = excluded.data, level = excluded.level,
+           namespace = excluded.namespace, service = excluded.service, region = excluded.region, zone = excluded.zone`,
+      ),
+      deleteRecordSet: db.prepare('DELETE FROM record_sets WHERE name = ? AND type = ?'),
+      appendJournal: db.prepare(
+        'INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      journalSince: db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq'),
+      firstSeq: db.prepare('SELECT MIN(seq) FROM journal').pluck(),
+      pruneJournal: db.prepare('DELETE FROM journal WHERE seq <= ?'),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+    };
+  }
+
+  static open(opts: StoreOptions): Store {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const path = join(opts.dataDir, 'fedns.db');
+    const db = new Database(path, { readonly: false, fileMustExist: Boolean(opts.readonly) });
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit acknowledged to a secondary or an API client survives power loss too.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    if (!opts.readonly) migrate(db, readMigrations(opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR));
+    const secrets = opts.readonly ? undefined : SecretBox.fromKeyFile(opts.keyFile ?? join(opts.dataDir, 'secret.key'), true);
+    const store = new Store(db, path, secrets);
+    if (!opts.readonly) store.initMeta();
+    return store;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  private initMeta(): void {
+    this.tx(() => {
+      if (this.meta('soa_serial') === undefined) {
+        // Start from the clock (seconds fit 32 bits until 2106) so a re-created data
+        // directory still looks newer to secondaries that kept an older copy.
+        this.setMeta('soa_serial', String(Math.floor(Date.now() / 1000) >>> 0));
+      }
+      if (this.meta('resource_version') === undefined) this.setMeta('resource_version', '1');
+      if (this.meta('journal_seq') === undefined) this.setMeta('journal_seq', '0');
+    });
+  }
+
+  meta(key: string): string | undefined {
+    return this.stmts.getMeta.get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmts.setMeta.run(key, value);
+  }
+
+  /** A new cluster-wide resourceVersion for an API write (Kubernetes semantics: opaque, increasing). */
+  nextResourceVersion(): number {
+    return this.tx(() => {
+      const rv = Number(this.meta('resource_version') ?? '1') + 1;
+      this.setMeta('resource_version', String(rv));
+      return rv;
+    });
+  }
+
+  currentResourceVersion(): number {
+    return Number(this.meta('resource_version') ?? '1');
+  }
+
+  // ---- services ---------------------------------------------------------
+
+  getService<T = Record<string, unknown>>(namespace: string, name: string): StoredService<T> | undefined {
+    const r = this.stmts.getService.get(namespace, name) as ObjRow | undefined;
+    return r ? toService<T>(r) : undefined;
+  }
+
+  listServices<T = Record<string, unknown>>(): StoredService<T>[] {
+    return (this.stmts.listServices.all() as ObjRow[]).map((r) => toService<T>(r));
+  }
+
+  putService(s: StoredService<unknown>): void {
+    this.stmts.putService.run(s.namespace, s.name, s.uid, s.resourceVersion, JSON.stringify(s.object));
+  }
+
+  deleteService(namespace: string, name: string): boolean {
+    return this.stmts.deleteService.run(namespace, name).changes > 0;
+  }
+
+  // ---- clusters ---------------------------------------------------------
+
+  getCluster<T = Record<string, unknown>>(name: string): StoredCluster<T> | undefined {
+    const r = this.stmts.getCluster.get(name) as ObjRow | undefined;
+    return r ? toCluster<T>(r) : undefined;
+  }
+
+  listClusters<T = Record<string, unknown>>(): StoredCluster<T>[] {
+    return (this.stmts.listClusters.all() as ObjRow[]).map((r) => toCluster<T>(r));
+  }
+
+  putCluster(c: StoredCluster<unknown>): void {
+    this.stmts.putCluster.run(c.name, c.uid, c.resourceVersion, JSON.stringify(c.object));
+  }
+
+  deleteCluster(name: string): boolean {
+    return this.stmts.deleteCluster.run(name).changes > 0;
+  }
+
+  /** Stores a cluster's credentials (e.g. a kubeconfig) encrypted at rest. */
+  setClusterCredentials(name: string, plain: string): void {
+    if (!this.secrets) throw new Error('store opened read-only: cannot write credentials');
+    this.stmts.setCredentials.run(this.secrets.seal(Buffer.from(plain, 'utf8')), name);
+  }
+
+  clusterCredentials(name: string): string | undefined {
+    const sealed = this.stmts.getCredentials.get(name) as Buffer | null | undefined;
+    if (!sealed) return undefined;
+    if (!this.secrets) throw new Error('store opened read-only: cannot read credentials');
+    return this.secrets.open(sealed).toString('utf8');
+  }
+
+  // ---- shards -----------------------------------------------------------
+
+  putShard(s: StoredShard): void {
+    this.stmts.putShard.run(s.cluster, s.namespace, s.service, JSON.stringify(s.addresses), s.readyEndpoints, s.healthy ? 1 : 0, s.since, s.message);
+  }
+
+  listShards(): StoredShard[] {
+    return (this.stmts.listShards.all() as ShardRow[]).map((r) => ({
+      cluster: r.cluster,
+      namespace: r.namespace,
+      service: r.service,
+      addresses: JSON.parse(r.addresses) as string[],
+      readyEndpoints: r.ready_endpoints,
+      healthy: r.healthy === 1,
+      since: r.since,
+      message: r.message,
+    }));
+  }
+
+  deleteShard(cluster: string, namespace: string, service: string): void {
+    this.stmts.deleteShard.run(cluster, namespace, service);
+  }
+
+  deleteShardsOfCluster(cluster: string): void {
+    this.stmts.deleteShardsOfCluster.run(cluster);
+  }
+
+  deleteShardsOfService(namespace: string, service: string): void {
+    this.stmts.deleteShardsOfService.run(namespace, service);
+  }
+
+  // ---- zone: record sets, serial, journal --------------------------------
+
+  listRecordSets(): RecordSet[] {
+    return (this.stmts.listRecordSets.all() as RecordRow[]).map(rowToRecordSet);
+  }
+
+  recordSetsOfService(namespace: string, service: string): RecordSet[] {
+    return (this.stmts.recordSetsOfService.all(namespace, service) as RecordRow[]).map(rowToRecordSet);
+  }
+
+  soaSerial(): number {
+    return Number(this.meta('soa_serial'));
+  }
+
+  /** The sequence number of the last commit (0 before the first). */
+  headSeq(): number {
+    return Number(this.meta('journal_seq') ?? '0');
+  }
+
+  /** A consistent view of the zone: serial, head sequence and every RRset, read in one transaction. */
+  zoneSnapshot(): { soaSerial: number; seq: number; recordSets: RecordSet[] } {
+    return this.db.transaction(() => ({ soaSerial: this.soaSerial(), seq: this.headSeq(), recordSets: this.listRecordSets() }))();
+  }
+
+  /**
+   * Applies a record diff, bumps the SOA serial once (RFC 1982) and journals it,
+   * all in one transaction (DESIGN §4 rule 9). An empty diff commits nothing.
+   * `extra` runs inside the same transaction (e.g. shard status updates).
+   */
+  commitRecordDiff(diff: RecordSetDiff, cause: string, extra?: () => void): JournalEntry | undefined {
+    if (diff.upserts.length === 0 && diff.deletes.length === 0) {
+      if (extra) this.tx(extra);
+      return undefined;
+    }
+    const entry = this.tx((): JournalEntry => {
+      extra?.();
+      const s = this.stmts;
+      const deleted: RecordSet[] = [];
+      for (const rs of diff.deletes) {
+        const old = s.deleteRecordSet.run(rs.name, rs.type);
+        if (old.changes > 0) deleted.push(rs);
+      }
+      const byKey = new Map<string, RecordSet>();
+      for (const rs of diff.upserts) {
+        // Journal the old content of a replaced RRset, so IXFR can delete exactly it.
+        const prior = s.getRecordSet.get(rs.name, rs.type) as RecordRow | undefined;
+        if (prior) deleted.push(rowToRecordSet(prior));
+        s.upsertRecordSet.run(rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null);
+        byKey.set(`${rs.name}/${rs.type}`, rs);
+      }
+      const prevSoa = this.soaSerial();
+      const soaSerial = nextSerial(prevSoa);
+      const seq = this.headSeq() + 1;
+      const at = new Date().toISOString();
+      this.setMeta('soa_serial', String(soaSerial));
+      this.setMeta('journal_seq', String(seq));
+      const added = [...byKey.values()];
+      s.appendJournal.run(seq, soaSerial, prevSoa, at, cause, JSON.stringify(deleted), JSON.stringify(added));
+      return { seq, soaSerial, prevSoaSerial: prevSoa, at, cause, deleted, added };
+    });
+    this.emit('commit', entry);
+    return entry;
+  }
+
+  /** Journal entries after `seq`; undefined when entries after it were pruned (reload in full). */
+  changesSince(seq: number): JournalEntry[] | undefined {
+    const first = this.stmts.firstSeq.get() as number | null;
+    if (seq < this.headSeq() && (first === null || first > seq + 1)) return undefined;
+    return (this.stmts.journalSince.all(seq) as JournalRow[]).map(rowToEntry);
+  }
+
+  /** Drops journal entries so that at most `keep` remain. */
+  pruneJournal(keep: number): void {
+    const cut = this.headSeq() - keep;
+    if (cut > 0) this.stmts.pruneJournal.run(cut);
+  }
+
+  /** Changes whenever another connection commits: a cheap poll for cross-process followers. */
+  dataVersion(): number {
+    return this.stmts.dataVersion.get() as number;
+  }
+}
+
+interface ObjRow {
+  namespace?: string;
+  name: string;
+  uid: string;
+  resource_version: number;
+  object: string;
+}
+
+interface ShardRow {
+  cluster: string;
+  namespace: string;
+  service: string;
+  addresses: string;
+  ready_endpoints: number;
+  healthy: number;
+  since: string;
+  message: string;
+}
+
+function toService<T>(r: ObjRow): StoredService<T> {
+  return { namespace: r.namespace ?? '', name: r.name, uid: r.uid, resourceVersion: r.resource_version, object: JSON.parse(r.object) as T };
+}
+
+function toCluster<T>(r: ObjRow): StoredCluster<T> {
+  return { name: r.name, uid: r.uid, resourceVersion: r.resource_version, object: JSON.parse(r.object) as T };
+}

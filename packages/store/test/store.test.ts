@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { RecordSet } from '@fedns/model';
+import Database from 'better-sqlite3';
+import { DEFAULT_MIGRATIONS_DIR, SchemaTooNewError, Store } from '../src/index.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'fedns-store-'));
+
+const rs = (name: string, data: string[], type: RecordSet['type'] = 'A'): RecordSet => ({
+  name, type, ttl: 30, data, level: 'global', namespace: 'default', service: 'nginx',
+});
+
+test('a fresh store applies every migration and records it', () => {
+  const dir = tmp();
+  const store = Store.open({ dataDir: dir });
+  const versions = store.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
+  const files = readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'));
+  assert.equal(versions.length, files.length);
+  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  store.close();
+});
+
+test('upgrading a database created by an earlier migration set', () => {
+  const dir = tmp();
+  const oldMigrations = join(dir, 'old-migrations');
+  mkdirSync(oldMigrations);
+  copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '0001_init.sql'), join(oldMigrations, '0001_init.sql'));
+  const data = join(dir, 'data');
+  const old = Store.open({ dataDir: data, migrationsDir: oldMigrations });
+  old.putService({ namespace: 'default', name: 'nginx', uid: 'u1', resourceVersion: 2, object: { kind: 'Service' } });
+  old.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'test');
+  old.close();
+
+  // The current migration set plus one more file standing for a future schema change.
+  const newer = join(dir, 'new-migrations');
+  mkdirSync(newer);
+  for (const f of readdirSync(DEFAULT_MIGRATIONS_DIR)) copyFileSync(join(DEFAULT_MIGRATIONS_DIR, f), join(newer, f));
+  const next = readdirSync(newer).filter((f) => f.endsWith('.sql')).length + 1;
+  writeFileSync(join(newer, `${String(next).padStart(4, '0')}_add_note.sql`), 'ALTER TABLE services ADD COLUMN note TEXT;');
+  const upgraded = Store.open({ dataDir: data, migrationsDir: newer });
+  assert.equal(upgraded.getService('default', 'nginx')?.uid, 'u1');
+  assert.deepEqual(upgraded.listRecordSets().map((r) => r.name), ['a.example.com.']);
+  const cols = upgraded.db.prepare('PRAGMA table_info(services)').all() as { name: string }[];
+  assert.ok(cols.some((c) => c.name === 'note'));
+  upgraded.close();
+});
+
+test('refuses a database newer than the code', () => {
+  const dir = tmp();
+  Store.open({ dataDir: dir }).close();
+  const db = new Database(join(dir, 'fedns.db'));
+  db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, ?)').run('future', 'x');
+  db.close();
+  assert.throws(() => Store.open({ dataDir: dir }), SchemaTooNewError);
+});
+
+test('a failing migration leaves the database unchanged', () => {
+  const dir = tmp();
+  const migs = join(dir, 'm');
+  mkdirSync(migs);
+  copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '0001_init.sql'), join(migs, '0001_init.sql'));
+  writeFileSync(join(migs, '0002_broken.sql'), 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;');
+  assert.throws(() => Store.open({ dataDir: join(dir, 'd'), migrationsDir: migs }));
+  const db = new Database(join(dir, 'd', 'fedns.db'));
+  assert.equal(db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get(), 1);
+  assert.equal(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
+  db.close();
+});
+
+test('commits bump the serial once and journal old and new content', () => {
+  const store = Store.open({ dataDir: tmp() });
+  const s0 = store.soaSerial();
+  const e1 = store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1']), rs('b.example.com.', ['192.0.2.2'])], deletes: [] }, 'create');
+  assert.equal(e1?.soaSerial, (s0 + 1) >>> 0);
+  const e2 = store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.9'])], deletes: [rs('b.example.com.', ['192.0.2.2'])] }, 'flap');
+  assert.equal(e2?.soaSerial, (s0 + 2) >>> 0);
+  assert.deepEqual(e2?.deleted.map((r) => `${r.name} ${r.data}`).sort(), ['a.example.com. 192.0.2.1', 'b.example.com. 192.0.2.2']);
+  assert.deepEqual(e2?.added.map((r) => `${r.name} ${r.data}`), ['a.example.com. 192.0.2.9']);
+  assert.equal(store.commitRecordDiff({ upserts: [], deletes: [] }, 'noop'), undefined);
+  assert.equal(store.soaSerial(), (s0 + 2) >>> 0);
+  assert.deepEqual(store.changesSince(0)?.map((e) => e.seq), [1, 2]);
+  assert.deepEqual(store.changesSince(1)?.map((e) => e.cause), ['flap']);
+  store.pruneJournal(1);
+  assert.equal(store.changesSince(0), undefined, 'a follower behind the pruned journal must reload');
+  assert.deepEqual(store.changesSince(1)?.map((e) => e.seq), [2]);
+  store.close();
+});
+
+test('the serial wraps by RFC 1982', () => {
+  const store = Store.open({ dataDir: tmp() });
+  store.setMeta('soa_serial', String(2 ** 32 - 1));
+  const e = store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'wrap');
+  assert.equal(e?.soaSerial, 0);
+  store.close();
+});
+
+test('a failed transaction changes nothing', () => {
+  const store = Store.open({ dataDir: tmp() });
+  const before = store.soaSerial();
+  assert.throws(() =>
+    store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'x', () => {
+      throw new Error('boom');
+    }),
+  );
+  assert.equal(store.soaSerial(), before);
+  assert.deepEqual(store.listRecordSets(), []);
+  store.close();
+});
+
+test('cluster credentials are encrypted at rest', () => {
+  const dir = tmp();
+  const store = Store.open({ dataDir: dir });
+  store.putCluster({ name: 'c1', uid: 'u', resourceVersion: 1, object: {} });
+  store.setClusterCredentials('c1', 'token: very-secret-token');
+  assert.equal(store.clusterCredentials('c1'), 'token: very-secret-token');
+  store.close();
+  assert.ok(!readFileSync(join(dir, 'fedns.db')).includes('very-secret-token'));
+  const reopened = Store.open({ dataDir: dir });
+  assert.equal(reopened.clusterCredentials('c1'), 'token: very-secret-token');
+  reopened.close();
+});
+
+test('another connection sees commits through data_version', () => {
+  const dir = tmp();
+  const writer = Store.open({ dataDir: dir });
+  const reader = Store.open({ dataDir: dir, readonly: true });
+  const v0 = reader.dataVersion();
+  writer.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'x');
+  assert.notEqual(reader.dataVersion(), v0);
+  assert.equal(reader.zoneSnapshot().recordSets.length, 1);
+  writer.close();
+  reader.close();
+});
