@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { FederationConfig, NameserverConfig } from '@fedns/model';
+import { absoluteName, isInZone, labelProblem, nameProblem } from '@fedns/model';
+import { parse as parseYaml } from 'yaml';
+
+/** A problem with flags, environment or config file: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  federation: string;
+  zone: string;
+  apiListen: Listen;
+  dnsListen: Listen;
+  dataDir: string;
+  logLevel: string;
+  defaultTtl: number;
+  nameservers: NameserverConfig[];
+  soa: FederationConfig['soa'];
+  /** Kubeconfig for `join`, and other verb-specific values. */
+  kubeconfig?: string;
+  context?: string;
+  /** Where `demo` reads its federation (default: the seed scenario in shared/). */
+  scenario?: string;
+}
+
+/** Flag names and types; YAML keys and FEDNS_* variables are derived from them. */
+const OPTIONS = {
+  federation: { type: 'string' },
+  zone: { type: 'string' },
+  'api-listen': { type: 'string' },
+  'dns-listen': { type: 'string' },
+  'data-dir': { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  'default-ttl': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  scenario: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Key = keyof typeof OPTIONS;
+const camel = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+const envName = (k: string) => `FEDNS_${k.toUpperCase().replace(/-/g, '_')}`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function parseListen(key: string, value: string): Listen {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
+  if (!m) throw new UsageError(`${key}: "${value}" is not host:port (e.g. 127.0.0.1:5353)`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+  const port = Number(m[2]);
+  if (port > 65535) throw new UsageError(`${key}: port ${port} is out of range 0-65535`);
+  if (host !== 'localhost' && isIP(host) === 0) throw new UsageError(`${key}: "${host}" is not an IP address`);
+  return { host, port };
+}
+
+export interface ParsedCommand {
+  verb: string;
+  positionals: string[];
+  config: Config;
+  help: boolean;
+}
+
+/** argv (without node and script) + environment → verb and validated config. Pure apart from reading --config. */
+export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedCommand {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] ?? String(err));
+  }
+  const [verb = 'help', ...positionals] = parsed.positionals;
+  const flags = parsed.values as Partial<Record<Key, string | boolean>>;
+
+  const configFile = (flags.config as string | undefined) ?? env[envName('config')];
+  const file = configFile ? readConfigFile(configFile) : {};
+
+  const pick = (k: Key): string | undefined => {
+    const fromFlag = flags[k];
+    if (typeof fromFlag === 'string') return fromFlag;
+    const fromEnv = env[envName(k)];
+    if (fromEnv !== undefined) return fromEnv;
+    const fromFile = file[camel(k)];
+    if (fromFile === undefined || fromFile === null) return undefined;
+    if (typeof fromFile === 'object') throw new UsageError(`config ${camel(k)}: must be a scalar`);
+    return String(fromFile);
+  };
+
+  const federation = pick('federation') ?? 'myfederation';
+  const fedProblem = labelProblem(federation);
+  if (fedProblem) throw new UsageError(`federation: "${federation}" ${fedProblem}`);
+  const zoneRaw = pick('zone') ?? 'example.com.';
+  const zone = absoluteName(zoneRaw);
+  const zp = zone === '.' ? 'the root zone is not allowed' : nameProblem(zone);
+  if (zp) throw new UsageError(`zone: ${zp}`);
+  const logLevel = pick('log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const ttlRaw = pick('default-ttl') ?? '30';
+  if (!/^\d+$/.test(ttlRaw) || Number(ttlRaw) < 1 || Number(ttlRaw) > 86400) throw new UsageError(`default-ttl: "${ttlRaw}" must be seconds from 1 to 86400`);
+
+  const dnsListen = parseListen('dns-listen', pick('dns-listen') ?? '127.0.0.1:5353');
+  const nameservers = parseNameservers(file.nameservers, zone, dnsListen.host);
+  const soa = parseSoa(file.soa, zone, nameservers);
+
+  const config: Config = {
+    federation,
+    zone,
+    apiListen: parseListen('api-listen', pick('api-listen') ?? '127.0.0.1:8080'),
+    dnsListen,
+    dataDir: pick('data-dir') ?? './data',
+    logLevel,
+    defaultTtl: Number(ttlRaw),
+    nameservers,
+    soa,
+  };
+  const kubeconfig = pick('kubeconfig');
+  if (kubeconfig) config.kubeconfig = kubeconfig;
+  const context = pick('context');
+  if (context) config.context = context;
+  const scenario = pick('scenario');
+  if (scenario) config.scenario = scenario;
+  return { verb, positionals, config, help: Boolean(flags.help) };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new UsageError(`config: ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`config: ${path} must be a YAML mapping`);
+  const known = new Set([...Object.keys(OPTIONS).map(camel), 'nameservers', 'soa']);
+  for (const k of Object.keys(doc)) {
+    if (!known.has(k) || k === 'config' || k === 'help') throw new UsageError(`config: unknown key "${k}" in ${path}`);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function parseNameservers(raw: unknown, zone: string, defaultGlue: string): NameserverConfig[] {
+  if (raw === undefined) {
+    // One in-zone nameserver glued to the DNS listener's address: right for the demo and tests.
+    const glue = defaultGlue === '0.0.0.0' || defaultGlue === '::' || defaultGlue === 'localhost' ? '127.0.0.1' : defaultGlue;
+    return [{ name: `ns1.${zone}`, addresses: [glue] }];
+  }
+  if (!Array.isArray(raw) || raw.length === 0) throw new UsageError('config nameservers: must be a non-empty list of {name, addresses}');
+  return raw.map((ns, i) => {
+    const n = ns as { name?: unknown; addresses?: unknown };
+    if (typeof n.name !== 'string') throw new UsageError(`config nameservers[${i}].name: required`);
+    const name = absoluteName(n.name);
+    const p = nameProblem(name);
+    if (p) throw new UsageError(`config nameservers[${i}].name: ${p}`);
+    const addresses = n.addresses === undefined ? [] : n.addresses;
+    if (!Array.isArray(addresses) || addresses.some((a) => typeof a !== 'string' || isIP(a) === 0)) {
+      throw new UsageError(`config nameservers[${i}].addresses: must be a list of IP addresses`);
+    }
+    if (isInZone(name, zone) && addresses.length === 0) throw new UsageError(`config nameservers[${i}].addresses: ${name} is inside ${zone} and needs glue addresses`);
+    return { name, addresses: addresses as string[] };
+  });
+}
+
+function parseSoa(raw: unknown, zone: string, ns: NameserverConfig[]): FederationConfig['soa'] {
+  const defaults = { mname: ns[0]?.name ?? `ns1.${zone}`, rname: `hostmaster.${zone}`, refresh: 3600, retry: 600, expire: 604800, minimum: 30, ttl: 3600 };
+  if (raw === undefined) return defaults;
+  if (typeof raw !== 'object' || raw === null) throw new UsageError('config soa: must be a mapping');
+  const soa = { ...defaults };
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'mname' || k === 'rname') {
+      if (typeof v !== 'string' || nameProblem(absoluteName(v))) throw new UsageError(`config soa.${k}: must be a domain name`);
+      soa[k] = absoluteName(v);
+    } else if (k in defaults) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) throw new UsageError(`config soa.${k}: must be a whole number of seconds`);
+      (soa as Record<string, number | string>)[k] = v;
+    } else throw new UsageError(`config soa: unknown key "${k}"`);
+  }
+  return soa;
+}
+
+export function federationConfig(c: Config): FederationConfig {
+  return { name: c.federation, zone: c.zone, defaultTtl: c.defaultTtl, soa: c.soa, nameservers: c.nameservers };
+}

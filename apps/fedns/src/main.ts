@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { SchemaTooNewError } from '@fedns/store';
+import { type Config, parseCommand, UsageError } from './config.js';
+import { type Closer, makeLogger, type Running, startApiserver, startController, startNameserver, startServe } from './roles.js';
+
+const HELP = `fedns — federated, health-aware global DNS for Kubernetes
+
+usage: fedns <verb> [flags]
+
+verbs:
+  serve                      API, controller and nameserver in one process
+  apiserver | controller | nameserver
+                             one role each, over the same --data-dir
+  demo                       serve plus the seed's 13 simulated member clusters
+  join NAME --kubeconfig F [--context C]
+  unjoin NAME
+  explain NAME               how a DNS name resolves now, and why
+  sim-cluster                run one simulated member cluster
+
+flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
+  --federation NAME          default myfederation
+  --zone ZONE                default example.com.
+  --api-listen HOST:PORT     default 127.0.0.1:8080
+  --dns-listen HOST:PORT     default 127.0.0.1:5353 (UDP and TCP)
+  --data-dir DIR             default ./data
+  --config FILE              YAML with the same keys (camelCase), plus nameservers and soa
+  --log-level LEVEL          default info
+  --default-ttl SECONDS      default 30
+`;
+
+type Verb = (c: Config, run: Running, args: string[]) => Promise<void>;
+
+const LONG_RUNNING: Record<string, Verb> = {
+  serve: async (c, run) => {
+    await startServe(c, run);
+  },
+  apiserver: (c, run) => startApiserver(c, run),
+  controller: (c, run) => startController(c, run),
+  nameserver: (c, run) => startNameserver(c, run),
+};
+
+async function closeAll(closers: Closer[]): Promise<void> {
+  for (const close of closers.splice(0).reverse()) {
+    try {
+      await close();
+    } catch {
+      // Best effort: the rest must still close.
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const cmd = parseCommand(process.argv.slice(2), process.env);
+  if (cmd.help || cmd.verb === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const verb = LONG_RUNNING[cmd.verb];
+  if (!verb) throw new UsageError(`unknown verb "${cmd.verb}" (try: fedns help)`);
+  const run: Running = { logger: makeLogger(cmd.config), closers: [] };
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    run.logger.info({ signal }, 'stopping');
+    void closeAll(run.closers).then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await verb(cmd.config, run, cmd.positionals);
+  } catch (err) {
+    await closeAll(run.closers);
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof SchemaTooNewError) {
+    process.stderr.write(`fedns: ${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+    process.stderr.write(`fedns: cannot listen: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`fedns: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildApiServer } from '@fedns/apiserver';
+import { RecordsReconciler } from '@fedns/controller';
+import { followStore, startDnsServer, ZoneIndex } from '@fedns/nameserver';
+import { Store } from '@fedns/store';
+import Fastify from 'fastify';
+import { destination, type Logger, pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type Config, federationConfig, UsageError } from './config.js';
+
+/** Something started that must be stopped on shutdown, last started first stopped. */
+export type Closer = () => Promise<void> | void;
+
+export interface Running {
+  logger: Logger;
+  closers: Closer[];
+}
+
+export function makeLogger(c: Config): Logger {
+  return pino({ level: c.logLevel, base: { pid: process.pid } }, destination(2));
+}
+
+function makeRegistry(role: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role });
+  collectDefaultMetrics({ register: registry, prefix: 'fedns_process_' });
+  return registry;
+}
+
+const fed = (c: Config) => ({ name: c.federation, zone: c.zone });
+
+/** Opens the store for a role that writes (serve, apiserver, controller). */
+function openStore(c: Config, logger: Logger): Store {
+  const store = Store.open({ dataDir: c.dataDir });
+  logger.info({ path: store.path }, 'store open');
+  return store;
+}
+
+/** `serve`: API, controller loops and nameserver in one process over one store. */
+export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; apiUrl: string }> {
+  const { logger, closers } = run;
+  const store = openStore(c, logger);
+  closers.push(() => store.close());
+  const registry = makeRegistry('serve');
+  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger });
+
+  await startNameserverOn(c, run, store, registry);
+
+  const api = await buildApiServer({
+    store,
+    federation: fed(c),
+    registry,
+    logger: logger.child({ role: 'api' }),
+    onServiceChange: (ns, name) => reconciler.enqueue(ns, name, `service ${ns}/${name} changed`),
+  });
+  const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
+  closers.push(() => api.close());
+  logger.info({ url: apiUrl }, 'federation API listening');
+  reconciler.enqueueAll('start-up');
+  return { store, reconciler, apiUrl };
+}
+
+async function startNameserverOn(c: Config, run: Running, store: Store, registry: Registry): Promise<void> {
+  const index = new ZoneIndex(federationConfig(c));
+  const follower = followStore(store, index, { logger: run.logger });
+  run.closers.push(() => follower.stop());
+  const dns = await startDnsServer({ index, listen: `${c.dnsListen.host}:${c.dnsListen.port}`, registry, logger: run.logger.child({ role: 'dns' }) });
+  run.closers.push(() => dns.close());
+  run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial }, 'nameserver listening (UDP and TCP)');
+}
+
+/** A small HTTP listener for the roles that have no API: /readyz and /metrics. */
+async function startOpsListener(c: Config, run: Running, registry: Registry): Promise<void> {
+  const app = Fastify({ logger: false });
+  app.get('/readyz', async () => 'ok');
+  app.get('/livez', async () => 'ok');
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  const url = await app.listen({ host: c.apiListen.host, port: c.apiListen.port });
+  run.closers.push(() => app.close());
+  run.logger.info({ url }, 'ops endpoint listening (/readyz, /metrics)');
+}
+
+/** `nameserver`: serves the zone of a data directory another process writes, following its journal. */
+export async function startNameserver(c: Config, run: Running): Promise<void> {
+  if (!existsSync(join(c.dataDir, 'fedns.db'))) {
+    throw new UsageError(`data-dir: ${c.dataDir} holds no fedns database yet; start \`fedns serve\` or \`fedns apiserver\` on it first`);
+  }
+  const store = Store.open({ dataDir: c.dataDir, readonly: true });
+  run.closers.push(() => store.close());
+  const registry = makeRegistry('nameserver');
+  await startNameserverOn(c, run, store, registry);
+  await startOpsListener(c, run, registry);
+}
+
+/** `apiserver`: the federation API alone; a separate `controller` publishes records. */
+export async function startApiserver(c: Config, run: Running): Promise<void> {
+  const store = openStore(c, run.logger);
+  run.closers.push(() => store.close());
+  const registry = makeRegistry('apiserver');
+  const api = await buildApiServer({ store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
+  const url = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
+  run.closers.push(() => api.close());
+  run.logger.info({ url }, 'federation API listening');
+}
+
+/** `controller`: reconcile loops over the data directory; notices API writes by polling the store. */
+export async function startController(c: Config, run: Running): Promise<void> {
+  const store = openStore(c, run.logger);
+  run.closers.push(() => store.close());
+  const registry = makeRegistry('controller');
+  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
+  let version = store.dataVersion();
+  const timer = setInterval(() => {
+    const v = store.dataVersion();
+    if (v !== version) {
+      version = v;
+      reconciler.enqueueAll('store changed by another process');
+    }
+  }, 100);
+  run.closers.push(() => clearInterval(timer));
+  reconciler.enqueueAll('start-up');
+  await startOpsListener(c, run, registry);
+}

@@ -1,0 +1,1 @@
+export { RecordsReconciler, type RecordsReconcilerOptions } from './records.js';

@@ -1,0 +1,77 @@
+import type { RecordSetDiff } from '@fedns/model';
+import type { JournalEntry, Store } from '@fedns/store';
+import type { ZoneIndex } from './zone-index.js';
+
+export interface FollowOptions {
+  /** How often to look for commits made by other processes. */
+  pollMs?: number;
+  logger?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void };
+}
+
+/** The index diff of one journal entry: replaced RRsets are upserts, not deletes. */
+export function entryToDiff(entry: JournalEntry): RecordSetDiff {
+  const added = new Set(entry.added.map((r) => `${r.name}/${r.type}`));
+  return { upserts: entry.added, deletes: entry.deleted.filter((r) => !added.has(`${r.name}/${r.type}`)) };
+}
+
+/**
+ * Keeps a ZoneIndex equal to the store's zone: loads it once, then applies each
+ * journal entry — at once for commits made in this process (the store's
+ * `commit` event), within `pollMs` for commits by another process. When the
+ * store cannot be read the index keeps serving the last good zone (static
+ * stability) and the follower tries again on the next tick.
+ */
+export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions = {}): { stop(): void; catchUp(): void } {
+  let seq = -1;
+  let version = -1;
+
+  const reload = () => {
+    const snap = store.zoneSnapshot();
+    index.replaceAll(snap.soaSerial, snap.recordSets);
+    seq = snap.seq;
+    opts.logger?.info({ serial: snap.soaSerial, rrsets: snap.recordSets.length }, 'zone loaded');
+  };
+
+  const apply = (entry: JournalEntry) => {
+    index.applyDiff(entry.soaSerial, entryToDiff(entry));
+    seq = entry.seq;
+  };
+
+  const catchUp = () => {
+    try {
+      const entries = store.changesSince(seq);
+      if (entries === undefined) reload();
+      else for (const e of entries) apply(e);
+    } catch (err) {
+      opts.logger?.warn({ err }, 'cannot read the store; serving the last good zone');
+    }
+  };
+
+  const onCommit = (entry: JournalEntry) => {
+    if (entry.seq === seq + 1) apply(entry);
+    else catchUp();
+  };
+
+  reload();
+  store.on('commit', onCommit);
+  const timer = setInterval(() => {
+    try {
+      const v = store.dataVersion();
+      if (v === version) return;
+      version = v;
+    } catch (err) {
+      opts.logger?.warn({ err }, 'cannot read the store; serving the last good zone');
+      return;
+    }
+    catchUp();
+  }, opts.pollMs ?? 50);
+  timer.unref();
+
+  return {
+    stop() {
+      clearInterval(timer);
+      store.off('commit', onCommit);
+    },
+    catchUp,
+  };
+}
