@@ -37,6 +37,22 @@ function openStore(c: Config, logger: Logger): Store {
   return store;
 }
 
+/**
+ * Calls `onChange` when another process (fedns join, a second role, an operator
+ * tool) commits to the store: SQLite's data_version moves only for other connections.
+ */
+function watchForeignWrites(store: Store, run: Running, onChange: () => void): void {
+  let version = store.dataVersion();
+  const timer = setInterval(() => {
+    const v = store.dataVersion();
+    if (v === version) return;
+    version = v;
+    onChange();
+  }, 100);
+  timer.unref();
+  run.closers.push(() => clearInterval(timer));
+}
+
 /** `serve`: API, controller loops and nameserver in one process over one store. */
 export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; apiUrl: string }> {
   const { logger, closers } = run;
@@ -57,6 +73,7 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
   logger.info({ url: apiUrl }, 'federation API listening');
+  watchForeignWrites(store, run, () => reconciler.enqueueAll('store changed by another process'));
   reconciler.enqueueAll('start-up');
   return { store, reconciler, apiUrl };
 }
@@ -110,15 +127,7 @@ export async function startController(c: Config, run: Running): Promise<void> {
   run.closers.push(() => store.close());
   const registry = makeRegistry('controller');
   const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
-  let version = store.dataVersion();
-  const timer = setInterval(() => {
-    const v = store.dataVersion();
-    if (v !== version) {
-      version = v;
-      reconciler.enqueueAll('store changed by another process');
-    }
-  }, 100);
-  run.closers.push(() => clearInterval(timer));
+  watchForeignWrites(store, run, () => reconciler.enqueueAll('store changed by another process'));
   reconciler.enqueueAll('start-up');
   await startOpsListener(c, run, registry);
 }

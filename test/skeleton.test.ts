@@ -1,0 +1,159 @@
+/**
+ * Issue 2 end to end: `fedns serve` with the DESIGN §4 worked example — the
+ * service through the API, clusters and shard status through the store
+ * package — checked name by name with the real dig; a second
+ * `fedns nameserver` process follows the same data directory.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Store } from '@fedns/store';
+import { dig, type FednsProcess, freePort, lines, runFedns, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+
+const P = 'nginx.prod.myfed.svc';
+const dataDir = tempDir();
+let serve: FednsProcess;
+let follower: FednsProcess | undefined;
+let api = '';
+let dnsPort = 0;
+
+const clusters = [
+  { name: 'c1', region: 'us-east1', zones: ['us-east1-b'], lb: '203.0.113.10', ready: 3 },
+  { name: 'c2', region: 'us-east1', zones: ['us-east1-c'], lb: '203.0.113.20', ready: 0 },
+  { name: 'c3', region: 'europe-west1', zones: ['europe-west1-b'], lb: '198.51.100.5', ready: 2 },
+  { name: 'c5', region: 'asia-east1', zones: ['asia-east1-a'], lb: '192.0.2.9', ready: 0 },
+];
+
+before(async () => {
+  const apiPort = await freePort();
+  dnsPort = await freePort();
+  api = `http://127.0.0.1:${apiPort}`;
+  serve = spawnFedns(['serve', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--log-level', 'warn']);
+  await waitReady(api, serve);
+
+  // Member clusters and their shards, as the controller would record them.
+  const store = Store.open({ dataDir });
+  store.tx(() => {
+    for (const c of clusters) {
+      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
+      store.putShard({ cluster: c.name, namespace: 'prod', service: 'nginx', addresses: [c.lb], readyEndpoints: c.ready, healthy: c.ready > 0, since: new Date().toISOString(), message: '' });
+    }
+  });
+  store.close();
+
+  const res = await fetch(`${api}/api/v1/namespaces/prod/services`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'nginx' }, spec: { type: 'LoadBalancer', selector: { run: 'nginx' }, ports: [{ name: 'http', port: 80 }] } }),
+  });
+  assert.equal(res.status, 201, await res.text());
+  await waitFor('the global name to answer', async () => (await dig(dnsPort, `${P}.example.com`)).answer.length > 0);
+});
+
+after(async () => {
+  await follower?.stop();
+  await serve?.stop();
+});
+
+test('every name of the worked example answers as DESIGN §4 says', async () => {
+  const expectA = async (name: string, data: string[]) => {
+    const a = await dig(dnsPort, name);
+    assert.equal(a.status, 'NOERROR', a.raw);
+    assert.ok(a.flags.includes('aa'), `AA on ${name}`);
+    assert.deepEqual(lines(a), data.map((d) => `${name} A ${d}`).sort(), a.raw);
+    assert.ok(a.answer.every((r) => r.ttl === 30), 'TTL 30 by default');
+  };
+  await expectA(`${P}.example.com.`, ['198.51.100.5', '203.0.113.10']);
+  await expectA(`${P}.us-east1.example.com.`, ['203.0.113.10']);
+  await expectA(`${P}.us-east1-b.us-east1.example.com.`, ['203.0.113.10']);
+  await expectA(`${P}.europe-west1.example.com.`, ['198.51.100.5']);
+  await expectA(`${P}.europe-west1-b.europe-west1.example.com.`, ['198.51.100.5']);
+
+  // CNAME rows: the CNAME itself, and the chain followed to addresses in the same answer.
+  const chains: [string, string[], string[]][] = [
+    [`${P}.us-east1-c.us-east1.example.com.`, [`${P}.us-east1.example.com.`], ['203.0.113.10']],
+    [`${P}.asia-east1.example.com.`, [`${P}.example.com.`], ['198.51.100.5', '203.0.113.10']],
+    [`${P}.asia-east1-a.asia-east1.example.com.`, [`${P}.asia-east1.example.com.`, `${P}.example.com.`], ['198.51.100.5', '203.0.113.10']],
+  ];
+  for (const [name, targets, addrs] of chains) {
+    const c = await dig(dnsPort, name, 'CNAME');
+    assert.deepEqual(c.answer.map((r) => `${r.name} ${r.type} ${r.data}`), [`${name} CNAME ${targets[0]}`], c.raw);
+    const a = await dig(dnsPort, name, 'A');
+    assert.equal(a.status, 'NOERROR');
+    const cnames = a.answer.filter((r) => r.type === 'CNAME').map((r) => r.data);
+    assert.deepEqual(cnames, targets, a.raw);
+    assert.deepEqual(a.answer.filter((r) => r.type === 'A').map((r) => r.data).sort(), addrs, a.raw);
+  }
+});
+
+test('the zone holds nothing else for the service, and negative answers carry the SOA', async () => {
+  const nx = await dig(dnsPort, `${P}.us-west1.example.com.`);
+  assert.equal(nx.status, 'NXDOMAIN');
+  assert.equal(nx.authority[0]?.type, 'SOA');
+  const ent = await dig(dnsPort, 'svc.example.com.');
+  assert.equal(ent.status, 'NOERROR', 'an empty non-terminal is NODATA');
+  assert.equal(ent.answer.length, 0);
+  const soa = await dig(dnsPort, 'example.com.', 'SOA');
+  assert.equal(soa.answer[0]?.type, 'SOA');
+  const outside = await dig(dnsPort, 'example.org.', 'A');
+  assert.equal(outside.status, 'REFUSED');
+});
+
+test('a second `fedns nameserver` process follows commits of `fedns serve` within one second', async () => {
+  const port = await freePort();
+  const opsPort = await freePort();
+  follower = spawnFedns(['nameserver', '--data-dir', dataDir, '--federation', 'myfed', '--dns-listen', `127.0.0.1:${port}`, '--api-listen', `127.0.0.1:${opsPort}`, '--log-level', 'warn']);
+  await waitReady(`http://127.0.0.1:${opsPort}`, follower);
+  assert.deepEqual(lines(await dig(port, `${P}.europe-west1.example.com.`)), lines(await dig(dnsPort, `${P}.europe-west1.example.com.`)));
+
+  // c3 loses its endpoints: Europe falls back to global.
+  const store = Store.open({ dataDir });
+  store.putShard({ cluster: 'c3', namespace: 'prod', service: 'nginx', addresses: ['198.51.100.5'], readyEndpoints: 0, healthy: false, since: new Date().toISOString(), message: 'no ready endpoints' });
+  store.close();
+  const t0 = Date.now();
+  await waitFor('the follower to see the change', async () => (await dig(port, `${P}.europe-west1.example.com.`, 'CNAME')).answer[0]?.data === `${P}.example.com.`, 1000, 20);
+  const elapsed = Date.now() - t0;
+  assert.ok(elapsed < 1000, `seen after ${elapsed} ms`);
+  const serial = (await dig(port, 'example.com.', 'SOA')).answer[0]?.data.split(' ')[2];
+  assert.equal(serial, (await dig(dnsPort, 'example.com.', 'SOA')).answer[0]?.data.split(' ')[2], 'both serve the same serial');
+});
+
+test('deleting the service removes its whole chain', async () => {
+  const res = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, { method: 'DELETE' });
+  assert.equal(res.status, 200);
+  await waitFor('the global name to go', async () => (await dig(dnsPort, `${P}.example.com.`)).status === 'NXDOMAIN');
+  for (const name of [`${P}.us-east1.example.com.`, `${P}.asia-east1-a.asia-east1.example.com.`]) {
+    assert.equal((await dig(dnsPort, name)).status, 'NXDOMAIN');
+  }
+});
+
+test('an invalid Service is rejected with a Status naming the field, and nothing is stored', async () => {
+  // A member cluster with long topology labels makes the zone-level name overflow 253 octets.
+  const store = Store.open({ dataDir });
+  store.putCluster({ name: 'c9', uid: 'uid-c9', resourceVersion: store.nextResourceVersion(), object: { metadata: { name: 'c9' }, status: { region: 'r'.repeat(63), zones: ['z'.repeat(63)] } } });
+  store.close();
+  const long = 'x'.repeat(60);
+  const res = await fetch(`${api}/api/v1/namespaces/${long}/services`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ metadata: { name: `a${'b'.repeat(61)}` }, spec: { ports: [{ port: 70000 }] } }),
+  });
+  assert.equal(res.status, 422);
+  const status = (await res.json()) as { kind: string; reason: string; details: { causes: { field: string; message: string }[] } };
+  assert.equal(status.kind, 'Status');
+  assert.equal(status.reason, 'Invalid');
+  const fields = status.details.causes.map((c) => c.field);
+  assert.ok(fields.includes('spec.ports[0].port'), JSON.stringify(status));
+  assert.ok(status.details.causes.some((c) => c.field === 'metadata.name' && /longer than 253/.test(c.message)), JSON.stringify(status));
+  const get = await fetch(`${api}/api/v1/namespaces/${long}/services/a${'b'.repeat(61)}`);
+  assert.equal(get.status, 404);
+});
+
+test('bad flags: one clear line and exit code 2', async () => {
+  const r = await runFedns(['serve', '--dns-listen', 'nowhere']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^fedns: dns-listen: "nowhere" is not host:port/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  const u = await runFedns(['serve', '--no-such-flag']);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /no-such-flag/);
+});
