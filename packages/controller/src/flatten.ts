@@ -1,0 +1,66 @@
+import { Resolver } from 'node:dns/promises';
+
+export interface FlattenOptions {
+  /** Resolver addresses ("ip" or "ip:port"); the system's when empty. */
+  servers?: string[];
+  refreshMs?: number;
+  /** How long the last good addresses are kept after lookups start failing. */
+  keepLastMs?: number;
+  onChange?: (hostname: string) => void;
+}
+
+interface Entry {
+  addresses: string[];
+  lastOk: number;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * DESIGN §4 rule 4: load-balancer ingress given as a hostname (AWS ELB style)
+ * is flattened to A/AAAA, refreshed on an interval; a failed lookup keeps the
+ * last addresses for a bounded time.
+ */
+export class HostnameFlattener {
+  private readonly entries = new Map<string, Entry>();
+  private readonly resolver = new Resolver({ timeout: 2000, tries: 2 });
+
+  constructor(private readonly opts: FlattenOptions = {}) {
+    if (opts.servers?.length) this.resolver.setServers(opts.servers);
+  }
+
+  /** Current addresses of a hostname (empty until the first lookup answers); starts tracking it. */
+  addresses(hostname: string): string[] {
+    const e = this.entries.get(hostname);
+    if (e) {
+      if (e.addresses.length && Date.now() - e.lastOk > (this.opts.keepLastMs ?? 300_000)) e.addresses = [];
+      return e.addresses;
+    }
+    const entry: Entry = { addresses: [], lastOk: 0 };
+    this.entries.set(hostname, entry);
+    void this.refresh(hostname, entry);
+    return [];
+  }
+
+  private async refresh(hostname: string, entry: Entry): Promise<void> {
+    const [v4, v6] = await Promise.all([
+      this.resolver.resolve4(hostname).catch(() => undefined),
+      this.resolver.resolve6(hostname).catch(() => undefined),
+    ]);
+    if (!this.entries.has(hostname)) return;
+    if (v4 || v6) {
+      const next = [...(v4 ?? []), ...(v6 ?? [])].sort();
+      entry.lastOk = Date.now();
+      if (next.join() !== entry.addresses.join()) {
+        entry.addresses = next;
+        this.opts.onChange?.(hostname);
+      }
+    }
+    entry.timer = setTimeout(() => void this.refresh(hostname, entry), this.opts.refreshMs ?? 30_000);
+    entry.timer.unref();
+  }
+
+  stop(): void {
+    for (const e of this.entries.values()) clearTimeout(e.timer);
+    this.entries.clear();
+  }
+}

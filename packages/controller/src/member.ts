@@ -1,0 +1,155 @@
+import * as k8s from '@kubernetes/client-node';
+
+/** The label fedns puts on every Service it owns in a member cluster. */
+export const MANAGED_LABEL = 'federation.fedns.io/managed';
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export type MemberEvent = { kind: 'service' | 'endpointslice'; namespace: string; name: string } | { kind: 'nodes' } | { kind: 'connection' };
+
+export interface MemberClusterOptions {
+  name: string;
+  kubeconfig: string;
+  context?: string;
+  onEvent: (cluster: string, ev: MemberEvent) => void;
+  logger?: { warn: (o: object, m?: string) => void; debug: (o: object, m?: string) => void };
+  /** Longest back-off between informer restarts. */
+  maxBackoffMs?: number;
+}
+
+type Obj = k8s.KubernetesObject;
+
+/** `code` of a client-node ApiException, or of a plain error. */
+export const apiCode = (err: unknown): number | undefined => (err as { code?: number }).code;
+
+/**
+ * One member cluster through @kubernetes/client-node: informers (list + watch,
+ * relisting on 410, restarted with back-off on errors) for Services,
+ * EndpointSlices and Nodes, and the typed clients the propagation loop uses.
+ * Every change is reported as a key, never as a delta (level-triggered).
+ */
+export class MemberCluster {
+  readonly name: string;
+  readonly kc: k8s.KubeConfig;
+  readonly core: k8s.CoreV1Api;
+  readonly services: k8s.Informer<k8s.V1Service> & k8s.ObjectCache<k8s.V1Service>;
+  readonly slices: k8s.Informer<k8s.V1EndpointSlice> & k8s.ObjectCache<k8s.V1EndpointSlice>;
+  readonly nodes: k8s.Informer<k8s.V1Node> & k8s.ObjectCache<k8s.V1Node>;
+  /** Whether every informer is currently connected (listed and watching). */
+  private broken = new Set<string>();
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly opts: MemberClusterOptions) {
+    this.name = opts.name;
+    this.kc = new k8s.KubeConfig();
+    this.kc.loadFromString(opts.kubeconfig);
+    if (opts.context) this.kc.setCurrentContext(opts.context);
+    this.core = this.kc.makeApiClient(k8s.CoreV1Api);
+    const discovery = this.kc.makeApiClient(k8s.DiscoveryV1Api);
+    this.services = k8s.makeInformer(this.kc, '/api/v1/services', () => this.core.listServiceForAllNamespaces());
+    this.slices = k8s.makeInformer(this.kc, '/apis/discovery.k8s.io/v1/endpointslices', () => discovery.listEndpointSliceForAllNamespaces());
+    this.nodes = k8s.makeInformer(this.kc, '/api/v1/nodes', () => this.core.listNode());
+    this.wire('services', this.services, (o) => this.emit({ kind: 'service', namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' }));
+    this.wire('endpointslices', this.slices, (o) => {
+      const svc = o.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (svc) this.emit({ kind: 'endpointslice', namespace: o.metadata?.namespace ?? '', name: svc });
+    });
+    this.wire('nodes', this.nodes, () => this.emit({ kind: 'nodes' }));
+  }
+
+  private emit(ev: MemberEvent): void {
+    if (!this.stopped) this.opts.onEvent(this.name, ev);
+  }
+
+  private wire<T extends Obj>(what: string, inf: k8s.Informer<T>, onObject: (o: T) => void): void {
+    let backoff = 250;
+    inf.on('add', onObject);
+    inf.on('update', onObject);
+    inf.on('delete', onObject);
+    inf.on('connect', () => {
+      backoff = 250;
+      if (this.broken.delete(what)) this.emit({ kind: 'connection' });
+    });
+    inf.on('error', (err) => {
+      if (this.stopped) return;
+      const wasHealthy = this.broken.size === 0;
+      this.broken.add(what);
+      if (wasHealthy) this.emit({ kind: 'connection' });
+      this.opts.logger?.debug({ cluster: this.name, what, err: String(err) }, 'informer failed; restarting');
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.stopped) void inf.start().catch(() => undefined);
+      }, backoff);
+      this.timers.add(t);
+      backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (const [what, inf] of [
+      ['nodes', this.nodes],
+      ['services', this.services],
+      ['endpointslices', this.slices],
+    ] as const) {
+      // start() rejects when the first list fails; the error handler above retries.
+      await (inf as k8s.Informer<Obj>).start().catch(() => this.broken.add(what));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([this.services.stop(), this.slices.stop(), this.nodes.stop()].map((p) => Promise.resolve(p).catch(() => undefined)));
+  }
+
+  /** True while every informer is listed and watching. */
+  get synced(): boolean {
+    return this.broken.size === 0;
+  }
+
+  /** GET /readyz on the member API server, bounded by `timeoutMs`. */
+  async probe(timeoutMs: number): Promise<boolean> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) return false;
+    const init: RequestInit & { headers: Record<string, string> } = { headers: {}, signal: AbortSignal.timeout(timeoutMs) };
+    const user = this.kc.getCurrentUser();
+    if (user?.token) init.headers.authorization = `Bearer ${user.token}`;
+    try {
+      const res = await fetch(`${cluster.server.replace(/\/$/, '')}/readyz`, init);
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  getService(namespace: string, name: string): k8s.V1Service | undefined {
+    return this.services.get(name, namespace);
+  }
+
+  slicesOf(namespace: string, service: string): k8s.V1EndpointSlice[] {
+    return this.slices.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === service);
+  }
+}
+
+/** Ready endpoints of a service across its EndpointSlices (conditions.ready unset counts as ready, as in Kubernetes). */
+export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
+  const seen = new Set<string>();
+  for (const s of slices) {
+    for (const ep of s.endpoints ?? []) {
+      if (ep.conditions?.ready === false) continue;
+      for (const a of ep.addresses) seen.add(a);
+    }
+  }
+  return seen.size;
+}
+
+/** IP and hostname ingress of a member Service's load balancer. */
+export function ingressOf(svc: k8s.V1Service | undefined): { ips: string[]; hostnames: string[] } {
+  const ingress = svc?.status?.loadBalancer?.ingress ?? [];
+  return {
+    ips: ingress.map((i) => i.ip).filter((x): x is string => Boolean(x)),
+    hostnames: ingress.map((i) => i.hostname).filter((x): x is string => Boolean(x)),
+  };
+}
