@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { SchemaTooNewError } from '@fedns/store';
 import { type Config, parseCommand, UsageError } from './config.js';
-import { type Closer, makeLogger, type Running, startApiserver, startController, startNameserver, startServe } from './roles.js';
+import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
 
 const HELP = `fedns — federated, health-aware global DNS for Kubernetes
 
@@ -39,6 +39,11 @@ const LONG_RUNNING: Record<string, Verb> = {
   nameserver: (c, run) => startNameserver(c, run),
 };
 
+const ONE_SHOT: Record<string, (c: Config, args: string[]) => Promise<string> | string> = {
+  join: (c, args) => joinCluster(c, args[0]),
+  unjoin: (c, args) => unjoinCluster(c, args[0]),
+};
+
 async function closeAll(closers: Closer[]): Promise<void> {
   for (const close of closers.splice(0).reverse()) {
     try {
@@ -53,6 +58,11 @@ async function main(): Promise<void> {
   const cmd = parseCommand(process.argv.slice(2), process.env);
   if (cmd.help || cmd.verb === 'help') {
     process.stdout.write(HELP);
+    return;
+  }
+  const oneShot = ONE_SHOT[cmd.verb];
+  if (oneShot) {
+    process.stdout.write(`${await oneShot(cmd.config, cmd.positionals)}\n`);
     return;
   }
   const verb = LONG_RUNNING[cmd.verb];

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
-import { RecordsReconciler } from '@fedns/controller';
+import { checkReachable, FederationController, JoinError, RecordsReconciler, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
+import { readFileSync } from 'node:fs';
 import { followStore, startDnsServer, ZoneIndex } from '@fedns/nameserver';
 import { Store } from '@fedns/store';
 import Fastify from 'fastify';
@@ -54,12 +55,15 @@ function watchForeignWrites(store: Store, run: Running, onChange: () => void): v
 }
 
 /** `serve`: API, controller loops and nameserver in one process over one store. */
-export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; apiUrl: string }> {
+export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; controller: FederationController; apiUrl: string }> {
   const { logger, closers } = run;
   const store = openStore(c, logger);
   closers.push(() => store.close());
   const registry = makeRegistry('serve');
   const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger });
+
+  const controller = new FederationController({ store, records: reconciler, registry, logger: logger.child({ role: 'controller' }) });
+  closers.push(() => controller.stop());
 
   await startNameserverOn(c, run, store, registry);
 
@@ -68,14 +72,22 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
     federation: fed(c),
     registry,
     logger: logger.child({ role: 'api' }),
-    onServiceChange: (ns, name) => reconciler.enqueue(ns, name, `service ${ns}/${name} changed`),
+    onServiceChange: (ns, name) => {
+      reconciler.enqueue(ns, name, `service ${ns}/${name} changed`);
+      controller.onServiceChange(ns, name);
+    },
+    onClusterChange: () => void controller.syncClusters(),
   });
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
   logger.info({ url: apiUrl }, 'federation API listening');
-  watchForeignWrites(store, run, () => reconciler.enqueueAll('store changed by another process'));
+  watchForeignWrites(store, run, () => {
+    reconciler.enqueueAll('store changed by another process');
+    void controller.syncClusters();
+  });
+  await controller.start();
   reconciler.enqueueAll('start-up');
-  return { store, reconciler, apiUrl };
+  return { store, reconciler, controller, apiUrl };
 }
 
 async function startNameserverOn(c: Config, run: Running, store: Store, registry: Registry): Promise<void> {
@@ -127,7 +139,55 @@ export async function startController(c: Config, run: Running): Promise<void> {
   run.closers.push(() => store.close());
   const registry = makeRegistry('controller');
   const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
-  watchForeignWrites(store, run, () => reconciler.enqueueAll('store changed by another process'));
+  const controller = new FederationController({ store, records: reconciler, registry, logger: run.logger });
+  run.closers.push(() => controller.stop());
+  watchForeignWrites(store, run, () => {
+    reconciler.enqueueAll('store changed by another process');
+    void controller.syncClusters();
+    controller.resync();
+  });
+  await controller.start();
   reconciler.enqueueAll('start-up');
   await startOpsListener(c, run, registry);
+}
+
+/** `join NAME --kubeconfig F [--context C]`: records a member cluster (like kubefed join). */
+export async function joinCluster(c: Config, name: string | undefined): Promise<string> {
+  if (!name) throw new UsageError('join: NAME is required (fedns join NAME --kubeconfig FILE [--context CONTEXT])');
+  if (!c.kubeconfig) throw new UsageError('join: --kubeconfig is required');
+  let text: string;
+  try {
+    text = readFileSync(c.kubeconfig, 'utf8');
+  } catch (err) {
+    throw new UsageError(`kubeconfig: cannot read ${c.kubeconfig}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    const one = singleContextKubeconfig(text, c.context);
+    const version = await checkReachable(one.kubeconfig);
+    const store = Store.open({ dataDir: c.dataDir });
+    try {
+      recordJoin(store, name, one.kubeconfig, one.server);
+    } finally {
+      store.close();
+    }
+    return `cluster "${name}" joined (${one.server}, Kubernetes ${version})`;
+  } catch (err) {
+    if (err instanceof JoinError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `unjoin NAME`: removes a member cluster and what only it contributed to the zone. */
+export function unjoinCluster(c: Config, name: string | undefined): string {
+  if (!name) throw new UsageError('unjoin: NAME is required');
+  const store = Store.open({ dataDir: c.dataDir });
+  try {
+    recordUnjoin(store, name);
+  } catch (err) {
+    if (err instanceof JoinError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    store.close();
+  }
+  return `cluster "${name}" unjoined`;
 }

@@ -1,6 +1,7 @@
 import type { Store } from '@fedns/store';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Registry, Counter, Histogram } from 'prom-client';
+import { federationResourcesPlugin } from './federation-resources.js';
 import { servicesPlugin } from './services.js';
 import { ApiError } from './status.js';
 
@@ -10,6 +11,7 @@ export interface ApiServerOptions {
   registry: Registry;
   logger?: FastifyServerOptions['logger'];
   onServiceChange?: (namespace: string, name: string) => void;
+  onClusterChange?: () => void;
   /** Answers /readyz 200 only once this returns true (e.g. the store is open and migrated). */
   ready?: () => boolean;
 }
@@ -56,5 +58,6 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   app.get('/metrics', async (_req, reply) => reply.type(opts.registry.contentType).send(await opts.registry.metrics()));
 
   await app.register(servicesPlugin, { store: opts.store, federation: opts.federation, onServiceChange: opts.onServiceChange });
+  await app.register(federationResourcesPlugin, { store: opts.store, onClusterChange: opts.onClusterChange });
   return app;
 }

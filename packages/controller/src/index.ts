@@ -4,3 +4,4 @@ export { MemberCluster, MANAGED_LABEL, countReadyEndpoints, ingressOf } from './
 export * from './health.js';
 export { desiredMemberService, memberDrift, type FederatedService } from './propagate.js';
 export { HostnameFlattener } from './flatten.js';
+export { singleContextKubeconfig, checkReachable, recordJoin, recordUnjoin, JoinError } from './join.js';
