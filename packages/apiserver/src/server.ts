@@ -1,5 +1,5 @@
 import type { Store } from '@fedns/store';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type Registry, Counter, Histogram } from 'prom-client';
 import { federationResourcesPlugin } from './federation-resources.js';
 import { servicesPlugin } from './services.js';
@@ -9,7 +9,8 @@ export interface ApiServerOptions {
   store: Store;
   federation: { name: string; zone: string };
   registry: Registry;
-  logger?: FastifyServerOptions['logger'];
+  /** A pino logger (fastify's own); silent when absent. */
+  logger?: FastifyBaseLogger;
   onServiceChange?: (namespace: string, name: string) => void;
   onClusterChange?: () => void;
   /** Answers /readyz 200 only once this returns true (e.g. the store is open and migrated). */
@@ -18,7 +19,7 @@ export interface ApiServerOptions {
 
 /** The federation API: Kubernetes-compatible paths, Status errors, /readyz and /metrics. */
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 3 * 1024 * 1024 });
+  const app = Fastify({ ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }), bodyLimit: 3 * 1024 * 1024 });
   app.addContentTypeParser(
     ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml'],
     { parseAs: 'string' },
