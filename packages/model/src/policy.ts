@@ -23,21 +23,21 @@ interface ObjectMeta {
 }
 
 /** Problems with the policy annotations, as (field path, message) pairs; [] when valid. */
-export function policyProblems(meta: ObjectMeta): { field: string; message: string }[] {
+export function policyProblems(meta: ObjectMeta): { field: string; value: string; message: string }[] {
   const a = meta.annotations ?? {};
-  const out: { field: string; message: string }[] = [];
+  const out: { field: string; value: string; message: string }[] = [];
   const field = (k: string) => `metadata.annotations[${k}]`;
   const ttl = a[ANNOTATIONS.ttl];
   if (ttl !== undefined && !(/^\d+$/.test(ttl) && Number(ttl) >= 1 && Number(ttl) <= 86400)) {
-    out.push({ field: field(ANNOTATIONS.ttl), message: `must be a whole number of seconds from 1 to 86400, got "${ttl}"` });
+    out.push({ field: field(ANNOTATIONS.ttl), value: ttl, message: `must be a whole number of seconds from 1 to 86400, got "${ttl}"` });
   }
   const fm = a[ANNOTATIONS.failMode];
   if (fm !== undefined && fm !== 'open' && fm !== 'closed') {
-    out.push({ field: field(ANNOTATIONS.failMode), message: `must be "open" or "closed", got "${fm}"` });
+    out.push({ field: field(ANNOTATIONS.failMode), value: fm, message: `must be "open" or "closed", got "${fm}"` });
   }
   const mre = a[ANNOTATIONS.minReadyEndpoints];
   if (mre !== undefined && !(/^\d+$/.test(mre) && Number(mre) >= 1)) {
-    out.push({ field: field(ANNOTATIONS.minReadyEndpoints), message: `must be a whole number >= 1, got "${mre}"` });
+    out.push({ field: field(ANNOTATIONS.minReadyEndpoints), value: mre, message: `must be a whole number >= 1, got "${mre}"` });
   }
   return out;
 }

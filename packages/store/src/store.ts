@@ -143,6 +143,7 @@ export class Store extends EventEmitter {
            ready_endpoints = excluded.ready_endpoints, healthy = excluded.healthy, since = excluded.since, message = excluded.message`,
       ),
       listShards: db.prepare('SELECT * FROM shards ORDER BY namespace, service, cluster'),
+      shardsOfService: db.prepare('SELECT * FROM shards WHERE namespace = ? AND service = ? ORDER BY cluster'),
       deleteShard: db.prepare('DELETE FROM shards WHERE cluster = ? AND namespace = ? AND service = ?'),
       deleteShardsOfCluster: db.prepare('DELETE FROM shards WHERE cluster = ?'),
       deleteShardsOfService: db.prepare('DELETE FROM shards WHERE namespace = ? AND service = ?'),
@@ -281,18 +282,12 @@ export class Store extends EventEmitter {
   }
 
   listShards(): StoredShard[] {
-    return (this.stmts.listShards.all() as ShardRow[]).map((r) => ({
-      cluster: r.cluster,
-      namespace: r.namespace,
-      service: r.service,
-      addresses: JSON.parse(r.addresses) as string[],
-      readyEndpoints: r.ready_endpoints,
-      healthy: r.healthy === 1,
-      since: r.since,
-      message: r.message,
-    }));
+    return (this.stmts.listShards.all() as ShardRow[]).map(rowToShard);
   }
 
+  shardsOfService(namespace: string, service: string): StoredShard[] {
+    return (this.stmts.shardsOfService.all(namespace, service) as ShardRow[]).map(rowToShard);
+  }
   deleteShard(cluster: string, namespace: string, service: string): void {
     this.stmts.deleteShard.run(cluster, namespace, service);
   }
@@ -405,6 +400,19 @@ interface ShardRow {
   healthy: number;
   since: string;
   message: string;
+}
+
+function rowToShard(r: ShardRow): StoredShard {
+  return {
+    cluster: r.cluster,
+    namespace: r.namespace,
+    service: r.service,
+    addresses: JSON.parse(r.addresses) as string[],
+    readyEndpoints: r.ready_endpoints,
+    healthy: r.healthy === 1,
+    since: r.since,
+    message: r.message,
+  };
 }
 
 function toService<T>(r: ObjRow): StoredService<T> {
