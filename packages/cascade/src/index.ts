@@ -1,0 +1,13 @@
+/** @fedns/cascade — the pure cascade engine: services, topology and shard health in, DNS record sets out. */
+export type { CascadeInput, FederationRef, GlobalState, ServiceSummary } from './build.js';
+export {
+  FAIL_CLOSED_TEXT,
+  NO_ADDRESS_TEXT,
+  buildRecordSets,
+  buildServiceRecordSets,
+  summarizeService,
+} from './build.js';
+export { applyRecordSetDiff, diffRecordSets } from './diff.js';
+export { shardServable } from './health.js';
+export { serviceNameProblems, serviceNames } from './names.js';
+export { compareRecordSets, recordSetKey } from './order.js';

@@ -1,0 +1,318 @@
+/**
+ * The per-query hot path: parse header, question and OPT by hand, look the
+ * lower-cased qname up in a Map, copy the precompiled answer bytes, patch ID,
+ * flags and the question (case preserved). No dns-packet, no allocation beyond
+ * the reply buffer and the lookup key.
+ */
+import { EDNS_UDP_SIZE, RCODE, TYPE } from './wire.js';
+import { type Answer, type ZoneIndex, slotOf } from './zone-index.js';
+
+/** What the server learns about a query it answered (for metrics). */
+export interface QueryInfo {
+  /** qtype of the question, -1 when none could be parsed. */
+  qtype: number;
+  /** Full (extended) RCODE of the reply. */
+  rcode: number;
+  truncated: boolean;
+}
+
+const OPT_LEN = 11;
+const MAX_UDP_NO_EDNS = 512;
+
+/** Pure message-in → message-out core used by both transports; null = drop. Never throws. */
+export function answerQuery(index: ZoneIndex, query: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
+  return respond(index, query, transport === 'tcp', 0, null);
+}
+
+/**
+ * As answerQuery, with `reserve` bytes left free at the start of the returned
+ * buffer (2 for the TCP length prefix, filled by the caller) and query facts
+ * written to `info`.
+ */
+export function respond(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null): Buffer | null {
+  try {
+    return respondInner(index, q, tcp, reserve, info, 0);
+  } catch {
+    // Defensive: a bug must never take the server down. Answer SERVFAIL if we can.
+    if (q.length < 12 || (q[2] as number) & 0x80) return null;
+    if (info) {
+      info.rcode = RCODE.SERVFAIL;
+      info.truncated = false;
+    }
+    return headerOnly(q, reserve, RCODE.SERVFAIL);
+  }
+}
+
+/** Header-only error reply (FORMERR, NOTIMP, SERVFAIL): ID, opcode, RD and CD copied. */
+function headerOnly(q: Buffer, reserve: number, rcode: number): Buffer {
+  const out = Buffer.alloc(reserve + 12);
+  out[reserve] = q[0] as number;
+  out[reserve + 1] = q[1] as number;
+  out[reserve + 2] = 0x80 | ((q[2] as number) & 0x79); // QR, opcode, RD
+  out[reserve + 3] = ((q[3] as number) & 0x10) | (rcode & 0x0f); // CD
+  return out;
+}
+
+/**
+ * Skips a (possibly compressed) name in an RR; returns the offset after it or
+ * -1 when malformed (bad label type, pointer loop or forward pointer, > 255 octets, truncated).
+ */
+function skipName(q: Buffer, start: number, len: number): number {
+  let p = start;
+  let end = -1;
+  let total = 1;
+  let hops = 0;
+  for (;;) {
+    if (p >= len) return -1;
+    const l = q[p] as number;
+    if (l === 0) return end < 0 ? p + 1 : end;
+    if (l < 64) {
+      total += l + 1;
+      if (total > 255) return -1;
+      p += l + 1;
+      continue;
+    }
+    if (l < 0xc0 || p + 1 >= len) return -1;
+    const target = ((l & 0x3f) << 8) | (q[p + 1] as number);
+    if (end < 0) end = p + 2;
+    if (target >= p || ++hops > 127) return -1;
+    p = target;
+  }
+}
+
+/** Expands a compressed question name; returns the uncompressed wire bytes or null if malformed. */
+function expandName(q: Buffer, start: number): { name: Buffer; next: number } | null {
+  const len = q.length;
+  const parts: number[] = [];
+  let p = start;
+  let next = -1;
+  let hops = 0;
+  for (;;) {
+    if (p >= len) return null;
+    const l = q[p] as number;
+    if (l === 0) {
+      parts.push(0);
+      if (parts.length > 255) return null;
+      return { name: Buffer.from(parts), next: next < 0 ? p + 1 : next };
+    }
+    if (l < 64) {
+      if (p + 1 + l > len) return null;
+      for (let i = p; i <= p + l; i++) parts.push(q[i] as number);
+      if (parts.length > 255) return null;
+      p += l + 1;
+      continue;
+    }
+    if (l < 0xc0 || p + 1 >= len) return null;
+    const target = ((l & 0x3f) << 8) | (q[p + 1] as number);
+    if (next < 0) next = p + 2;
+    if (target >= p || ++hops > 127) return null;
+    p = target;
+  }
+}
+
+function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, depth: number): Buffer | null {
+  const len = q.length;
+  if (len < 12) return null;
+  const f1 = q[2] as number;
+  if (f1 & 0x80) return null; // QR=1: a response, never answer it
+  if (info) {
+    info.qtype = -1;
+    info.truncated = false;
+  }
+  if (f1 & 0x78) {
+    // opcode != QUERY
+    if (info) info.rcode = RCODE.NOTIMP;
+    return headerOnly(q, reserve, RCODE.NOTIMP);
+  }
+  if (q[4] !== 0 || q[5] !== 1) {
+    if (info) info.rcode = RCODE.FORMERR;
+    return headerOnly(q, reserve, RCODE.FORMERR);
+  }
+  const ancount = ((q[6] as number) << 8) | (q[7] as number);
+  const nscount = ((q[8] as number) << 8) | (q[9] as number);
+  const arcount = ((q[10] as number) << 8) | (q[11] as number);
+
+  // Question name: uncompressed on the fast path.
+  let p = 12;
+  for (;;) {
+    if (p >= len) return formerr(q, reserve, info);
+    const l = q[p] as number;
+    if (l === 0) {
+      p++;
+      break;
+    }
+    if (l > 63) {
+      if (l >= 0xc0 && depth === 0) return compressedQuestion(index, q, tcp, reserve, info, p);
+      return formerr(q, reserve, info);
+    }
+    p += l + 1;
+    if (p - 12 > 255) return formerr(q, reserve, info);
+  }
+  const nameEnd = p;
+  if (p + 4 > len) return formerr(q, reserve, info);
+  const qtype = ((q[p] as number) << 8) | (q[p + 1] as number);
+  const qclass = ((q[p + 2] as number) << 8) | (q[p + 3] as number);
+  p += 4;
+  const qEnd = p;
+  if (info) info.qtype = qtype;
+
+  // Answer, authority and additional: find OPT, validate the rest.
+  let edns = false;
+  let udpSize = 0;
+  let version = 0;
+  let doBit = 0;
+  const rrs = ancount + nscount + arcount;
+  for (let i = 0; i < rrs; i++) {
+    const start = p;
+    p = skipName(q, p, len);
+    if (p < 0 || p + 10 > len) return formerr(q, reserve, info);
+    const type = ((q[p] as number) << 8) | (q[p + 1] as number);
+    const rdlen = ((q[p + 8] as number) << 8) | (q[p + 9] as number);
+    const rdata = p + 10;
+    if (rdata + rdlen > len) return formerr(q, reserve, info);
+    if (type === TYPE.OPT) {
+      // One OPT, in the additional section, owned by the root (RFC 6891 6.1.1).
+      if (edns || i < ancount + nscount || q[start] !== 0) return formerr(q, reserve, info);
+      edns = true;
+      udpSize = ((q[p + 2] as number) << 8) | (q[p + 3] as number);
+      version = q[p + 5] as number;
+      doBit = (q[p + 6] as number) & 0x80;
+      let o = rdata;
+      const oe = rdata + rdlen;
+      while (o < oe) {
+        if (o + 4 > oe) return formerr(q, reserve, info);
+        const code = ((q[o] as number) << 8) | (q[o + 1] as number);
+        const olen = ((q[o + 2] as number) << 8) | (q[o + 3] as number);
+        o += 4;
+        if (o + olen > oe) return formerr(q, reserve, info);
+        // COOKIE (RFC 7873): client cookie 8 octets, optional server cookie 8..32.
+        if (code === 10 && olen !== 8 && (olen < 16 || olen > 40)) return formerr(q, reserve, info);
+        o += olen;
+      }
+    }
+    p = rdata + rdlen;
+  }
+  if (p !== len) return formerr(q, reserve, info); // trailing garbage
+
+  if (edns && version > 0) {
+    if (info) info.rcode = RCODE.BADVERS;
+    return build(q, reserve, qEnd, 0, null, null, RCODE.BADVERS, false, true, doBit, tcp, udpSize, info);
+  }
+
+  let answer: Answer;
+  let aa = true;
+  if ((qclass !== 1 && qclass !== 255) || qtype === TYPE.AXFR || qtype === TYPE.IXFR || qtype === TYPE.OPT) {
+    // Other classes, and transfers (not served by this core): REFUSED.
+    return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info);
+  }
+  const key = q.toString('latin1', 12, nameEnd).toLowerCase();
+  const node = index.nodes.get(key);
+  if (node === undefined) {
+    if (!index.keyInZone(key)) {
+      return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info);
+    }
+    answer = index.nxdomain;
+  } else {
+    answer = index.answer(node, slotOf(qtype));
+  }
+  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info);
+}
+
+function formerr(q: Buffer, reserve: number, info: QueryInfo | null): Buffer {
+  if (info) info.rcode = RCODE.FORMERR;
+  return headerOnly(q, reserve, RCODE.FORMERR);
+}
+
+/** Re-runs a query whose question name uses compression with the name expanded (rare path). */
+function compressedQuestion(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, at: number): Buffer | null {
+  const ex = expandName(q, 12);
+  if (!ex || at < 12) return formerr(q, reserve, info);
+  const rebuilt = Buffer.concat([q.subarray(0, 12), ex.name, q.subarray(ex.next)]);
+  return respondInner(index, rebuilt, tcp, reserve, info, 1);
+}
+
+/** Assembles a reply: header, the query's question bytes, the answer, the negative SOA, OPT. */
+function build(
+  q: Buffer,
+  reserve: number,
+  qEnd: number,
+  nameEnd: number,
+  answer: Answer | null,
+  index: ZoneIndex | null,
+  rcode: number,
+  aa: boolean,
+  edns: boolean,
+  doBit: number,
+  tcp: boolean,
+  udpSize: number,
+  info: QueryInfo | null,
+): Buffer {
+  const qsecEnd = qEnd; // header (12) + question
+  const body = answer ? answer.body : null;
+  const tail = answer?.soa && index ? index.soaTail : null;
+  const optLen = edns ? OPT_LEN : 0;
+  let total = qsecEnd + (body ? body.length : 0) + (tail ? tail.bytes.length : 0) + optLen;
+  const limit = tcp ? 65535 : edns ? Math.min(Math.max(udpSize, MAX_UDP_NO_EDNS), EDNS_UDP_SIZE) : MAX_UDP_NO_EDNS;
+  let tc = false;
+  if (total > limit) {
+    tc = true;
+    total = qsecEnd + optLen;
+  }
+  const out = Buffer.allocUnsafe(reserve + total);
+  const o = reserve;
+  out[o] = q[0] as number;
+  out[o + 1] = q[1] as number;
+  out[o + 2] = 0x80 | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | ((q[2] as number) & 0x01);
+  out[o + 3] = ((q[3] as number) & 0x10) | (rcode & 0x0f);
+  out[o + 4] = 0;
+  out[o + 5] = 1;
+  let an = 0;
+  let ns = 0;
+  let ar = edns ? 1 : 0;
+  q.copy(out, o + 12, 12, qEnd);
+  let w = o + qsecEnd;
+  if (!tc && answer) {
+    an = answer.an;
+    ns = answer.ns;
+    ar += answer.ar;
+    if (body && body.length) {
+      body.copy(out, w);
+      w += body.length;
+    }
+    if (tail) {
+      tail.bytes.copy(out, w);
+      const ptr = 0xc000 | (nameEnd - (index as ZoneIndex).zoneKey.length);
+      for (const pp of tail.ptrs) {
+        out[w + pp] = ptr >> 8;
+        out[w + pp + 1] = ptr & 0xff;
+      }
+      w += tail.bytes.length;
+      ns++;
+    }
+  }
+  out[o + 6] = an >> 8;
+  out[o + 7] = an & 0xff;
+  out[o + 8] = ns >> 8;
+  out[o + 9] = ns & 0xff;
+  out[o + 10] = ar >> 8;
+  out[o + 11] = ar & 0xff;
+  if (edns) {
+    // OPT: root owner, class = our UDP size, TTL = ext-rcode | version 0 | DO, no options.
+    out[w] = 0;
+    out[w + 1] = 0;
+    out[w + 2] = TYPE.OPT;
+    out[w + 3] = EDNS_UDP_SIZE >> 8;
+    out[w + 4] = EDNS_UDP_SIZE & 0xff;
+    out[w + 5] = rcode >> 4;
+    out[w + 6] = 0;
+    out[w + 7] = doBit;
+    out[w + 8] = 0;
+    out[w + 9] = 0;
+    out[w + 10] = 0;
+  }
+  if (info) {
+    info.rcode = rcode;
+    info.truncated = tc;
+  }
+  return out;
+}
