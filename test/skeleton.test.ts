@@ -117,6 +117,24 @@ test('a second `fedns nameserver` process follows commits of `fedns serve` withi
   assert.equal(serial, (await dig(dnsPort, 'example.com.', 'SOA')).answer[0]?.data.split(' ')[2], 'both serve the same serial');
 });
 
+test('`fedns explain` shows the chain and the shards behind it; `fedns history` the changes with causes', async () => {
+  const e = await runFedns(['explain', `${P}.europe-west1-b.europe-west1.example.com`, '--data-dir', dataDir, '--federation', 'myfed']);
+  assert.equal(e.code, 0, e.stderr);
+  const out = e.stdout;
+  assert.match(out, /europe-west1-b\.europe-west1\.example\.com\. \[zone\] CNAME/);
+  assert.match(out, /why: no healthy shard in zone europe-west1-b \(c3: no ready endpoints\)/);
+  assert.match(out, /→ nginx\.prod\.myfed\.svc\.europe-west1\.example\.com\. \[region\] CNAME/);
+  assert.match(out, /\[global\] A 203\.0\.113\.10 \(ttl 30\)/, "c3 went unhealthy in the previous test: only c1 is left");
+  assert.match(out, /- c1: healthy since .*3 ready, LB 203\.0\.113\.10/);
+  const h = await runFedns(['history', 'prod/nginx', '--data-dir', dataDir]);
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /serial \d+ +service prod\/nginx changed/);
+  assert.match(h.stdout, /\+ nginx\.prod\.myfed\.svc\.europe-west1\.example\.com\. CNAME/);
+  const bad = await runFedns(['explain', 'www.example.org', '--data-dir', dataDir]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /not inside the zone example\.com\./);
+});
+
 test('deleting the service removes its whole chain', async () => {
   const res = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, { method: 'DELETE' });
   assert.equal(res.status, 200);

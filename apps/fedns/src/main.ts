@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { SchemaTooNewError } from '@fedns/store';
 import { type Config, parseCommand, UsageError } from './config.js';
+import { explain, history } from './inspect.js';
 import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
 
 const HELP = `fedns — federated, health-aware global DNS for Kubernetes
@@ -15,6 +16,7 @@ verbs:
   join NAME --kubeconfig F [--context C]
   unjoin NAME
   explain NAME               how a DNS name resolves now, and why
+  history SERVICE            record changes of a service (NAMESPACE/NAME), with causes
   sim-cluster                run one simulated member cluster
 
 flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
@@ -42,6 +44,8 @@ const LONG_RUNNING: Record<string, Verb> = {
 const ONE_SHOT: Record<string, (c: Config, args: string[]) => Promise<string> | string> = {
   join: (c, args) => joinCluster(c, args[0]),
   unjoin: (c, args) => unjoinCluster(c, args[0]),
+  explain: (c, args) => explain(c, args[0]),
+  history: (c, args) => history(c, args[0]),
 };
 
 async function closeAll(closers: Closer[]): Promise<void> {

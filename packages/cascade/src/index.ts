@@ -11,3 +11,4 @@ export { applyRecordSetDiff, diffRecordSets } from './diff.js';
 export { shardServable } from './health.js';
 export { serviceNameProblems, serviceNames } from './names.js';
 export { compareRecordSets, recordSetKey } from './order.js';
+export { explainName, formatExplanation, type Explanation, type ExplainStep, type ExplainedShard } from './explain.js';

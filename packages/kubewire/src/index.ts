@@ -1,1 +1,11 @@
-export {};
+/** @fedns/kubewire — Kubernetes API wire machinery (Status, stores, watch, patch, Table, discovery, OpenAPI) for Fastify. */
+export * from './types.js';
+export * from './status.js';
+export * from './util.js';
+export * from './selectors.js';
+export * from './store.js';
+export * from './patch.js';
+export * from './table.js';
+export * from './discovery.js';
+export * from './openapi.js';
+export * from './server.js';

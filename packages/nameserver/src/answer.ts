@@ -200,7 +200,7 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   }
 
   let answer: Answer;
-  let aa = true;
+  const aa = true;
   if ((qclass !== 1 && qclass !== 255) || qtype === TYPE.AXFR || qtype === TYPE.IXFR || qtype === TYPE.OPT) {
     // Other classes, and transfers (not served by this core): REFUSED.
     return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info);
@@ -275,7 +275,7 @@ function build(
     an = answer.an;
     ns = answer.ns;
     ar += answer.ar;
-    if (body && body.length) {
+    if (body?.length) {
       body.copy(out, w);
       w += body.length;
     }

@@ -3,7 +3,7 @@
  * prom-client metrics read those arrays when scraped (collect hooks), so a
  * query never pays for label hashing.
  */
-import { Counter, Registry, register as defaultRegistry } from 'prom-client';
+import { Counter, type Registry, register as defaultRegistry } from 'prom-client';
 import type { QueryInfo } from './answer.js';
 
 const QTYPES: [number, string][] = [

@@ -277,7 +277,7 @@ export class ZoneIndex {
       return;
     }
     const node = this.nodes.get(key);
-    if (!node || !node.dyn[rs.type]) return;
+    if (!node?.dyn[rs.type]) return;
     touched.add(key);
     const hadData = node.hasData;
     if (rs.type === 'CNAME') this.unlinkCname(node);

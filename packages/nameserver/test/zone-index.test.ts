@@ -28,6 +28,9 @@ function ask(index: ZoneIndex, name: string, qtype = 1, transport: 'udp' | 'tcp'
   return d;
 }
 
+function soaField(rr: { data: unknown } | undefined, field: 'serial' | 'minimum'): number | undefined {
+  return (rr?.data as Record<string, number> | undefined)?.[field];
+}
 const addrs = (d: Decoded, type = 'A') => d.answers.filter((a) => a.type === type).map((a) => a.data as string);
 const cnames = (d: Decoded) => d.answers.filter((a) => a.type === 'CNAME').map((a) => `${a.data as string}.`);
 
@@ -41,7 +44,7 @@ describe('ZoneIndex', () => {
     assert.equal(index.serial, 7);
     assert.equal(index.size, workedExample().length);
     const r = ask(index, 'example.com.', 6);
-    assert.equal((r.answers[0]?.data as { serial: number }).serial, 7);
+    assert.equal(soaField(r.answers[0], 'serial'), 7);
   });
 
   it('replaceAll replaces everything (old names vanish, ENTs recomputed)', () => {
@@ -106,7 +109,7 @@ describe('ZoneIndex', () => {
     assert.equal(r.rcode, 'NXDOMAIN');
     assert.deepEqual(cnames(r), [R_AS, G]);
     assert.equal(r.authorities[0]?.type, 'SOA');
-    assert.equal((r.authorities[0]?.data as { serial: number }).serial, 4);
+    assert.equal(soaField(r.authorities[0], 'serial'), 4);
   });
 
   it('applyDiff: data appearing at an empty non-terminal reaches the CNAMEs pointing at it', () => {
@@ -124,12 +127,12 @@ describe('ZoneIndex', () => {
 
   it('a serial change shows in the apex SOA and in negative answers', () => {
     const index = makeIndex(100);
-    assert.equal((ask(index, 'example.com.', 6).answers[0]?.data as { serial: number }).serial, 100);
-    assert.equal((ask(index, 'nx.example.com.').authorities[0]?.data as { serial: number }).serial, 100);
+    assert.equal(soaField(ask(index, 'example.com.', 6).answers[0], 'serial'), 100);
+    assert.equal(soaField(ask(index, 'nx.example.com.').authorities[0], 'serial'), 100);
     index.applyDiff(4294967295, { upserts: [], deletes: [] });
-    assert.equal((ask(index, 'example.com.', 6).answers[0]?.data as { serial: number }).serial, 4294967295);
-    assert.equal((ask(index, 'nx.example.com.').authorities[0]?.data as { serial: number }).serial, 4294967295);
-    assert.equal((ask(index, G, 15).authorities[0]?.data as { serial: number }).serial, 4294967295);
+    assert.equal(soaField(ask(index, 'example.com.', 6).answers[0], 'serial'), 4294967295);
+    assert.equal(soaField(ask(index, 'nx.example.com.').authorities[0], 'serial'), 4294967295);
+    assert.equal(soaField(ask(index, G, 15).authorities[0], 'serial'), 4294967295);
   });
 
   it('negative TTL is min(SOA TTL, MINIMUM) both ways (4)', () => {
@@ -137,7 +140,7 @@ describe('ZoneIndex', () => {
     a.replaceAll(1, workedExample());
     const nx = ask(a, 'nx.example.com.');
     assert.equal(nx.authorities[0]?.ttl, 20);
-    assert.equal((nx.authorities[0]?.data as { minimum: number }).minimum, 60);
+    assert.equal(soaField(nx.authorities[0], 'minimum'), 60);
     assert.equal(ask(a, 'example.com.', 6).answers[0]?.ttl, 20);
     const b = makeIndex();
     assert.equal(ask(b, 'svc.example.com.').authorities[0]?.ttl, 30);

@@ -160,6 +160,11 @@ export class Store extends EventEmitter {
         'INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       journalSince: db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq'),
+      tagJournal: db.prepare('INSERT OR IGNORE INTO journal_services (seq, namespace, service) VALUES (?, ?, ?)'),
+      historyOf: db.prepare(
+        `SELECT j.* FROM journal_services s JOIN journal j ON j.seq = s.seq
+         WHERE s.namespace = ? AND s.service = ? ORDER BY j.seq DESC LIMIT ?`,
+      ),
       firstSeq: db.prepare('SELECT MIN(seq) FROM journal').pluck(),
       pruneJournal: db.prepare('DELETE FROM journal WHERE seq <= ?'),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -358,6 +363,10 @@ export class Store extends EventEmitter {
       this.setMeta('journal_seq', String(seq));
       const added = [...byKey.values()];
       s.appendJournal.run(seq, soaSerial, prevSoa, at, cause, JSON.stringify(deleted), JSON.stringify(added));
+      for (const key of new Set([...deleted, ...added].map((r) => `${r.namespace}\u0000${r.service}`))) {
+        const [ns = '', svc = ''] = key.split('\u0000');
+        s.tagJournal.run(seq, ns, svc);
+      }
       return { seq, soaSerial, prevSoaSerial: prevSoa, at, cause, deleted, added };
     });
     this.emit('commit', entry);
@@ -369,6 +378,11 @@ export class Store extends EventEmitter {
     const first = this.stmts.firstSeq.get() as number | null;
     if (seq < this.headSeq() && (first === null || first > seq + 1)) return undefined;
     return (this.stmts.journalSince.all(seq) as JournalRow[]).map(rowToEntry);
+  }
+
+  /** The newest `limit` journal entries that touched a service's records, newest first. */
+  historyOf(namespace: string, service: string, limit = 100): JournalEntry[] {
+    return (this.stmts.historyOf.all(namespace, service, limit) as JournalRow[]).map(rowToEntry);
   }
 
   /** Drops journal entries so that at most `keep` remain. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RecordSet } from '@fedns/model';
 import Database from 'better-sqlite3';
-import { DEFAULT_MIGRATIONS_DIR, SchemaTooNewError, Store } from '../src/index.js';
+import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations, SchemaTooNewError, Store } from '../src/index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fedns-store-'));
 
@@ -29,9 +29,15 @@ test('upgrading a database created by an earlier migration set', () => {
   mkdirSync(oldMigrations);
   copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '0001_init.sql'), join(oldMigrations, '0001_init.sql'));
   const data = join(dir, 'data');
-  const old = Store.open({ dataDir: data, migrationsDir: oldMigrations });
-  old.putService({ namespace: 'default', name: 'nginx', uid: 'u1', resourceVersion: 2, object: { kind: 'Service' } });
-  old.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'test');
+  mkdirSync(data);
+  // What a release with only 0001 wrote: raw SQL, so this test does not depend on today's Store code.
+  const old = new Database(join(data, 'fedns.db'));
+  migrate(old, readMigrations(oldMigrations));
+  old.prepare('INSERT INTO services (namespace, name, uid, resource_version, object) VALUES (?, ?, ?, ?, ?)').run('default', 'nginx', 'u1', 2, '{"kind":"Service"}');
+  old.prepare("INSERT INTO meta (key, value) VALUES ('soa_serial', '7'), ('resource_version', '2'), ('journal_seq', '1')").run();
+  const set = JSON.stringify([rs('a.example.com.', ['192.0.2.1'])]);
+  old.prepare("INSERT INTO record_sets (name, type, ttl, data, level, namespace, service) VALUES ('a.example.com.', 'A', 30, '[\"192.0.2.1\"]', 'global', 'default', 'nginx')").run();
+  old.prepare("INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added) VALUES (1, 7, 6, 'then', 'created under 0001', '[]', ?)").run(set);
   old.close();
 
   // The current migration set plus one more file standing for a future schema change.
@@ -43,8 +49,12 @@ test('upgrading a database created by an earlier migration set', () => {
   const upgraded = Store.open({ dataDir: data, migrationsDir: newer });
   assert.equal(upgraded.getService('default', 'nginx')?.uid, 'u1');
   assert.deepEqual(upgraded.listRecordSets().map((r) => r.name), ['a.example.com.']);
+  assert.equal(upgraded.soaSerial(), 7);
+  assert.deepEqual(upgraded.historyOf('default', 'nginx').map((e) => e.cause), ['created under 0001'], 'journal backfilled into the history index');
   const cols = upgraded.db.prepare('PRAGMA table_info(services)').all() as { name: string }[];
   assert.ok(cols.some((c) => c.name === 'note'));
+  const e = upgraded.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.9'])], deletes: [] }, 'after upgrade');
+  assert.equal(e?.soaSerial, 8);
   upgraded.close();
 });
 
@@ -133,4 +143,17 @@ test('another connection sees commits through data_version', () => {
   assert.equal(reader.zoneSnapshot().recordSets.length, 1);
   writer.close();
   reader.close();
+});
+
+test('history lists the commits that touched one service, newest first', () => {
+  const store = Store.open({ dataDir: tmp() });
+  const other = { ...rs('b.example.com.', ['192.0.2.2']), service: 'other' };
+  store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'nginx created');
+  store.commitRecordDiff({ upserts: [other], deletes: [] }, 'other created');
+  store.commitRecordDiff({ upserts: [], deletes: [rs('a.example.com.', ['192.0.2.1'])] }, 'nginx deleted');
+  assert.deepEqual(store.historyOf('default', 'nginx').map((e) => e.cause), ['nginx deleted', 'nginx created']);
+  assert.deepEqual(store.historyOf('default', 'other').map((e) => e.cause), ['other created']);
+  store.pruneJournal(1);
+  assert.deepEqual(store.historyOf('default', 'nginx').map((e) => e.cause), ['nginx deleted']);
+  store.close();
 });

@@ -1,0 +1,169 @@
+/** Label and field selectors, parsed from their query-string form and matched against objects. */
+import { errors } from './status.js';
+import { getPath } from './util.js';
+
+export type LabelOp = 'exists' | 'notexists' | 'eq' | 'neq' | 'in' | 'notin' | 'gt' | 'lt';
+
+export interface LabelRequirement {
+  key: string;
+  op: LabelOp;
+  values: string[];
+}
+
+export type LabelSelector = LabelRequirement[];
+
+/** Splits on commas that are not inside parentheses. */
+function splitTop(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
+/**
+ * Parses `a=b,c!=d,e,!f,g in (x,y),h notin (z)` (the labelSelector query parameter).
+ * Throws a 400 StatusError on syntax errors.
+ */
+export function parseLabelSelector(input: string | undefined): LabelSelector {
+  if (!input) return [];
+  const reqs: LabelRequirement[] = [];
+  for (const part of splitTop(input)) {
+    let m: RegExpMatchArray | null;
+    if ((m = part.match(/^([^\s!=<>(),]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
+      const values = (m[3] ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0);
+      reqs.push({ key: m[1] as string, op: m[2] as 'in' | 'notin', values });
+    } else if ((m = part.match(/^([^\s!=<>(),]+)\s*(==|=|!=|>|<)\s*([^\s!=<>(),]*)$/))) {
+      const op = m[2] === '!=' ? 'neq' : m[2] === '>' ? 'gt' : m[2] === '<' ? 'lt' : 'eq';
+      reqs.push({ key: m[1] as string, op, values: [m[3] ?? ''] });
+    } else if ((m = part.match(/^!\s*([^\s!=<>(),]+)$/))) {
+      reqs.push({ key: m[1] as string, op: 'notexists', values: [] });
+    } else if ((m = part.match(/^([^\s!=<>(),]+)$/))) {
+      reqs.push({ key: m[1] as string, op: 'exists', values: [] });
+    } else {
+      throw errors.badRequest(`unable to parse requirement: found '${part}', invalid label selector "${input}"`);
+    }
+  }
+  return reqs;
+}
+
+/** A selector from a plain map (Service.spec.selector), every pair an equality. */
+export function selectorFromMap(map: Record<string, string> | undefined): LabelSelector {
+  if (!map) return [];
+  return Object.entries(map).map(([key, value]) => ({ key, op: 'eq' as const, values: [value] }));
+}
+
+/** A selector from a metav1.LabelSelector (matchLabels + matchExpressions). */
+export function selectorFromLabelSelector(sel: {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}): LabelSelector {
+  const reqs = selectorFromMap(sel.matchLabels);
+  for (const e of sel.matchExpressions ?? []) {
+    const op = e.operator.toLowerCase();
+    if (op === 'in' || op === 'notin') reqs.push({ key: e.key, op, values: e.values ?? [] });
+    else if (op === 'exists') reqs.push({ key: e.key, op: 'exists', values: [] });
+    else if (op === 'doesnotexist') reqs.push({ key: e.key, op: 'notexists', values: [] });
+  }
+  return reqs;
+}
+
+export function matchLabels(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
+  for (const r of selector) {
+    const has = labels !== undefined && Object.hasOwn(labels, r.key);
+    const v = has ? (labels as Record<string, string>)[r.key] : undefined;
+    switch (r.op) {
+      case 'exists':
+        if (!has) return false;
+        break;
+      case 'notexists':
+        if (has) return false;
+        break;
+      case 'eq':
+      case 'in':
+        if (!has || !r.values.includes(v as string)) return false;
+        break;
+      case 'neq':
+      case 'notin':
+        if (has && r.values.includes(v as string)) return false;
+        break;
+      case 'gt':
+      case 'lt': {
+        if (!has) return false;
+        const n = Number(v);
+        const lim = Number(r.values[0]);
+        if (Number.isNaN(n) || Number.isNaN(lim)) return false;
+        if (r.op === 'gt' ? !(n > lim) : !(n < lim)) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+export function formatLabelSelector(selector: LabelSelector): string {
+  return selector
+    .map((r) => {
+      switch (r.op) {
+        case 'exists':
+          return r.key;
+        case 'notexists':
+          return `!${r.key}`;
+        case 'eq':
+          return `${r.key}=${r.values[0] ?? ''}`;
+        case 'neq':
+          return `${r.key}!=${r.values[0] ?? ''}`;
+        case 'gt':
+          return `${r.key}>${r.values[0] ?? ''}`;
+        case 'lt':
+          return `${r.key}<${r.values[0] ?? ''}`;
+        default:
+          return `${r.key} ${r.op} (${r.values.join(',')})`;
+      }
+    })
+    .join(',');
+}
+
+export interface FieldRequirement {
+  field: string;
+  op: 'eq' | 'neq';
+  value: string;
+}
+
+export type FieldSelector = FieldRequirement[];
+
+/**
+ * Parses `metadata.name=x,spec.nodeName!=y` (the fieldSelector query parameter).
+ * Any dotted path is accepted; a missing field compares as the empty string.
+ */
+export function parseFieldSelector(input: string | undefined): FieldSelector {
+  if (!input) return [];
+  const out: FieldRequirement[] = [];
+  for (const part of input.split(',').map((p) => p.trim())) {
+    if (!part) continue;
+    const m = part.match(/^([A-Za-z0-9_.\-/]+)\s*(==|=|!=)\s*(.*)$/);
+    if (!m) throw errors.badRequest(`invalid field selector: '${part}': field selector must be of the form key=value or key!=value`);
+    out.push({ field: m[1] as string, op: m[2] === '!=' ? 'neq' : 'eq', value: (m[3] ?? '').replace(/\\(.)/g, '$1') });
+  }
+  return out;
+}
+
+export function matchFields(selector: FieldSelector, obj: unknown): boolean {
+  for (const r of selector) {
+    const raw = getPath(obj, r.field);
+    const v = raw === undefined || raw === null ? '' : String(raw);
+    if (r.op === 'eq' ? v !== r.value : v === r.value) return false;
+  }
+  return true;
+}
