@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { SchemaTooNewError } from '@fedns/store';
 import { type Config, parseCommand, UsageError } from './config.js';
+import { startDemo } from './demo.js';
 import { explain, history } from './inspect.js';
 import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
 
@@ -39,6 +40,7 @@ const LONG_RUNNING: Record<string, Verb> = {
   apiserver: (c, run) => startApiserver(c, run),
   controller: (c, run) => startController(c, run),
   nameserver: (c, run) => startNameserver(c, run),
+  demo: (c, run) => startDemo(c, run),
 };
 
 const ONE_SHOT: Record<string, (c: Config, args: string[]) => Promise<string> | string> = {

@@ -252,7 +252,12 @@ export class FederationController {
     const drift = memberDrift(live, desired);
     if (drift) {
       const adopting = live.metadata?.labels?.[MANAGED_LABEL] !== 'true';
-      await core.replaceNamespacedService({ namespace, name, body: mergeForReplace(live, desired) });
+      await core.replaceNamespacedService({ namespace, name, body: mergeForReplace(live, desired) }).catch(async (err) => {
+        if (apiCode(err) !== 409) throw err;
+        // Our cached copy was stale (e.g. the member's LB controller just wrote status): read, then replace once more.
+        const fresh = await core.readNamespacedService({ namespace, name });
+        if (memberDrift(fresh, desired)) await core.replaceNamespacedService({ namespace, name, body: mergeForReplace(fresh, desired) });
+      });
       count(adopting ? 'adopt' : 'update', 'ok');
       this.log?.info({ cluster, service: svcKey(namespace, name), drift }, adopting ? 'member service adopted' : 'member service drift corrected');
     }

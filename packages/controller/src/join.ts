@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { labelProblem } from '@fedns/model';
 import type { Store } from '@fedns/store';
+import { loadKubeconfig } from './member.js';
 
 export class JoinError extends Error {}
 
@@ -34,8 +35,7 @@ export function singleContextKubeconfig(text: string, context?: string): { kubec
 
 /** Checks that the member answers (GET /version) before it is recorded. */
 export async function checkReachable(kubeconfig: string, timeoutMs = 3000): Promise<string> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString(kubeconfig);
+  const kc = loadKubeconfig(kubeconfig);
   const version = kc.makeApiClient(k8s.VersionApi);
   const timer = new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
   try {
@@ -47,11 +47,25 @@ export async function checkReachable(kubeconfig: string, timeoutMs = 3000): Prom
 }
 
 /** Records a member cluster and its (encrypted) credentials in one transaction. */
-export function recordJoin(store: Store, name: string, kubeconfig: string, server: string, spec: { region?: string; zones?: string[] } = {}): void {
+export function recordJoin(
+  store: Store,
+  name: string,
+  kubeconfig: string,
+  server: string,
+  spec: { region?: string; zones?: string[] } = {},
+  opts: { replace?: boolean } = {},
+): void {
   const p = labelProblem(name);
   if (p) throw new JoinError(`cluster name "${name}" ${p}`);
   store.tx(() => {
-    if (store.getCluster(name)) throw new JoinError(`cluster "${name}" is already joined (unjoin it first)`);
+    const existing = store.getCluster<{ spec?: Record<string, unknown> }>(name);
+    if (existing && opts.replace) {
+      // Re-join (e.g. the demo's simulated clusters come back on new ports): new endpoint and credentials, same identity.
+      store.putCluster({ ...existing, resourceVersion: store.nextResourceVersion(), object: { ...existing.object, spec: { ...existing.object.spec, server, ...spec } } });
+      store.setClusterCredentials(name, kubeconfig);
+      return;
+    }
+    if (existing) throw new JoinError(`cluster "${name}" is already joined (unjoin it first)`);
     const object = {
       apiVersion: 'federation.fedns.io/v1',
       kind: 'Cluster',

@@ -18,6 +18,28 @@ export interface MemberClusterOptions {
 
 type Obj = k8s.KubernetesObject;
 
+/**
+ * Loads a kubeconfig for client-node. client-node 1.x refuses plain-HTTP
+ * servers unless TLS verification is marked skipped — there is no TLS to
+ * verify on such a server, so fedns marks it (https servers are untouched).
+ */
+export function loadKubeconfig(text: string, context?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(text);
+  if (context) kc.setCurrentContext(context);
+  if (kc.clusters.some((c) => c.server.startsWith('http://') && !c.skipTLSVerify)) {
+    const fixed = new k8s.KubeConfig();
+    fixed.loadFromOptions({
+      clusters: kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c)),
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
+    return fixed;
+  }
+  return kc;
+}
+
 /** `code` of a client-node ApiException, or of a plain error. */
 export const apiCode = (err: unknown): number | undefined => (err as { code?: number }).code;
 
@@ -41,9 +63,7 @@ export class MemberCluster {
 
   constructor(private readonly opts: MemberClusterOptions) {
     this.name = opts.name;
-    this.kc = new k8s.KubeConfig();
-    this.kc.loadFromString(opts.kubeconfig);
-    if (opts.context) this.kc.setCurrentContext(opts.context);
+    this.kc = loadKubeconfig(opts.kubeconfig, opts.context);
     this.core = this.kc.makeApiClient(k8s.CoreV1Api);
     const discovery = this.kc.makeApiClient(k8s.DiscoveryV1Api);
     this.services = k8s.makeInformer(this.kc, '/api/v1/services', () => this.core.listServiceForAllNamespaces());

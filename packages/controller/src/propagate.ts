@@ -13,6 +13,15 @@ export interface FederatedService {
   };
 }
 
+/**
+ * Federation policy and status annotations (federation.fedns.io/*) and kubectl's
+ * bookkeeping stay in the federation: copying them would make every status
+ * change look like drift in every member.
+ */
+export function propagatedAnnotation(key: string): boolean {
+  return !key.startsWith('federation.fedns.io/') && key !== 'kubectl.kubernetes.io/last-applied-configuration';
+}
+
 /** The member-cluster copy fedns wants: the federated spec, labelled as fedns-managed. */
 export function desiredMemberService(fed: FederatedService): k8s.V1Service {
   const spec = fed.spec ?? {};
@@ -29,7 +38,8 @@ export function desiredMemberService(fed: FederatedService): k8s.V1Service {
       ports: (spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol ?? 'TCP', port: p.port ?? 0, ...(p.targetPort !== undefined ? { targetPort: p.targetPort as never } : {}) })),
     },
   };
-  if (fed.metadata.annotations && Object.keys(fed.metadata.annotations).length) out.metadata!.annotations = { ...fed.metadata.annotations };
+  const annotations = Object.fromEntries(Object.entries(fed.metadata.annotations ?? {}).filter(([k]) => propagatedAnnotation(k)));
+  if (Object.keys(annotations).length) out.metadata!.annotations = annotations;
   if (spec.selector) out.spec!.selector = { ...spec.selector };
   if (spec.sessionAffinity) out.spec!.sessionAffinity = spec.sessionAffinity;
   if (spec.externalName) out.spec!.externalName = spec.externalName;

@@ -309,9 +309,16 @@ export class KubeApiServer {
   }
 
   #sendAggregated(reply: FastifyReply, all: DiscoveryResource[], core: boolean, v: 'v2' | 'v2beta1'): unknown {
-    reply.header('content-type', `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`);
-    reply.header('vary', 'Accept');
-    return reply.send(JSON.stringify(aggregatedDiscovery(all, core, v)));
+    // Written raw: Fastify would normalise the media type parameters (quotes, charset).
+    const body = JSON.stringify(aggregatedDiscovery(all, core, v));
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
+      'content-length': Buffer.byteLength(body),
+      vary: 'Accept',
+    });
+    reply.raw.end(body);
+    return undefined;
   }
 
   #openapi(segs: string[], req: FastifyRequest, reply: FastifyReply): unknown {

@@ -1,0 +1,113 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { recordJoin } from '@fedns/controller';
+import { startSimCluster } from '@fedns/kube-sim';
+import { labelProblem } from '@fedns/model';
+import { parse as parseYaml } from 'yaml';
+import { type Config, UsageError } from './config.js';
+import { type Running, startServe } from './roles.js';
+
+/** The seed's federation, beside the repo in shared/. */
+export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../../../shared/scenarios/seed-federation.yaml', import.meta.url));
+
+export interface Scenario {
+  federation: string;
+  zone: string;
+  clusters: { name: string; region: string; zones: string[]; lbPool: string }[];
+}
+
+export function readScenario(path: string): Scenario {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`scenario: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const s = doc as Partial<Scenario>;
+  if (!s || !Array.isArray(s.clusters) || s.clusters.length === 0) throw new UsageError(`scenario: ${path} lists no clusters`);
+  s.clusters.forEach((c, i) => {
+    for (const [k, v] of [['name', c.name], ['region', c.region]] as const) {
+      const p = typeof v === 'string' ? labelProblem(v) : 'is required';
+      if (p) throw new UsageError(`scenario: clusters[${i}].${k} ${p}`);
+    }
+    if (!Array.isArray(c.zones) || c.zones.length === 0) throw new UsageError(`scenario: clusters[${i}].zones must list at least one zone`);
+    if (typeof c.lbPool !== 'string') throw new UsageError(`scenario: clusters[${i}].lbPool is required (a CIDR)`);
+  });
+  return { federation: s.federation ?? 'myfederation', zone: s.zone ?? 'example.com.', clusters: s.clusters };
+}
+
+/** A kubeconfig with one context per entry, each named like its cluster. */
+export function kubeconfigYaml(entries: { name: string; server: string; token?: string }[], current: string): string {
+  const lines = ['apiVersion: v1', 'kind: Config', `current-context: ${current}`, 'clusters:'];
+  for (const e of entries) lines.push(`- name: ${e.name}`, '  cluster:', `    server: ${e.server}`);
+  lines.push('contexts:');
+  for (const e of entries) lines.push(`- name: ${e.name}`, '  context:', `    cluster: ${e.name}`, `    user: ${e.name}`, '    namespace: default');
+  lines.push('users:');
+  for (const e of entries) lines.push(`- name: ${e.name}`, '  user:', e.token ? `    token: ${e.token}` : '    {}');
+  return `${lines.join('\n')}\n`;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * `demo`: `serve` plus the seed's simulated member clusters, each on its own
+ * loopback port, joined to the federation; writes `<data-dir>/kubeconfig`.
+ */
+export async function startDemo(c: Config, run: Running): Promise<void> {
+  const scenario = readScenario(c.scenario ?? DEFAULT_SCENARIO);
+  // The scenario names its federation and zone; flags that differ from the defaults win.
+  const cfg: Config = {
+    ...c,
+    federation: c.federation !== 'myfederation' ? c.federation : scenario.federation,
+    zone: c.zone !== 'example.com.' ? c.zone : scenario.zone,
+  };
+  say(`fedns demo: starting ${scenario.clusters.length} simulated member clusters…`);
+  const sims = [];
+  for (const [i, cl] of scenario.clusters.entries()) {
+    const sim = await startSimCluster({ name: cl.name, region: cl.region, zones: cl.zones, lbPool: cl.lbPool, host: '127.0.0.1', port: 0 });
+    run.closers.push(() => sim.close());
+    sims.push(sim);
+    say(`  [${i + 1}/${scenario.clusters.length}] ${cl.name.padEnd(20)} ${cl.region}/${cl.zones.join(',')}  ${sim.url}`);
+  }
+  say('fedns demo: starting fedns (API, controller, nameserver)…');
+  const { store, controller, apiUrl } = await startServe(cfg, run);
+  for (const sim of sims) {
+    const kc = kubeconfigYaml([{ name: sim.name, server: sim.url }], sim.name);
+    recordJoin(store, sim.name, kc, sim.url, {}, { replace: true });
+  }
+  await controller.syncClusters();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ready = sims.filter((s) => controller.clusterState(s.name)?.countsReady).length;
+    if (ready === sims.length || Date.now() > deadline) {
+      say(`fedns demo: ${ready}/${sims.length} member clusters joined and Ready`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const kubeconfigPath = resolve(join(cfg.dataDir, 'kubeconfig'));
+  const entries = [{ name: 'federation-cluster', server: apiUrl }, ...sims.map((s) => ({ name: s.name, server: s.url }))];
+  writeFileSync(kubeconfigPath, kubeconfigYaml(entries, 'federation-cluster'), { mode: 0o600 });
+  const dns = `${cfg.dnsListen.host} -p ${cfg.dnsListen.port}`;
+  const first = sims[0]?.name ?? 'gce-asia-east1a';
+  const zoneRegion = scenario.clusters.find((s) => s.name === 'gce-us-central1f') ?? scenario.clusters[0];
+  const nginxYaml = fileURLToPath(new URL('../../../../shared/scenarios/nginx.yaml', import.meta.url));
+  say('');
+  say(`fedns demo is running: federation "${cfg.federation}", zone ${cfg.zone}`);
+  say(`  federation API  ${apiUrl}`);
+  say(`  nameserver      ${cfg.dnsListen.host}:${cfg.dnsListen.port} (UDP and TCP)`);
+  say(`  kubeconfig      ${kubeconfigPath}`);
+  say('');
+  say('Try (seed 002):');
+  say(`  export KUBECONFIG=${kubeconfigPath}`);
+  say(`  kubectl --context=federation-cluster create -f ${nginxYaml}`);
+  say(`  kubectl --context=${first} get services nginx`);
+  say('  kubectl --context=federation-cluster describe services nginx');
+  say(`  kubectl --context=${first} run nginx --image=nginx:1.11.1-alpine --port=80`);
+  if (zoneRegion) say(`  dig @${dns} nginx.default.${cfg.federation}.svc.${zoneRegion.zones[0]}.${zoneRegion.region}.${cfg.zone} A`);
+  say(`  npx -y pnpm@10 fedns explain nginx.default.${cfg.federation}.svc.${cfg.zone} --data-dir ${cfg.dataDir}`);
+  say('');
+  say('Ctrl-C stops everything.');
+}

@@ -1,0 +1,25 @@
+/** @fedns/kube-sim — simulated Kubernetes member clusters that real kubectl and client-node talk to unchanged. */
+export {
+  type FaultState,
+  type PodTarget,
+  type RunPodsOptions,
+  type SimCluster,
+  type SimClusterOptions,
+  type SimFaults,
+  type SimStores,
+  startSimCluster,
+} from './cluster.js';
+export {
+  buildKubeconfig,
+  type KubeconfigEntry,
+  loadScenario,
+  parseScenario,
+  type Scenario,
+  type ScenarioCluster,
+  type SimFederation,
+  type SimFederationOptions,
+  startSimFederation,
+  writeKubeconfig,
+} from './federation.js';
+export { LB_INGRESS_ANNOTATION, type LbIngressMode, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from './controllers.js';
+export { IpPool, parseCidr } from './ipam.js';
