@@ -21,6 +21,10 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   defaultTtl: number;
+  /** How long an unreachable member cluster's shards keep their last state (ms). */
+  clusterGraceMs: number;
+  /** How long a recovered shard must stay healthy before it is published again (ms). */
+  stabilizationMs: number;
   nameservers: NameserverConfig[];
   soa: FederationConfig['soa'];
   /** Kubeconfig for `join`, and other verb-specific values. */
@@ -40,6 +44,8 @@ const OPTIONS = {
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'default-ttl': { type: 'string' },
+  'cluster-grace': { type: 'string' },
+  stabilization: { type: 'string' },
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
   scenario: { type: 'string' },
@@ -60,6 +66,15 @@ export function parseListen(key: string, value: string): Listen {
   if (port > 65535) throw new UsageError(`${key}: port ${port} is out of range 0-65535`);
   if (host !== 'localhost' && isIP(host) === 0) throw new UsageError(`${key}: "${host}" is not an IP address`);
   return { host, port };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** `500ms`, `3s`, `2m` (a bare number is seconds) → milliseconds. */
+export function parseDuration(key: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`${key}: "${value}" is not a duration (e.g. 500ms, 3s, 2m)`);
+  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000));
 }
 
 export interface ParsedCommand {
@@ -118,6 +133,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     dataDir: pick('data-dir') ?? './data',
     logLevel,
     defaultTtl: Number(ttlRaw),
+    clusterGraceMs: parseDuration('cluster-grace', pick('cluster-grace') ?? '40s'),
+    stabilizationMs: parseDuration('stabilization', pick('stabilization') ?? '3s'),
     nameservers,
     soa,
   };

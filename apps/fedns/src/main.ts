@@ -29,6 +29,8 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --config FILE              YAML with the same keys (camelCase), plus nameservers and soa
   --log-level LEVEL          default info
   --default-ttl SECONDS      default 30
+  --cluster-grace DURATION   an unreachable member's shards keep their state this long (default 40s)
+  --stabilization DURATION   a recovered shard waits this long before it is published (default 3s)
 `;
 
 type Verb = (c: Config, run: Running, args: string[]) => Promise<void>;

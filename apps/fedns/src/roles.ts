@@ -30,6 +30,7 @@ function makeRegistry(role: string): Registry {
 }
 
 const fed = (c: Config) => ({ name: c.federation, zone: c.zone });
+const timingOf = (c: Config) => ({ clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs });
 
 /** Opens the store for a role that writes (serve, apiserver, controller). */
 function openStore(c: Config, logger: Logger): Store {
@@ -62,7 +63,7 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   const registry = makeRegistry('serve');
   const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger });
 
-  const controller = new FederationController({ store, records: reconciler, registry, logger: logger.child({ role: 'controller' }) });
+  const controller = new FederationController({ store, records: reconciler, registry, timing: timingOf(c), logger: logger.child({ role: 'controller' }) });
   closers.push(() => controller.stop());
 
   await startNameserverOn(c, run, store, registry);
@@ -139,7 +140,7 @@ export async function startController(c: Config, run: Running): Promise<void> {
   run.closers.push(() => store.close());
   const registry = makeRegistry('controller');
   const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
-  const controller = new FederationController({ store, records: reconciler, registry, logger: run.logger });
+  const controller = new FederationController({ store, records: reconciler, registry, timing: timingOf(c), logger: run.logger });
   run.closers.push(() => controller.stop());
   watchForeignWrites(store, run, () => {
     reconciler.enqueueAll('store changed by another process');

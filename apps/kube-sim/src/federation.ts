@@ -48,6 +48,12 @@ export interface KubeconfigEntry {
   server: string;
   token?: string;
   namespace?: string;
+  /**
+   * Sets `insecure-skip-tls-verify: true` on the cluster. Default: true for `http://` servers, because
+   * @kubernetes/client-node refuses plain HTTP otherwise ("HTTP protocol is not allowed when
+   * skipTLSVerify is not set or false"); kubectl ignores it for http.
+   */
+  insecureSkipTLSVerify?: boolean;
 }
 
 /** A kubeconfig with one context/cluster/user per entry, each named as the entry. */
@@ -57,7 +63,10 @@ export function buildKubeconfig(entries: KubeconfigEntry[], currentContext?: str
     kind: 'Config',
     preferences: {},
     'current-context': currentContext ?? entries[0]?.name ?? '',
-    clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.server } })),
+    clusters: entries.map((e) => ({
+      name: e.name,
+      cluster: { server: e.server, ...((e.insecureSkipTLSVerify ?? e.server.startsWith('http:')) ? { 'insecure-skip-tls-verify': true } : {}) },
+    })),
     users: entries.map((e) => ({ name: e.name, user: e.token ? { token: e.token } : {} })),
     contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) } })),
   };

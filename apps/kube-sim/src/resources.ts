@@ -146,6 +146,25 @@ function defaultServiceSpec(svc: KubeObject): void {
   if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts = spec.allocateLoadBalancerNodePorts ?? true;
 }
 
+/** Like the apiserver: a type change away from NodePort/LoadBalancer drops the node ports the user did not touch. */
+function dropTypeDependentFields(svc: KubeObject, old: KubeObject): void {
+  const spec = svc.spec ?? {};
+  const oldType = old.spec?.type ?? 'ClusterIP';
+  const newType = spec.type ?? 'ClusterIP';
+  if (oldType === newType) return;
+  const needsNodePorts = newType === 'NodePort' || newType === 'LoadBalancer';
+  if (!needsNodePorts) {
+    const oldPorts = (old.spec?.ports ?? []) as ServicePort[];
+    for (const p of (spec.ports ?? []) as ServicePort[]) if (p.nodePort && oldPorts.some((o) => o.nodePort === p.nodePort)) delete p.nodePort;
+    delete spec.externalTrafficPolicy;
+  }
+  if (newType !== 'LoadBalancer') {
+    delete spec.allocateLoadBalancerNodePorts;
+    delete spec.loadBalancerClass;
+    delete spec.healthCheckNodePort;
+  }
+}
+
 /** Service registry: ClusterIP and NodePort allocation, immutability of clusterIP, validation. */
 export function serviceHooks(serviceIPs: IpPool, nodePorts: PortAllocator): ResourceHooks & { release(svc: KubeObject): void } {
   const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
@@ -222,6 +241,7 @@ export function serviceHooks(serviceIPs: IpPool, nodePorts: PortAllocator): Reso
       svc.status = { loadBalancer: {} };
     },
     prepareUpdate(svc, old, ctx) {
+      dropTypeDependentFields(svc, old);
       const causes = validateService(svc);
       if (causes.length) throw errors.invalid('Service', svc.metadata.name ?? '', causes);
       defaultServiceSpec(svc);
