@@ -1,51 +1,31 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordJoin } from '@fedns/controller';
-import { startSimCluster } from '@fedns/kube-sim';
+import { buildKubeconfig, loadScenario, type Scenario, startSimCluster } from '@fedns/kube-sim';
 import { labelProblem } from '@fedns/model';
-import { parse as parseYaml } from 'yaml';
 import { type Config, UsageError } from './config.js';
 import { type Running, startServe } from './roles.js';
 
 /** The seed's federation, beside the repo in shared/. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../../../shared/scenarios/seed-federation.yaml', import.meta.url));
 
-export interface Scenario {
-  federation: string;
-  zone: string;
-  clusters: { name: string; region: string; zones: string[]; lbPool: string }[];
-}
-
-export function readScenario(path: string): Scenario {
-  let doc: unknown;
+/** The seed scenario through kube-sim's parser, with errors as one usage line; names checked as DNS labels. */
+export function readScenario(path: string): Scenario & { federation: string; zone: string } {
+  let scenario: Scenario;
   try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
+    scenario = loadScenario(path);
   } catch (err) {
-    throw new UsageError(`scenario: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(e.code ? `scenario: cannot read ${path}: ${e.code}` : e.message);
   }
-  const s = doc as Partial<Scenario>;
-  if (!s || !Array.isArray(s.clusters) || s.clusters.length === 0) throw new UsageError(`scenario: ${path} lists no clusters`);
-  s.clusters.forEach((c, i) => {
-    for (const [k, v] of [['name', c.name], ['region', c.region]] as const) {
-      const p = typeof v === 'string' ? labelProblem(v) : 'is required';
-      if (p) throw new UsageError(`scenario: clusters[${i}].${k} ${p}`);
+  scenario.clusters.forEach((c, i) => {
+    for (const [k, v] of [['name', c.name], ['region', c.region], ...c.zones.map((z) => ['zones', z] as const)] as const) {
+      const p = labelProblem(v);
+      if (p) throw new UsageError(`scenario: clusters[${i}].${k} "${v}" ${p}`);
     }
-    if (!Array.isArray(c.zones) || c.zones.length === 0) throw new UsageError(`scenario: clusters[${i}].zones must list at least one zone`);
-    if (typeof c.lbPool !== 'string') throw new UsageError(`scenario: clusters[${i}].lbPool is required (a CIDR)`);
   });
-  return { federation: s.federation ?? 'myfederation', zone: s.zone ?? 'example.com.', clusters: s.clusters };
-}
-
-/** A kubeconfig with one context per entry, each named like its cluster. */
-export function kubeconfigYaml(entries: { name: string; server: string; token?: string }[], current: string): string {
-  const lines = ['apiVersion: v1', 'kind: Config', `current-context: ${current}`, 'clusters:'];
-  for (const e of entries) lines.push(`- name: ${e.name}`, '  cluster:', `    server: ${e.server}`);
-  lines.push('contexts:');
-  for (const e of entries) lines.push(`- name: ${e.name}`, '  context:', `    cluster: ${e.name}`, `    user: ${e.name}`, '    namespace: default');
-  lines.push('users:');
-  for (const e of entries) lines.push(`- name: ${e.name}`, '  user:', e.token ? `    token: ${e.token}` : '    {}');
-  return `${lines.join('\n')}\n`;
+  return { ...scenario, federation: scenario.federation ?? 'myfederation', zone: scenario.zone ?? 'example.com.' };
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -73,7 +53,7 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say('fedns demo: starting fedns (API, controller, nameserver)…');
   const { store, controller, apiUrl } = await startServe(cfg, run);
   for (const sim of sims) {
-    const kc = kubeconfigYaml([{ name: sim.name, server: sim.url }], sim.name);
+    const kc = buildKubeconfig([{ name: sim.name, server: sim.url }], sim.name);
     recordJoin(store, sim.name, kc, sim.url, {}, { replace: true });
   }
   await controller.syncClusters();
@@ -89,7 +69,7 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
 
   const kubeconfigPath = resolve(join(cfg.dataDir, 'kubeconfig'));
   const entries = [{ name: 'federation-cluster', server: apiUrl }, ...sims.map((s) => ({ name: s.name, server: s.url }))];
-  writeFileSync(kubeconfigPath, kubeconfigYaml(entries, 'federation-cluster'), { mode: 0o600 });
+  writeFileSync(kubeconfigPath, buildKubeconfig(entries, 'federation-cluster'), { mode: 0o600 });
   const dns = `${cfg.dnsListen.host} -p ${cfg.dnsListen.port}`;
   const first = sims[0]?.name ?? 'gce-asia-east1a';
   const zoneRegion = scenario.clusters.find((s) => s.name === 'gce-us-central1f') ?? scenario.clusters[0];

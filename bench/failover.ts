@@ -1,0 +1,106 @@
+/**
+ * `pnpm bench:failover`: fail and restore a shard many times over kube-sim and
+ * measure, from the EndpointSlice change in the member cluster to the changed
+ * answer at fedns, p50/p99 for removal (failover) and for re-adding (which
+ * includes the configured stabilisation window on purpose).
+ * Target (DESIGN §8): p99 < 500 ms at fedns.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildKubeconfig, type SimCluster, startSimCluster } from '@fedns/kube-sim';
+import * as dnsPacket from 'dns-packet';
+import { freePort, runFedns, waitFor } from '../test/helpers.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 40);
+const STABILIZATION_MS = 200;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** One UDP query; resolves to the answer's record types and data. */
+function query(port: number, name: string, id: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error('timeout'));
+    }, 1000);
+    sock.on('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      const res = dnsPacket.decode(msg);
+      resolve((res.answers ?? []).map((a) => `${a.type} ${String((a as { data: unknown }).data)}`));
+    });
+    sock.send(dnsPacket.encode({ type: 'query', id, flags: 0, questions: [{ type: 'A', name }] }), port, '127.0.0.1');
+  });
+}
+
+async function timeUntil(port: number, name: string, done: (answer: string[]) => boolean, start: bigint): Promise<number> {
+  for (let id = 1; ; id = (id + 1) & 0xffff) {
+    if (done(await query(port, name, id))) return Number(process.hrtime.bigint() - start) / 1e6;
+    if (Number(process.hrtime.bigint() - start) > 10e9) throw new Error(`no change at ${name} within 10 s`);
+  }
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fedns-bench-failover-'));
+  const topo = [
+    { name: 'c-east-b', region: 'us-east1', zones: ['us-east1-b'], lbPool: '198.51.100.0/28' },
+    { name: 'c-east-c', region: 'us-east1', zones: ['us-east1-c'], lbPool: '198.51.100.16/28' },
+    { name: 'c-west-b', region: 'europe-west1', zones: ['europe-west1-b'], lbPool: '198.51.100.32/28' },
+  ];
+  const sims: SimCluster[] = [];
+  for (const t of topo) sims.push(await startSimCluster({ ...t, kubeletDelayMs: 10 }));
+  const apiPort = await freePort();
+  const dnsPort = await freePort();
+  const api = `http://127.0.0.1:${apiPort}`;
+  let serve: ChildProcess | undefined;
+  try {
+    for (const s of sims) {
+      const file = join(dir, `${s.name}.kubeconfig`);
+      writeFileSync(file, buildKubeconfig([{ name: s.name, server: s.url }]));
+      const r = await runFedns(['join', s.name, '--kubeconfig', file, '--data-dir', dir]);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    serve = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'serve', '--data-dir', dir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', `${STABILIZATION_MS}ms`, '--log-level', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+    await waitFor('fedns serve', async () => (await fetch(`${api}/readyz`)).ok, 20000);
+    const res = await fetch(`${api}/api/v1/namespaces/default/services`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { run: 'web' }, ports: [{ port: 80 }] } }),
+    });
+    if (res.status !== 201) throw new Error(await res.text());
+    for (const s of sims) s.runPods({ namespace: 'default', labels: { run: 'web' }, count: 2, ready: true });
+    const victim = sims[0] as SimCluster;
+    const name = `web.default.myfederation.svc.us-east1-b.us-east1.example.com`;
+    await waitFor('the victim zone to answer A', async () => (await query(dnsPort, name, 1)).every((a) => a.startsWith('A ')) && (await query(dnsPort, name, 2)).length > 0, 20000);
+
+    const failover: number[] = [];
+    const recovery: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      let t0 = process.hrtime.bigint();
+      victim.faults.failPods({ namespace: 'default', selector: 'run=web' });
+      failover.push(await timeUntil(dnsPort, name, (a) => a[0]?.startsWith('CNAME') === true, t0));
+      t0 = process.hrtime.bigint();
+      victim.faults.recoverPods({ namespace: 'default', selector: 'run=web' });
+      recovery.push(await timeUntil(dnsPort, name, (a) => a.length > 0 && a.every((x) => x.startsWith('A ')), t0));
+      process.stderr.write(`\rround ${i + 1}/${ROUNDS}`);
+    }
+    process.stderr.write('\n');
+    const f = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms  p99 ${pct(xs, 99).toFixed(1)} ms  max ${Math.max(...xs).toFixed(1)} ms`;
+    console.log(`failover convergence (EndpointSlice change -> changed answer at fedns), ${ROUNDS} rounds:`);
+    console.log(`  shard removed:  ${f(failover)}`);
+    console.log(`  shard re-added: ${f(recovery)}  (includes the ${STABILIZATION_MS} ms stabilisation window by design)`);
+    console.log(`  removal p99 target < 500 ms: ${pct(failover, 99) < 500 ? 'met' : 'MISSED'}`);
+    process.exitCode = pct(failover, 99) < 500 ? 0 : 1;
+  } finally {
+    serve?.kill('SIGTERM');
+    await Promise.all(sims.map((s) => s.close()));
+  }
+}
+
+await main();
