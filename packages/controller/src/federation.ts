@@ -1,5 +1,6 @@
 import type { ClusterObject } from '@fedns/model';
-import { canonicalAddress, addressFamily, compareAddresses, policyFromService } from '@fedns/model';
+import { summarizeService } from '@fedns/cascade';
+import { addressFamily, canonicalAddress, compareAddresses, policyFromService, topologyFromCluster } from '@fedns/model';
 import type { Store, StoredShard } from '@fedns/store';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { HostnameFlattener } from './flatten.js';
@@ -409,6 +410,15 @@ export class FederationController {
       const healthy = shards.filter((s) => s.healthy);
       const summary = shards.map((s) => `${s.cluster}=${s.healthy ? 'healthy' : 'unhealthy'}(${s.message})`).join(', ');
       const conditionStatus = healthy.length > 0 ? 'True' : 'False';
+      const policy = policyFromService({ ...cur.object.metadata, namespace, name });
+      const clusters = store.listClusters<ClusterObject>().map((c) => topologyFromCluster(c.object));
+      const global = summarizeService(this.opts.records.federation, policy, clusters, shards);
+      const globalNote: Record<typeof global.state, string> = {
+        healthy: `the global name serves ${global.servableClusters.length} cluster(s)`,
+        'fail-open': 'no healthy shard: the global name fails open with every known shard address',
+        'fail-closed': 'no healthy shard: the global name answers NODATA (fail-closed)',
+        'no-address': 'no shard has a load-balancer address yet',
+      };
       const oldCond = (cur.object.status?.conditions as { status: string; lastTransitionTime: string }[] | undefined)?.[0];
       const status = {
         loadBalancer: ips.length ? { ingress: ips.map((ip) => ({ ip })) } : {},
@@ -416,8 +426,8 @@ export class FederationController {
           {
             type: 'ShardsHealthy',
             status: conditionStatus,
-            reason: healthy.length > 0 ? 'HealthyShards' : 'NoHealthyShard',
-            message: `${healthy.length}/${shards.length} shards healthy`,
+            reason: healthy.length > 0 ? 'HealthyShards' : global.state === 'fail-closed' ? 'FailClosed' : 'FailOpen',
+            message: `${healthy.length}/${shards.length} shards healthy; ${globalNote[global.state]}`,
             lastTransitionTime: oldCond && oldCond.status === conditionStatus ? oldCond.lastTransitionTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           },
         ],

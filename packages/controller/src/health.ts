@@ -58,7 +58,7 @@ export function nextShardHealth(
     return { state: { healthy: false, since: prev && !prev.healthy ? prev.since : now, everHealthy: prev?.everHealthy ?? false, message: judged.message } };
   }
   if (prev?.healthy) return { state: prev.message === judged.message ? prev : { ...prev, message: judged.message } };
-  if (!prev || !prev.everHealthy || timing.stabilizationMs <= 0) {
+  if (!prev?.everHealthy || timing.stabilizationMs <= 0) {
     return { state: { healthy: true, since: now, everHealthy: true, message: judged.message } };
   }
   const recoveringSince = prev.recoveringSince ?? now;

@@ -31,6 +31,10 @@ export class RecordsReconciler {
 
   constructor(private readonly opts: RecordsReconcilerOptions) {}
 
+  get federation(): { name: string; zone: string } {
+    return this.opts.federation;
+  }
+
   /** Marks one service for reconciling, with the cause recorded in the journal. */
   enqueue(namespace: string, name: string, cause: string): void {
     this.dirty.set(key(namespace, name), cause);
