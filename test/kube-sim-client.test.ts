@@ -8,7 +8,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { buildKubeconfig, type SimCluster, startSimCluster } from '@fedns/kube-sim';
-import { ROOT, waitFor } from './helpers.js';
+import { ROOT } from './helpers.js';
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: client-node is loaded dynamically from packages/controller
 const k8s: any = await import(pathToFileURL(join(ROOT, 'packages/controller/node_modules/@kubernetes/client-node/dist/index.js')).href);
@@ -85,7 +95,9 @@ describe('kube-sim with @kubernetes/client-node', () => {
 
       // Compact history + drop: the re-watch gets 410, the informer relists and carries on.
       sim.faults.compact();
-      sim.stores.services.mutate('default', 'nginx', (d) => void (d.metadata.labels = { ...d.metadata.labels, during: 'gap' }));
+      sim.stores.services.mutate('default', 'nginx', (d) => {
+      d.metadata.labels = { ...d.metadata.labels, during: 'gap' };
+    });
       sim.faults.dropWatches();
       await waitFor('relisted object seen', () => svcInf.get('nginx', 'default')?.metadata?.labels?.during === 'gap');
       await core.deleteNamespacedService({ name: 'nginx', namespace: 'default' });

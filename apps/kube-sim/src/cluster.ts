@@ -14,7 +14,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import { EndpointsController, EventRecorder, Kubelet, type LbIngressMode, LoadBalancerController } from './controllers.js';
 import { IpPool, intToIp, parseCidr } from './ipam.js';
-import { configMapHooks, defaultPod, genericHooks, namespaceHooks, PortAllocator, podHooks, serviceHooks, validatePod } from './resources.js';
+import { configMapHooks, defaultPod, genericHooks, namespaceHooks, PortAllocator, podHooks, secretHooks, serviceHooks, validatePod } from './resources.js';
 
 export interface SimClusterOptions {
   /** Cluster name (default `kube-sim`). */
@@ -127,6 +127,7 @@ export interface SimStores {
   configMaps: ObjectStore;
   events: ObjectStore;
   serviceAccounts: ObjectStore;
+  secrets: ObjectStore;
 }
 
 export interface SimCluster {
@@ -190,8 +191,9 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     configMaps: mk('v1', 'ConfigMap', 'configmaps', true),
     events: mk('v1', 'Event', 'events', true),
     serviceAccounts: mk('v1', 'ServiceAccount', 'serviceaccounts', true),
+    secrets: mk('v1', 'Secret', 'secrets', true),
   };
-  const namespacedStores = [stores.services, stores.pods, stores.endpointSlices, stores.endpoints, stores.configMaps, stores.events, stores.serviceAccounts];
+  const namespacedStores = [stores.services, stores.pods, stores.endpointSlices, stores.endpoints, stores.configMaps, stores.events, stores.serviceAccounts, stores.secrets];
 
   // ---- faults (registered first so they see every request) -------------------------------------
   let faultState: FaultState = { ...NO_FAULTS };
@@ -268,6 +270,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
   api.addResource({ group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'], store: stores.endpoints, hooks: genericHooks() });
   api.addResource({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], store: stores.configMaps, hooks: configMapHooks() });
   api.addResource({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], store: stores.events, nameValidation: 'none' });
+  api.addResource({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, store: stores.secrets, hooks: secretHooks() });
   api.addResource({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'], store: stores.serviceAccounts, hooks: genericHooks() });
 
   // ---- controllers ------------------------------------------------------------------------------

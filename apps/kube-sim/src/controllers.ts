@@ -234,7 +234,7 @@ export class Kubelet {
 
   #start(namespace: string, name: string): void {
     const pod = this.pods.get(namespace, name);
-    if (!pod || !pod.spec?.nodeName || pod.metadata.deletionTimestamp || pod.status?.phase !== 'Pending') return;
+    if (!pod?.spec?.nodeName || pod.metadata.deletionTimestamp || pod.status?.phase !== 'Pending') return;
     this.#starting.delete(pod.metadata.uid as string);
     const node = this.nodes.get(undefined, pod.spec.nodeName);
     const ready = this.#nodeReady(node) && !this.#failed.has(pod.metadata.uid as string);
@@ -444,7 +444,7 @@ export class LoadBalancerController {
   reconcile(key: string): void {
     const [ns, name] = key.split('/') as [string, string];
     const svc = this.services.get(ns, name);
-    if (!svc || svc.spec?.type !== 'LoadBalancer') {
+    if (svc?.spec?.type !== 'LoadBalancer') {
       this.#release(key);
       if (svc && (svc.status?.loadBalancer?.ingress ?? []).length) {
         this.services.mutate(ns, name, (d) => {

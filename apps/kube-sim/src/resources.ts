@@ -10,7 +10,7 @@ import {
   type ResourceHooks,
   type StatusCause,
 } from '@fedns/kubewire';
-import { IpPool } from './ipam.js';
+import type { IpPool } from './ipam.js';
 
 export interface ServicePort {
   name?: string;
@@ -411,6 +411,30 @@ export function genericHooks(): ResourceHooks {
     validate(obj) {
       const causes: StatusCause[] = [];
       validateMetadata(obj, causes);
+      return causes;
+    },
+  };
+}
+
+export function secretHooks(): ResourceHooks {
+  const prep = (sec: KubeObject) => {
+    sec.type = sec.type ?? 'Opaque';
+    if (sec.stringData && typeof sec.stringData === 'object') {
+      sec.data = { ...sec.data };
+      for (const [k, v] of Object.entries(sec.stringData as Record<string, string>)) sec.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      delete sec.stringData;
+    }
+  };
+  return {
+    prepareCreate: prep,
+    prepareUpdate: prep,
+    validate(sec) {
+      const causes: StatusCause[] = [];
+      validateMetadata(sec, causes);
+      for (const [k, v] of Object.entries((sec.data ?? {}) as Record<string, unknown>)) {
+        if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push(fieldError.invalid(`data[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
+        if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) causes.push(fieldError.invalid(`data[${k}]`, '<value>', 'must be base64 encoded'));
+      }
       return causes;
     },
   };

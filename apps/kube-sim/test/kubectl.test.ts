@@ -131,7 +131,9 @@ describe('kubectl against kube-sim', () => {
     const w = k.spawn('get', 'svc', '-w');
     try {
       await waitFor('watch header', () => /NAME\s+TYPE/.test(w.output()));
-      sim.stores.services.mutate('default', 'nginx', (d) => void (d.metadata.labels = { ...d.metadata.labels, touched: 'yes' }));
+      sim.stores.services.mutate('default', 'nginx', (d) => {
+      d.metadata.labels = { ...d.metadata.labels, touched: 'yes' };
+    });
       await waitFor('watch event line', () => w.output().trim().split('\n').filter((l) => l.startsWith('nginx')).length >= 2);
     } finally {
       await w.kill();
@@ -151,7 +153,31 @@ describe('kubectl against kube-sim', () => {
     assert.match(g.stderr, /NotFound/);
   });
 
-  it('namespaces: create (JSON via -f), refuse deleting default', async () => {
+  it('typed generators that send protobuf bodies: create namespace/configmap/secret/service', async () => {
+    for (const args of [
+      ['create', 'namespace', 'prod'],
+      ['-n', 'prod', 'create', 'configmap', 'cfg', '--from-literal=a=b'],
+      ['-n', 'prod', 'create', 'secret', 'generic', 's1', '--from-literal=pw=hunter2'],
+      ['-n', 'prod', 'create', 'service', 'loadbalancer', 'web', '--tcp=80:8080'],
+    ]) {
+      const r = await k(...args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const cm = JSON.parse((await k('-n', 'prod', 'get', 'cm', 'cfg', '-o', 'json')).stdout);
+    assert.deepEqual(cm.data, { a: 'b' });
+    const sec = JSON.parse((await k('-n', 'prod', 'get', 'secret', 's1', '-o', 'json')).stdout);
+    assert.equal(Buffer.from(sec.data.pw, 'base64').toString(), 'hunter2');
+    assert.equal(sec.type, 'Opaque');
+    const svc = JSON.parse((await k('-n', 'prod', 'get', 'svc', 'web', '-o', 'json')).stdout);
+    assert.equal(svc.spec.type, 'LoadBalancer');
+    assert.equal(svc.spec.ports[0].targetPort, 8080);
+    assert.equal(svc.spec.sessionAffinity, 'None');
+    const del = await k('delete', 'namespace', 'prod');
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(sim.stores.services.list({ namespace: 'prod' }).items.length, 0);
+  });
+
+  it('namespaces: refuse deleting default', async () => {
     const del = await k('delete', 'namespace', 'default');
     assert.notEqual(del.code, 0);
     assert.match(del.stderr, /Forbidden/);

@@ -158,7 +158,7 @@ describe('kube-sim cluster', () => {
 
   it('drop-watches closes open watch streams; compact makes old versions 410', async () => {
     const res = await fetch(`${sim.url}/api/v1/services?watch=true`);
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     const d = await http('POST', `${sim.url}/sim/drop-watches`, {});
     assert.ok(d.json.dropped >= 1);

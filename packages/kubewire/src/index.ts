@@ -9,3 +9,4 @@ export * from './table.js';
 export * from './discovery.js';
 export * from './openapi.js';
 export * from './server.js';
+export * from './protobuf.js';

@@ -37,20 +37,23 @@ export function parseLabelSelector(input: string | undefined): LabelSelector {
   if (!input) return [];
   const reqs: LabelRequirement[] = [];
   for (const part of splitTop(input)) {
-    let m: RegExpMatchArray | null;
-    if ((m = part.match(/^([^\s!=<>(),]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-      const values = (m[3] ?? '')
+    const setM = part.match(/^([^\s!=<>(),]+)\s+(in|notin)\s*\(([^)]*)\)$/);
+    const cmpM = setM ? null : part.match(/^([^\s!=<>(),]+)\s*(==|=|!=|>|<)\s*([^\s!=<>(),]*)$/);
+    const notM = setM || cmpM ? null : part.match(/^!\s*([^\s!=<>(),]+)$/);
+    const exM = setM || cmpM || notM ? null : part.match(/^([^\s!=<>(),]+)$/);
+    if (setM) {
+      const values = (setM[3] ?? '')
         .split(',')
         .map((v) => v.trim())
         .filter((v) => v.length > 0);
-      reqs.push({ key: m[1] as string, op: m[2] as 'in' | 'notin', values });
-    } else if ((m = part.match(/^([^\s!=<>(),]+)\s*(==|=|!=|>|<)\s*([^\s!=<>(),]*)$/))) {
-      const op = m[2] === '!=' ? 'neq' : m[2] === '>' ? 'gt' : m[2] === '<' ? 'lt' : 'eq';
-      reqs.push({ key: m[1] as string, op, values: [m[3] ?? ''] });
-    } else if ((m = part.match(/^!\s*([^\s!=<>(),]+)$/))) {
-      reqs.push({ key: m[1] as string, op: 'notexists', values: [] });
-    } else if ((m = part.match(/^([^\s!=<>(),]+)$/))) {
-      reqs.push({ key: m[1] as string, op: 'exists', values: [] });
+      reqs.push({ key: setM[1] as string, op: setM[2] as 'in' | 'notin', values });
+    } else if (cmpM) {
+      const op = cmpM[2] === '!=' ? 'neq' : cmpM[2] === '>' ? 'gt' : cmpM[2] === '<' ? 'lt' : 'eq';
+      reqs.push({ key: cmpM[1] as string, op, values: [cmpM[3] ?? ''] });
+    } else if (notM) {
+      reqs.push({ key: notM[1] as string, op: 'notexists', values: [] });
+    } else if (exM) {
+      reqs.push({ key: exM[1] as string, op: 'exists', values: [] });
     } else {
       throw errors.badRequest(`unable to parse requirement: found '${part}', invalid label selector "${input}"`);
     }

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, DEFAULT_VERBS, type DiscoveryResource } from './discovery.js';
 import { gvPath, hashOf, type JsonSchema, openApiV2, openApiV3GroupVersion } from './openapi.js';
 import { applyPatch } from './patch.js';
+import { decodeProtobufObject } from './protobuf.js';
 import type { ListOptions, WatchHandle, WatchOptions, WatchSink, WriteOptions } from './store.js';
 import { errors, type StatusCause, StatusError, toStatus } from './status.js';
 import { buildTable, type IncludeObject, type TableDef, tableDefFor } from './table.js';
@@ -45,7 +46,7 @@ export interface RequestContext {
 export interface ResourceHooks<T extends KubeObject = KubeObject> {
   prepareCreate?(obj: T, ctx: RequestContext): void | Promise<void>;
   prepareUpdate?(obj: T, old: T, ctx: RequestContext): void | Promise<void>;
-  validate?(obj: T, old: T | undefined, ctx: RequestContext): StatusCause[] | undefined | void;
+  validate?(obj: T, old: T | undefined, ctx: RequestContext): StatusCause[] | undefined;
   beforeDelete?(obj: T, ctx: RequestContext): void | Promise<void>;
   /**
    * Replaces the delete itself (e.g. graceful deletion): return the object to answer with, or
@@ -377,7 +378,7 @@ export class KubeApiServer {
     if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && (rest[2] === 'status' || rest[2] === 'finalize') && rest.length === 3)) {
       namespace = rest[1];
       reg = this.#find(group, version, rest[2] as string);
-      if (!reg || !reg.def.namespaced) throw errors.pathNotFound();
+      if (!reg?.def.namespaced) throw errors.pathNotFound();
       tail = rest.slice(3);
     } else {
       reg = this.#find(group, version, rest[0] as string);
@@ -480,7 +481,7 @@ export class KubeApiServer {
     };
   }
 
-  #watch(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>, req: FastifyRequest, reply: FastifyReply): void {
+  #watch(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>, _req: FastifyRequest, reply: FastifyReply): void {
     const opts: WatchOptions = {
       namespace,
       labelSelector: query.labelSelector,
@@ -597,7 +598,7 @@ export class KubeApiServer {
     const hooks = reg.def.hooks;
     const validate = () => {
       const causes = hooks?.validate?.(obj, undefined, ctx);
-      if (causes && causes.length) throw errors.invalid(reg.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', causes, group);
+      if (causes?.length) throw errors.invalid(reg.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', causes, group);
     };
     if (hooks?.prepareCreate) {
       const p = hooks.prepareCreate(obj, ctx);
@@ -641,7 +642,7 @@ export class KubeApiServer {
       if (p instanceof Promise) await p;
     }
     const causes = hooks?.validate?.(next, old, ctx);
-    if (causes && causes.length) throw errors.invalid(reg.def.kind, name, causes, group);
+    if (causes?.length) throw errors.invalid(reg.def.kind, name, causes, group);
     return reg.def.store.update(next, { dryRun: ctx.dryRun });
   }
 
@@ -697,7 +698,14 @@ export function installContentTypeParsers(app: FastifyInstance): void {
       done(errors.badRequest(`the body of the request could not be decoded as JSON: ${(err as Error).message}`), undefined);
     }
   });
-  app.addContentTypeParser(['application/apply-patch+yaml', 'application/yaml', 'application/vnd.kubernetes.protobuf'], { parseAs: 'buffer' }, (req, _body, done) => {
+  app.addContentTypeParser('application/vnd.kubernetes.protobuf', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, decodeProtobufObject(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser(['application/apply-patch+yaml', 'application/yaml'], { parseAs: 'buffer' }, (req, _body, done) => {
     done(errors.unsupportedMediaType(String(req.headers['content-type'])), undefined);
   });
 }

@@ -230,7 +230,7 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
    * Read-modify-write for in-process controllers: `fn` gets a copy to change.
    * Returns the stored result, or undefined if the object does not exist or fn returned false.
    */
-  mutate(namespace: string | undefined, name: string, fn: (draft: T) => void | boolean): T | undefined {
+  mutate(namespace: string | undefined, name: string, fn: (draft: T) => unknown): T | undefined {
     const cur = this.get(namespace, name);
     if (!cur) return undefined;
     const draft = clone(cur);

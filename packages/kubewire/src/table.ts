@@ -268,6 +268,16 @@ export const configMapTable: TableDef = {
   ],
 };
 
+export const secretTable: TableDef = {
+  columns: [nameCol, col('Type', 'string', 0, '', 'The type of the secret'), col('Data', 'integer', 0, '', 'Number of data entries'), ageCol],
+  cells: (o, now) => [o.metadata.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, ageOf(o.metadata.creationTimestamp, now)],
+};
+
+export const serviceAccountTable: TableDef = {
+  columns: [nameCol, col('Secrets', 'integer', 0, '', 'Number of secrets'), ageCol],
+  cells: (o, now) => [o.metadata.name, (o.secrets ?? []).length, ageOf(o.metadata.creationTimestamp, now)],
+};
+
 export const eventTable: TableDef = {
   columns: [
     col('Last Seen', 'string', 0, '', 'Time since the event was last seen'),
@@ -292,6 +302,8 @@ export const builtinTables: Record<string, TableDef> = {
   '/Node': nodeTable,
   '/Namespace': namespaceTable,
   '/ConfigMap': configMapTable,
+  '/Secret': secretTable,
+  '/ServiceAccount': serviceAccountTable,
   '/Endpoints': endpointsTable,
   '/Event': eventTable,
   'discovery.k8s.io/EndpointSlice': endpointSliceTable,

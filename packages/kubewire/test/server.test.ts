@@ -179,7 +179,7 @@ describe('KubeApiServer', () => {
     const ctrl = new AbortController();
     const res = await fetch(`${base}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=2`, { signal: ctrl.signal });
     assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const lines: any[] = [];
     let buf = '';
     const pump = (async () => {
@@ -187,8 +187,7 @@ describe('KubeApiServer', () => {
         const { value, done } = await reader.read();
         if (done) break;
         buf += Buffer.from(value).toString('utf8');
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
           lines.push(JSON.parse(buf.slice(0, i)));
           buf = buf.slice(i + 1);
         }
@@ -211,9 +210,9 @@ describe('KubeApiServer', () => {
 
   it('watch with a Table Accept header sends Table objects; closeWatches ends streams', async () => {
     const res = await fetch(`${base}/api/v1/namespaces/default/configmaps?watch=true`, { headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const { value } = await reader.read();
-    const ev = JSON.parse(Buffer.from(value!).toString('utf8').split('\n')[0] as string);
+    const ev = JSON.parse(Buffer.from(value as Uint8Array).toString('utf8').split('\n')[0] as string);
     assert.equal(ev.object.kind, 'Table');
     assert.ok(api.watchCount >= 1);
     assert.ok(api.closeWatches() >= 1);

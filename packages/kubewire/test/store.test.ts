@@ -55,7 +55,9 @@ describe('ObjectStore', () => {
     s.create(cm('a'));
     const w = collect(s, {});
     s.create(cm('b'));
-    s.mutate('default', 'a', (d) => void (d.data = { k: 'z' }));
+    s.mutate('default', 'a', (d) => {
+      d.data = { k: 'z' };
+    });
     s.delete('default', 'b');
     assert.deepEqual(w.events.map((e) => `${e.type}:${e.object.metadata.name}`), ['ADDED:a', 'ADDED:b', 'MODIFIED:a', 'DELETED:b']);
     w.handle.stop();
@@ -73,12 +75,15 @@ describe('ObjectStore', () => {
   it('a too-old resourceVersion gets an ERROR event with a 410 Expired Status and the watch ends', () => {
     const s = mkStore(new RevisionClock(), 2);
     const first = s.create(cm('a'));
-    for (let i = 0; i < 5; i++) s.mutate('default', 'a', (d) => void (d.data = { i: String(i) }));
+    for (let i = 0; i < 5; i++) s.mutate('default', 'a', (d) => {
+      d.data = { i: String(i) };
+    });
     const w = collect(s, { resourceVersion: first.metadata.resourceVersion });
     assert.equal(w.events.length, 1);
     assert.equal(w.events[0]?.type, 'ERROR');
-    assert.equal((w.events[0]?.object as unknown as { code: number }).code, 410);
-    assert.equal((w.events[0]?.object as unknown as { reason: string }).reason, 'Expired');
+    const status = w.events[0]?.object as unknown as { code: number; reason: string };
+    assert.equal(status.code, 410);
+    assert.equal(status.reason, 'Expired');
     assert.ok(w.ended());
     s.compact();
     const w2 = collect(s, { resourceVersion: String(s.clock.current - 1) });
@@ -92,9 +97,15 @@ describe('ObjectStore', () => {
     const s = mkStore();
     s.create(cm('a', { app: 'x' }));
     const w = collect(s, { labelSelector: 'app=y', resourceVersion: String(s.clock.current) });
-    s.mutate('default', 'a', (d) => void (d.metadata.labels = { app: 'y' }));
-    s.mutate('default', 'a', (d) => void (d.data = { k: '2' }));
-    s.mutate('default', 'a', (d) => void (d.metadata.labels = { app: 'x' }));
+    s.mutate('default', 'a', (d) => {
+      d.metadata.labels = { app: 'y' };
+    });
+    s.mutate('default', 'a', (d) => {
+      d.data = { k: '2' };
+    });
+    s.mutate('default', 'a', (d) => {
+      d.metadata.labels = { app: 'x' };
+    });
     assert.deepEqual(w.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
     w.handle.stop();
   });

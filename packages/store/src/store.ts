@@ -42,6 +42,17 @@ export interface StoredShard extends Shard {
   message: string;
 }
 
+/**
+ * Emitted as `object` when a service or cluster row is written or deleted
+ * through this Store (possibly inside a transaction that later rolls back:
+ * listeners re-read and compare resourceVersions, they do not trust the event).
+ */
+export interface ObjectChange {
+  kind: 'service' | 'cluster';
+  namespace?: string;
+  name: string;
+}
+
 export interface JournalEntry {
   seq: number;
   soaSerial: number;
@@ -105,7 +116,8 @@ function rowToEntry(r: JournalRow): JournalEntry {
  * The one source of truth (DESIGN §2): services, clusters, shards, record sets,
  * the zone serial and the change journal, in one SQLite file in WAL mode.
  * Every multi-row write runs in one transaction. Emits `commit` (JournalEntry)
- * after a record diff is durably committed, for in-process followers.
+ * after a record diff is durably committed, for in-process followers, and
+ * `object` (ObjectChange) when a service or cluster row changes.
  */
 export class Store extends EventEmitter {
   readonly path: string;
@@ -242,10 +254,13 @@ export class Store extends EventEmitter {
 
   putService(s: StoredService<unknown>): void {
     this.stmts.putService.run(s.namespace, s.name, s.uid, s.resourceVersion, JSON.stringify(s.object));
+    this.emit('object', { kind: 'service', namespace: s.namespace, name: s.name } satisfies ObjectChange);
   }
 
   deleteService(namespace: string, name: string): boolean {
-    return this.stmts.deleteService.run(namespace, name).changes > 0;
+    const gone = this.stmts.deleteService.run(namespace, name).changes > 0;
+    if (gone) this.emit('object', { kind: 'service', namespace, name } satisfies ObjectChange);
+    return gone;
   }
 
   // ---- clusters ---------------------------------------------------------
@@ -261,10 +276,13 @@ export class Store extends EventEmitter {
 
   putCluster(c: StoredCluster<unknown>): void {
     this.stmts.putCluster.run(c.name, c.uid, c.resourceVersion, JSON.stringify(c.object));
+    this.emit('object', { kind: 'cluster', name: c.name } satisfies ObjectChange);
   }
 
   deleteCluster(name: string): boolean {
-    return this.stmts.deleteCluster.run(name).changes > 0;
+    const gone = this.stmts.deleteCluster.run(name).changes > 0;
+    if (gone) this.emit('object', { kind: 'cluster', name } satisfies ObjectChange);
+    return gone;
   }
 
   /** Stores a cluster's credentials (e.g. a kubeconfig) encrypted at rest. */
