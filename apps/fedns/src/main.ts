@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { SchemaTooNewError } from '@fedns/store';
 import { type Config, parseCommand, UsageError } from './config.js';
+import { runKubeSim } from '@fedns/kube-sim';
 import { startDemo } from './demo.js';
 import { explain, history } from './inspect.js';
 import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
@@ -18,7 +19,7 @@ verbs:
   unjoin NAME
   explain NAME               how a DNS name resolves now, and why
   history SERVICE            record changes of a service (NAMESPACE/NAME), with causes
-  sim-cluster                run one simulated member cluster
+  sim-cluster [kube-sim flags] run one simulated member cluster (fedns sim-cluster --help)
 
 flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --federation NAME          default myfederation
@@ -63,7 +64,10 @@ async function closeAll(closers: Closer[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cmd = parseCommand(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  // sim-cluster has flags of its own (kube-sim's); hand them over untouched.
+  if (argv[0] === 'sim-cluster') return runKubeSim(argv.slice(1), 'fedns sim-cluster');
+  const cmd = parseCommand(argv, process.env);
   if (cmd.help || cmd.verb === 'help') {
     process.stdout.write(HELP);
     return;

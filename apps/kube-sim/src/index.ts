@@ -23,3 +23,4 @@ export {
 } from './federation.js';
 export { LB_INGRESS_ANNOTATION, type LbIngressMode, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from './controllers.js';
 export { IpPool, parseCidr } from './ipam.js';
+export { runKubeSim } from './main.js';

@@ -4,6 +4,7 @@
  *     --zones asia-east1-a --lb-pool 198.51.100.0/28 --listen 127.0.0.1:0 [--kubeconfig FILE]
  *   node --import tsx apps/kube-sim/src/main.ts --scenario seed-federation.yaml --kubeconfig FILE
  */
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type SimCluster, startSimCluster } from './cluster.js';
 import { startSimFederation, writeKubeconfig } from './federation.js';
@@ -13,8 +14,10 @@ const USAGE = `usage: kube-sim [--name N] [--region R] [--zones a,b] [--lb-pool 
                 [--service-cidr CIDR] [--token T] [--log-level LEVEL] [--kubeconfig FILE]
        kube-sim --scenario FILE [--kubeconfig FILE] [common options]`;
 
+let prog = 'kube-sim';
+
 function fail(msg: string): never {
-  process.stderr.write(`kube-sim: ${msg}\n${USAGE}\n`);
+  process.stderr.write(`${prog}: ${msg} (usage: ${prog} --help)\n`);
   process.exit(2);
 }
 
@@ -25,10 +28,13 @@ function num(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-async function main(): Promise<void> {
+/** Runs the CLI on `argv` (without node and script); `name` is how errors and usage call it. */
+export async function runKubeSim(argv: string[], name = 'kube-sim'): Promise<void> {
+  prog = name;
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
+      args: argv,
       options: {
         name: { type: 'string' },
         region: { type: 'string' },
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE.replaceAll('kube-sim', prog)}\n`);
     return;
   }
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
@@ -110,4 +116,5 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-void main();
+// Run when executed directly, not when imported (as `fedns sim-cluster` does).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void runKubeSim(process.argv.slice(2));
