@@ -30,10 +30,19 @@ export interface FederationControllerOptions {
   logger?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void; debug: (o: object, m?: string) => void };
 }
 
+export interface ClusterCondition {
+  type: 'Ready' | 'Drained';
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  lastProbeTime?: string;
+}
+
 export interface ClusterStatusView {
   region: string;
   zones: string[];
-  conditions: { type: 'Ready'; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string; lastProbeTime: string }[];
+  conditions: ClusterCondition[];
 }
 
 interface ClusterRuntime {
@@ -128,6 +137,7 @@ export class FederationController {
       void member.start();
       this.log?.info({ cluster: name }, 'member cluster connected');
     }
+    for (const name of this.clusters.keys()) this.writeClusterStatus(name);
     this.opts.records.enqueueAll('cluster set changed');
     this.resync();
   }
@@ -360,30 +370,41 @@ export class FederationController {
     const rt = this.clusters.get(name);
     const { store } = this.opts;
     const cur = store.getCluster<ClusterObject & { status?: ClusterStatusView }>(name);
+    // A Cluster written by the API between our read and now is re-read next time; the row is the truth.
     if (!rt || !cur) return;
     const topo = topologyFromNodes(rt.member.nodes.list());
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const ready = rt.countsReady;
     const reason = rt.reachable ? 'ClusterReady' : ready ? 'ClusterUnreachableInGrace' : 'ClusterNotReachable';
     const message = rt.reachable ? '/readyz ok' : ready ? 'not answering; shards keep their last known state during the grace period' : 'not answering past the grace period; its shards count as unhealthy';
-    const prevCond = cur.object.status?.conditions?.[0];
+    const prevConds = cur.object.status?.conditions ?? [];
+    const since = (type: string, status: string) => {
+      const p = prevConds.find((c) => c.type === type);
+      return p && p.status === status ? p.lastTransitionTime : now;
+    };
+    const readyStatus = ready ? 'True' : 'False';
+    const spec = cur.object.spec ?? {};
+    const drainedZones = spec.drainedZones ?? [];
+    const drainStatus = spec.drained || drainedZones.length ? 'True' : 'False';
+    const conditions: ClusterCondition[] = [
+      { type: 'Ready', status: readyStatus, reason, message, lastTransitionTime: since('Ready', readyStatus), lastProbeTime: now },
+      {
+        type: 'Drained',
+        status: drainStatus,
+        reason: spec.drained ? 'ClusterDrained' : drainedZones.length ? 'ZonesDrained' : 'NotDrained',
+        message: spec.drained ? 'spec.drained: no shard of this cluster is published' : drainedZones.length ? `spec.drainedZones: ${drainedZones.join(', ')} not published` : 'serving',
+        lastTransitionTime: since('Drained', drainStatus),
+      },
+    ];
     const status: ClusterStatusView = {
       region: topo.region || (cur.object.status?.region ?? ''),
       zones: topo.zones.length ? topo.zones : (cur.object.status?.zones ?? []),
-      conditions: [
-        {
-          type: 'Ready',
-          status: ready ? 'True' : 'False',
-          reason,
-          message,
-          lastTransitionTime: prevCond && prevCond.status === (ready ? 'True' : 'False') ? prevCond.lastTransitionTime : now,
-          lastProbeTime: now,
-        },
-      ],
+      conditions,
     };
     const before = cur.object.status;
     const topoChanged = before?.region !== status.region || JSON.stringify(before?.zones) !== JSON.stringify(status.zones);
-    const condChanged = !prevCond || prevCond.status !== status.conditions[0]!.status || prevCond.reason !== reason;
+    const condKey = (cs: ClusterCondition[]) => cs.map((c) => `${c.type}=${c.status}/${c.reason}`).join(',');
+    const condChanged = condKey(prevConds) !== condKey(conditions);
     if (!topoChanged && !condChanged) return;
     store.tx(() => store.putCluster({ ...cur, resourceVersion: store.nextResourceVersion(), object: { ...cur.object, status } }));
     if (topoChanged) this.opts.records.enqueueAll(`cluster ${name} topology ${status.region}/${status.zones.join(',')}`);
@@ -427,7 +448,7 @@ export class FederationController {
             type: 'ShardsHealthy',
             status: conditionStatus,
             reason: healthy.length > 0 ? 'HealthyShards' : global.state === 'fail-closed' ? 'FailClosed' : 'FailOpen',
-            message: `${healthy.length}/${shards.length} shards healthy; ${globalNote[global.state]}`,
+            message: `${healthy.length}/${shards.length} shards healthy, ${global.servableClusters.length} serving; ${globalNote[global.state]}`,
             lastTransitionTime: oldCond && oldCond.status === conditionStatus ? oldCond.lastTransitionTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           },
         ],

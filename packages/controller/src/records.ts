@@ -10,7 +10,11 @@ export interface RecordsReconcilerOptions {
   logger?: { info: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
   /** Called after each commit (for metrics and tests). */
   onCommit?: (entry: JournalEntry) => void;
+  /** Journal entries kept for IXFR and history (older ones are pruned); default 50,000. */
+  journalRetention?: number;
 }
+
+const PRUNE_EVERY = 500;
 
 interface ServiceMeta {
   metadata: { name: string; namespace: string; annotations?: Record<string, string> };
@@ -75,6 +79,7 @@ export class RecordsReconciler {
       return store.commitRecordDiff(diff, causes.slice(0, 20).join('; '));
     });
     if (entry) {
+      if (entry.seq % PRUNE_EVERY === 0) store.pruneJournal(this.opts.journalRetention ?? 50_000);
       this.opts.logger?.info({ serial: entry.soaSerial, added: entry.added.length, deleted: entry.deleted.length, cause: entry.cause }, 'zone updated');
       this.opts.onCommit?.(entry);
     }
