@@ -1,0 +1,9 @@
+# fedns from source (it runs through tsx; no separate build step).
+FROM node:20-bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends bind9-dnsutils && rm -rf /var/lib/apt/lists/*
+WORKDIR /fedns
+COPY . .
+RUN npx -y pnpm@10 install --frozen-lockfile
+EXPOSE 8080 5353/udp 5353/tcp
+ENTRYPOINT ["node", "--import", "tsx", "apps/fedns/src/main.ts"]
+CMD ["serve", "--data-dir", "/data", "--api-listen", "0.0.0.0:8080", "--dns-listen", "0.0.0.0:5353"]
