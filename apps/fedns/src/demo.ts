@@ -79,6 +79,7 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say(`  federation API  ${apiUrl}`);
   say(`  nameserver      ${cfg.dnsListen.host}:${cfg.dnsListen.port} (UDP and TCP)`);
   say(`  kubeconfig      ${kubeconfigPath}`);
+  say(`  logs            ${resolve(join(cfg.dataDir, 'fedns.log'))}`);
   say('');
   say('Try (seed 002):');
   say(`  export KUBECONFIG=${kubeconfigPath}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { SchemaTooNewError } from '@fedns/store';
 import { type Config, parseCommand, UsageError } from './config.js';
+import { join } from 'node:path';
 import { runKubeSim } from '@fedns/kube-sim';
 import { startDemo } from './demo.js';
 import { explain, history } from './inspect.js';
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   }
   const verb = LONG_RUNNING[cmd.verb];
   if (!verb) throw new UsageError(`unknown verb "${cmd.verb}" (try: fedns help)`);
-  const run: Running = { logger: makeLogger(cmd.config), closers: [] };
+  const run: Running = { logger: makeLogger(cmd.config, cmd.verb === 'demo' ? join(cmd.config.dataDir, 'fedns.log') : undefined), closers: [] };
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -18,8 +18,9 @@ export interface Running {
   closers: Closer[];
 }
 
-export function makeLogger(c: Config): Logger {
-  return pino({ level: c.logLevel, base: { pid: process.pid } }, destination(2));
+/** JSON logs to stderr, or appended to `file` (the demo keeps its terminal for the walkthrough). */
+export function makeLogger(c: Config, file?: string): Logger {
+  return pino({ level: c.logLevel, base: { pid: process.pid } }, destination(file ? { dest: file, mkdir: true, append: true } : 2));
 }
 
 function makeRegistry(role: string): Registry {
