@@ -18,7 +18,6 @@ const dataDir = tempDir();
 const kubeconfig = join(dataDir, 'kubeconfig');
 let demo: FednsProcess;
 let dnsPort = 0;
-let api = '';
 const servers = new Map<string, string>();
 
 const P = 'nginx.default.myfederation.svc';
@@ -47,7 +46,6 @@ const WITH_PODS = ['gce-asia-east1a', 'gce-asia-east1c', 'gce-us-central1a', 'gc
 before(async () => {
   dnsPort = await freePort();
   const apiPort = await freePort();
-  api = `http://127.0.0.1:${apiPort}`;
   demo = spawnFedns(['demo', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--cluster-grace', '3s', '--stabilization', '500ms', '--log-level', 'warn']);
   await waitFor('the demo to come up', async () => {
     if (demo.child.exitCode !== null) throw new Error(demo.output());
@@ -64,18 +62,24 @@ after(async () => {
 });
 
 test('seed walkthrough: the federated Service reaches every member, status shows every shard', async () => {
-  const nginx = parse(readFileSync(join(SHARED, 'scenarios/nginx.yaml'), 'utf8'));
-  const res = await fetch(`${api}/api/v1/namespaces/default/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(nginx) });
-  assert.equal(res.status, 201, await res.text());
+  // DESIGN §6, word for word: the real kubectl against the federation context.
+  const created = await kubectl('--context=federation-cluster', 'create', '-f', join(SHARED, 'scenarios/nginx.yaml'));
+  assert.equal(created.trim(), 'service/nginx created');
   for (const c of scenario.clusters) {
     await waitFor(`nginx in ${c.name}`, async () => (await kubectl(`--context=${c.name}`, 'get', 'services', 'nginx')).includes('LoadBalancer'), 10000, 100);
   }
   const out = await kubectl('--context=gce-asia-east1a', 'get', 'services', 'nginx', '-o', 'json');
   assert.equal(JSON.parse(out).metadata.labels['federation.fedns.io/managed'], 'true');
   await waitFor('every shard ingress in the federated status', async () => {
-    const svc = (await (await fetch(`${api}/api/v1/namespaces/default/services/nginx`)).json()) as { status?: { loadBalancer?: { ingress?: unknown[] } } };
+    const svc = JSON.parse(await kubectl('--context=federation-cluster', 'get', 'services', 'nginx', '-o', 'json')) as { status?: { loadBalancer?: { ingress?: unknown[] } } };
     return svc.status?.loadBalancer?.ingress?.length === 13;
   });
+  const described = await kubectl('--context=federation-cluster', 'describe', 'services', 'nginx');
+  assert.match(described, /^Selector:\s+run=nginx$/m);
+  assert.match(described, /^Type:\s+LoadBalancer$/m);
+  const ingress = /^LoadBalancer Ingress:\s+(.*)$/m.exec(described)?.[1]?.split(/,\s*/) ?? [];
+  const lbs = await Promise.all(scenario.clusters.map((c) => lbOf(c.name)));
+  assert.deepEqual([...ingress].sort(), [...lbs].sort(), 'describe lists the LoadBalancer Ingress of all 13 shards');
   // No pods anywhere: every chain falls back and the global name fails open with every shard's address.
   await waitFor('fail-open with all 13 addresses', async () => (await finalAddresses(GLOBAL)).length === 13);
   assert.equal(await cnameOf(zoneName('us-central1-f', 'us-central1')), regionName('us-central1'));
@@ -146,8 +150,7 @@ test('a cluster unjoined: only its contributions are removed', async () => {
 });
 
 test('the federated Service deleted: gone from every member, every record gone', async () => {
-  const res = await fetch(`${api}/api/v1/namespaces/default/services/nginx`, { method: 'DELETE' });
-  assert.equal(res.status, 200);
+  assert.match(await kubectl('--context=federation-cluster', 'delete', 'services', 'nginx'), /service "nginx" deleted/);
   for (const c of scenario.clusters.filter((x) => x.name !== 'gce-us-east1d')) {
     await waitFor(`nginx gone from ${c.name}`, async () => !(await kubectl(`--context=${c.name}`, 'get', 'services')).includes('nginx'), 10000, 100);
   }

@@ -131,3 +131,44 @@ export async function dig(port: number, name: string, type = 'A', extra: string[
 
 /** Answer lines as "name type data", sorted, for exact comparisons. */
 export const lines = (a: DigAnswer) => a.answer.map((r) => `${r.name} ${r.type} ${r.data}`).sort();
+
+/**
+ * A request to the API server of a kubeconfig context, as kubectl would make it: its server,
+ * bearer token and certificate authority. `token: null` sends no credentials.
+ */
+export async function kubeRequest(
+  kubeconfigPath: string,
+  path: string,
+  init: { method?: string; body?: unknown; contentType?: string; token?: string | null; context?: string } = {},
+): Promise<{ status: number; text: string; json: () => unknown }> {
+  const { readFileSync } = await import('node:fs');
+  const { parse } = await import('yaml');
+  const https = await import('node:https');
+  const http = await import('node:http');
+  const kc = parse(readFileSync(kubeconfigPath, 'utf8')) as {
+    'current-context': string;
+    contexts: { name: string; context: { cluster: string; user: string } }[];
+    clusters: { name: string; cluster: { server: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean } }[];
+    users: { name: string; user: { token?: string } }[];
+  };
+  const ctx = kc.contexts.find((c) => c.name === (init.context ?? kc['current-context']))?.context;
+  const cluster = kc.clusters.find((c) => c.name === ctx?.cluster)?.cluster;
+  if (!cluster) throw new Error(`kubeconfig ${kubeconfigPath}: no cluster for context`);
+  const token = init.token === null ? undefined : (init.token ?? kc.users.find((u) => u.name === ctx?.user)?.user.token);
+  const url = new URL(path, cluster.server);
+  const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
+  const ca = cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64') : undefined;
+  return new Promise((resolve, reject) => {
+    const lib = url.protocol === 'https:' ? https : http;
+    const req = lib.request(url, { method: init.method ?? 'GET', headers, ...(url.protocol === 'https:' ? { ca, rejectUnauthorized: !cluster['insecure-skip-tls-verify'] } : {}) }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

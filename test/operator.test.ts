@@ -11,13 +11,18 @@ import type { ClusterObject } from '@fedns/model';
 import { Store } from '@fedns/store';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { dig, type FednsProcess, freePort, lines, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, lines, spawnFedns, tempDir, waitFor } from './helpers.js';
 
 const dataDir = tempDir();
 let demo: FednsProcess;
 let dnsPort = 0;
 let api = '';
 const servers = new Map<string, string>();
+/** The demo's API asks for its token over HTTPS: requests go through the kubeconfig's credentials. */
+const apiFetch = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
+  const r = await kubeRequest(join(dataDir, 'kubeconfig'), url.slice(api.length), { method: init.method, body: init.body });
+  return { status: r.status, ok: r.status < 300, text: async () => r.text, json: async () => r.json() };
+};
 
 // c1 spans two zones; c2 and c3 have one each, in two regions.
 const SCENARIO = `federation: ops
@@ -36,7 +41,7 @@ const cnameOf = async (name: string) => (await dig(dnsPort, name, 'CNAME')).answ
 const addrs = async (name: string) => (await dig(dnsPort, name)).answer.filter((r) => r.type === 'A').map((r) => r.data).sort();
 
 async function createService(name: string, annotations: Record<string, string> = {}): Promise<void> {
-  const res = await fetch(`${api}/api/v1/namespaces/default/services`, {
+  const res = await apiFetch(`${api}/api/v1/namespaces/default/services`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ metadata: { name, annotations }, spec: { type: 'LoadBalancer', selector: { run: name }, ports: [{ port: 80 }] } }),
@@ -59,7 +64,7 @@ function editClusterSpec(name: string, spec: Record<string, unknown>): void {
   }
 }
 async function clusterCondition(name: string, type: string): Promise<{ status: string; message: string } | undefined> {
-  const c = (await (await fetch(`${api}/apis/federation.fedns.io/v1/clusters/${name}`)).json()) as { status?: { conditions?: { type: string; status: string; message: string }[] } };
+  const c = (await (await apiFetch(`${api}/apis/federation.fedns.io/v1/clusters/${name}`)).json()) as { status?: { conditions?: { type: string; status: string; message: string }[] } };
   return c.status?.conditions?.find((x) => x.type === type);
 }
 
@@ -133,7 +138,7 @@ test('minReadyEndpoints: a shard with fewer ready endpoints is not healthy', asy
   const n = names('strict');
   await waitFor('c3 healthy', async () => (await addrs(n.region('r2'))).length === 1, 10000);
   assert.equal(await cnameOf(n.region('r1')), n.global, 'c1 has 1 of 2 required endpoints');
-  const svc = (await (await fetch(`${api}/api/v1/namespaces/default/services/strict`)).json()) as { metadata: { annotations: Record<string, string> } };
+  const svc = (await (await apiFetch(`${api}/api/v1/namespaces/default/services/strict`)).json()) as { metadata: { annotations: Record<string, string> } };
   assert.match(svc.metadata.annotations['federation.fedns.io/shards'] ?? '', /c1=unhealthy\(1 ready endpoint\(s\), fewer than 2\)/);
 });
 
@@ -147,7 +152,7 @@ test('fail-closed: with no healthy shard the global name answers NODATA, and sta
   const chain = await dig(dnsPort, n.zone('r2-a', 'r2'), 'A');
   assert.deepEqual(chain.answer.map((r) => r.type), ['CNAME', 'CNAME'], 'the chain ends at an existing name');
   await waitFor('status FailClosed', async () => {
-    const svc = (await (await fetch(`${api}/api/v1/namespaces/default/services/closed`)).json()) as { status?: { conditions?: { reason: string; message: string }[] } };
+    const svc = (await (await apiFetch(`${api}/api/v1/namespaces/default/services/closed`)).json()) as { status?: { conditions?: { reason: string; message: string }[] } };
     return svc.status?.conditions?.[0]?.reason === 'FailClosed';
   });
   // The default fails open: every known address at the global name.
@@ -163,7 +168,7 @@ test('per-service TTL', async () => {
   const a = await dig(dnsPort, n.region('r2'));
   assert.deepEqual(a.answer.map((r) => r.ttl), [5]);
   assert.deepEqual(lines(a).length, 1);
-  const bad = await fetch(`${api}/api/v1/namespaces/default/services`, {
+  const bad = await apiFetch(`${api}/api/v1/namespaces/default/services`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ metadata: { name: 'badttl', annotations: { 'federation.fedns.io/ttl': 'soon' } }, spec: { ports: [{ port: 80 }] } }),

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { FederationConfig, NameserverConfig } from '@fedns/model';
 import { absoluteName, isInZone, labelProblem, nameProblem } from '@fedns/model';
 import { parse as parseYaml } from 'yaml';
+import { DNS_OPTIONS, type DnsConfig, DnsConfigError, parseDnsConfig } from './dns-config.js';
 
 /** A problem with flags, environment or config file: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -27,11 +28,17 @@ export interface Config {
   stabilizationMs: number;
   nameservers: NameserverConfig[];
   soa: FederationConfig['soa'];
+  /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers (dns-config.ts). */
+  dns: DnsConfig;
   /** Kubeconfig for `join`, and other verb-specific values. */
   kubeconfig?: string;
   context?: string;
   /** Where `demo` reads its federation (default: the seed scenario in shared/). */
   scenario?: string;
+  /** Federation API bearer tokens (CSV `token,user,uid,"groups"`); set → every API request must authenticate. */
+  tokenAuthFile?: string;
+  /** Federation API over HTTPS; clientCaFile also accepts client certificates (CN = user, O = groups). */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
 }
 
 /** Flag names and types; YAML keys and FEDNS_* variables are derived from them. */
@@ -49,6 +56,11 @@ const OPTIONS = {
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
   scenario: { type: 'string' },
+  'token-auth-file': { type: 'string' },
+  'tls-cert-file': { type: 'string' },
+  'tls-private-key-file': { type: 'string' },
+  'client-ca-file': { type: 'string' },
+  ...DNS_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -137,6 +149,11 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     stabilizationMs: parseDuration('stabilization', pick('stabilization') ?? '3s'),
     nameservers,
     soa,
+    dns: parseDns((k) => {
+      const fromFlag = flags[k];
+      if (typeof fromFlag === 'string') return fromFlag;
+      return env[envName(k)] ?? file[camel(k)];
+    }),
   };
   const kubeconfig = pick('kubeconfig');
   if (kubeconfig) config.kubeconfig = kubeconfig;
@@ -144,7 +161,23 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
   if (context) config.context = context;
   const scenario = pick('scenario');
   if (scenario) config.scenario = scenario;
+  const tokenAuthFile = pick('token-auth-file');
+  if (tokenAuthFile) config.tokenAuthFile = tokenAuthFile;
+  const [certFile, keyFile, clientCaFile] = [pick('tls-cert-file'), pick('tls-private-key-file'), pick('client-ca-file')];
+  if (certFile && !keyFile) throw new UsageError('tls-cert-file: needs tls-private-key-file as well');
+  if (keyFile && !certFile) throw new UsageError('tls-private-key-file: needs tls-cert-file as well');
+  if (clientCaFile && !certFile) throw new UsageError('client-ca-file: client certificates need TLS (tls-cert-file and tls-private-key-file)');
+  if (certFile && keyFile) config.tls = { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) };
   return { verb, positionals, config, help: Boolean(flags.help) };
+}
+
+function parseDns(get: Parameters<typeof parseDnsConfig>[0]): DnsConfig {
+  try {
+    return parseDnsConfig(get);
+  } catch (err) {
+    if (err instanceof DnsConfigError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

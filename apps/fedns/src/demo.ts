@@ -1,9 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordJoin } from '@fedns/controller';
 import { buildKubeconfig, loadScenario, type Scenario, startSimCluster } from '@fedns/kube-sim';
 import { labelProblem } from '@fedns/model';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type Config, UsageError } from './config.js';
 import { type Running, startServe } from './roles.js';
 
@@ -31,6 +35,22 @@ export function readScenario(path: string): Scenario & { federation: string; zon
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
+ * A self-signed certificate for the demo's API (kubectl sends bearer tokens over HTTPS only),
+ * made with the openssl command; undefined when openssl is not there.
+ */
+function selfSignedCertificate(dir: string, host: string): { certFile: string; keyFile: string } | undefined {
+  const certFile = resolve(join(dir, 'apiserver.crt'));
+  const keyFile = resolve(join(dir, 'apiserver.key'));
+  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...(isIP(host) && host !== '127.0.0.1' && host !== '0.0.0.0' && host !== '::' ? [`IP:${host}`] : [])];
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '365', '-subj', '/CN=fedns-demo', '-addext', `subjectAltName=${sans.join(',')}`], { stdio: 'ignore' });
+    return { certFile, keyFile };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * `demo`: `serve` plus the seed's simulated member clusters, each on its own
  * loopback port, joined to the federation; writes `<data-dir>/kubeconfig`.
  */
@@ -50,6 +70,25 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
     sims.push(sim);
     say(`  [${i + 1}/${scenario.clusters.length}] ${cl.name.padEnd(20)} ${cl.region}/${cl.zones.join(',')}  ${sim.url}`);
   }
+  // The federation API asks for a bearer token (over HTTPS: kubectl sends none over plain HTTP);
+  // an admin token and the certificate go into the kubeconfig.
+  let adminToken: string | undefined;
+  let demoCa: string | undefined;
+  mkdirSync(cfg.dataDir, { recursive: true });
+  if (!cfg.tokenAuthFile && !cfg.tls) {
+    const tls = selfSignedCertificate(cfg.dataDir, cfg.apiListen.host);
+    if (tls) {
+      cfg.tls = tls;
+      demoCa = readFileSync(tls.certFile).toString('base64');
+    } else say('fedns demo: openssl not found; the federation API stays on plain HTTP without authentication');
+  }
+  if (!cfg.tokenAuthFile && cfg.tls) {
+    adminToken = randomBytes(24).toString('base64url');
+    const viewerToken = randomBytes(24).toString('base64url');
+    cfg.tokenAuthFile = resolve(join(cfg.dataDir, 'tokens.csv'));
+    const lines = ['# fedns demo API tokens: token,user,uid,"groups"', `${adminToken},demo-admin,demo-admin,"fedns:admin"`, `${viewerToken},demo-viewer,demo-viewer,"fedns:readonly"`];
+    writeFileSync(cfg.tokenAuthFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  }
   say('fedns demo: starting fedns (API, controller, nameserver)…');
   const { store, controller, apiUrl } = await startServe(cfg, run);
   for (const sim of sims) {
@@ -68,8 +107,14 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   }
 
   const kubeconfigPath = resolve(join(cfg.dataDir, 'kubeconfig'));
-  const entries = [{ name: 'federation-cluster', server: apiUrl }, ...sims.map((s) => ({ name: s.name, server: s.url }))];
-  writeFileSync(kubeconfigPath, buildKubeconfig(entries, 'federation-cluster'), { mode: 0o600 });
+  const apiServer = apiUrl.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://127.0.0.1:');
+  // A TLS certificate the demo did not make: the demo kubeconfig does not check it.
+  const federationEntry = { name: 'federation-cluster', server: apiServer, ...(adminToken ? { token: adminToken } : {}), ...(cfg.tls && !demoCa ? { insecureSkipTLSVerify: true } : {}) };
+  const entries = [federationEntry, ...sims.map((s) => ({ name: s.name, server: s.url }))];
+  const doc = parseYaml(buildKubeconfig(entries, 'federation-cluster')) as { clusters: { name: string; cluster: Record<string, unknown> }[] };
+  const fedCluster = doc.clusters.find((c) => c.name === 'federation-cluster');
+  if (demoCa && fedCluster) fedCluster.cluster['certificate-authority-data'] = demoCa;
+  writeFileSync(kubeconfigPath, stringifyYaml(doc), { mode: 0o600 });
   const dns = `${cfg.dnsListen.host} -p ${cfg.dnsListen.port}`;
   const first = sims[0]?.name ?? 'gce-asia-east1a';
   const zoneRegion = scenario.clusters.find((s) => s.name === 'gce-us-central1f') ?? scenario.clusters[0];
@@ -79,6 +124,7 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say(`  federation API  ${apiUrl}`);
   say(`  nameserver      ${cfg.dnsListen.host}:${cfg.dnsListen.port} (UDP and TCP)`);
   say(`  kubeconfig      ${kubeconfigPath}`);
+  say(`  API tokens      ${cfg.tokenAuthFile}${adminToken ? ' (demo-admin in the kubeconfig; demo-viewer is read-only)' : ''}`);
   say(`  logs            ${resolve(join(cfg.dataDir, 'fedns.log'))}`);
   say('');
   say('Try (seed 002):');

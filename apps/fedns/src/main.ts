@@ -33,6 +33,10 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --default-ttl SECONDS      default 30
   --cluster-grace DURATION   an unreachable member's shards keep their state this long (default 40s)
   --stabilization DURATION   a recovered shard waits this long before it is published (default 3s)
+  --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
+  --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
+  --tls-private-key-file F   ... and key
+  --client-ca-file FILE      accept client certificates signed by this CA (CN = user, O = groups)
 `;
 
 type Verb = (c: Config, run: Running, args: string[]) => Promise<void>;

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
 import { checkReachable, FederationController, JoinError, RecordsReconciler, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
-import { followStore, startDnsServer, ZoneIndex } from '@fedns/nameserver';
 import { Store } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { type Config, federationConfig, UsageError } from './config.js';
+import { type Config, UsageError } from './config.js';
+import { startDns } from './dns-role.js';
 
 /** Something started that must be stopped on shutdown, last started first stopped. */
 export type Closer = () => Promise<void> | void;
@@ -31,6 +31,25 @@ function makeRegistry(role: string): Registry {
 }
 
 const fed = (c: Config) => ({ name: c.federation, zone: c.zone });
+
+/** The API's authentication and TLS settings; unreadable files are usage errors (one line, exit 2). */
+function apiSecurity(c: Config): { tokenFile?: string; tls?: Config['tls'] } {
+  for (const [key, path] of [['token-auth-file', c.tokenAuthFile], ['tls-cert-file', c.tls?.certFile], ['tls-private-key-file', c.tls?.keyFile], ['client-ca-file', c.tls?.clientCaFile]] as const) {
+    if (path !== undefined && !existsSync(path)) throw new UsageError(`${key}: cannot read ${path}: ENOENT`);
+  }
+  return { tokenFile: c.tokenAuthFile, tls: c.tls };
+}
+
+/** buildApiServer with problems in the token file or TLS files reported as usage errors. */
+async function buildApi(opts: Parameters<typeof buildApiServer>[0]): ReturnType<typeof buildApiServer> {
+  try {
+    return await buildApiServer(opts);
+  } catch (err) {
+    const m = (err as Error).message;
+    if (/^(token file|tls-cert-file|tls-private-key-file|client-ca-file) /.test(m)) throw new UsageError(m);
+    throw err;
+  }
+}
 const timingOf = (c: Config) => ({ clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs });
 
 /** Opens the store for a role that writes (serve, apiserver, controller). */
@@ -69,7 +88,8 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
 
   await startNameserverOn(c, run, store, registry);
 
-  const api = await buildApiServer({
+  const api = await buildApi({
+    ...apiSecurity(c),
     store,
     federation: fed(c),
     registry,
@@ -93,12 +113,7 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
 }
 
 async function startNameserverOn(c: Config, run: Running, store: Store, registry: Registry): Promise<void> {
-  const index = new ZoneIndex(federationConfig(c));
-  const follower = followStore(store, index, { logger: run.logger });
-  run.closers.push(() => follower.stop());
-  const dns = await startDnsServer({ index, listen: `${c.dnsListen.host}:${c.dnsListen.port}`, registry, logger: run.logger.child({ role: 'dns' }) });
-  run.closers.push(() => dns.close());
-  run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial }, 'nameserver listening (UDP and TCP)');
+  await startDns(c, run, store, registry);
 }
 
 /** A small HTTP listener for the roles that have no API: /readyz and /metrics. */
@@ -129,7 +144,7 @@ export async function startApiserver(c: Config, run: Running): Promise<void> {
   const store = openStore(c, run.logger);
   run.closers.push(() => store.close());
   const registry = makeRegistry('apiserver');
-  const api = await buildApiServer({ store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
+  const api = await buildApi({ ...apiSecurity(c), store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
   const url = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   run.closers.push(() => api.close());
   run.logger.info({ url }, 'federation API listening');

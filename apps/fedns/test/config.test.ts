@@ -49,3 +49,59 @@ test('bad input names the key and the problem', () => {
   writeFileSync(file, 'nameservers:\n  - name: ns1.example.com.\n');
   assert.throws(() => parseCommand(['serve', '--config', file], {}), /needs glue/);
 });
+
+test('nameserver keys: transfers, TSIG, NOTIFY, RRL, workers, cookies — flags, env and YAML', () => {
+  const secret = Buffer.alloc(32, 7).toString('base64');
+  const d = parseCommand(['nameserver'], {}).config.dns;
+  assert.deepEqual(d.xfrAllow, []);
+  assert.deepEqual(d.notify, []);
+  assert.deepEqual(d.rrl, { responsesPerSecond: 200, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 }, 'RRL on by default, as NSD ships');
+  assert.equal(d.workers, 1);
+
+  const f = parseCommand(
+    ['nameserver', '--tsig-keys', `hmac-sha256:xfr-key:${secret}`, '--xfr-allow', '127.0.0.1/32 xfr-key, 10.0.0.0/8', '--notify', '127.0.0.1:5301 xfr-key,[::1]:5302', '--rrl-rate', 'off', '--dns-workers', '2', '--cookie-secret', 'e5e973e5a6b2a43f48e7dc849e37bfcf'],
+    {},
+  ).config.dns;
+  assert.deepEqual(f.tsigKeys.map((k) => [k.name, k.algorithm, k.secret.length]), [['xfr-key.', 'hmac-sha256', 32]]);
+  assert.deepEqual(f.xfrAllow.map((e) => [e.network.prefix, e.key]), [[32, 'xfr-key.'], [8, undefined]]);
+  assert.deepEqual(f.notify, [{ host: '127.0.0.1', port: 5301, key: 'xfr-key.' }, { host: '::1', port: 5302 }]);
+  assert.equal(f.rrl.responsesPerSecond, 0, 'off switch');
+  assert.equal(f.workers, 2);
+  assert.equal(f.cookieSecret?.toString('hex'), 'e5e973e5a6b2a43f48e7dc849e37bfcf');
+  assert.equal(parseCommand(['serve'], { FEDNS_RRL_RATE: '50', FEDNS_RRL_SLIP: '0' }).config.dns.rrl.slip, 0);
+
+  const dir = mkdtempSync(join(tmpdir(), 'fedns-cfg-'));
+  const file = join(dir, 'dns.yaml');
+  writeFileSync(
+    file,
+    `tsigKeys:\n  - name: xfr-key\n    algorithm: hmac-sha256\n    secret: ${secret}\nxfrAllow:\n  - 192.0.2.0/24 xfr-key\nnotify:\n  - 192.0.2.53:53 xfr-key\nrrlRate: 10\nrrlIpv6Prefix: 48\ndnsWorkers: 2\n`,
+  );
+  const y = parseCommand(['serve', '--config', file], {}).config.dns;
+  assert.equal(y.tsigKeys[0]?.name, 'xfr-key.');
+  assert.equal(y.xfrAllow[0]?.text, '192.0.2.0/24 xfr-key');
+  assert.deepEqual(y.notify, [{ host: '192.0.2.53', port: 53, key: 'xfr-key.' }]);
+  assert.deepEqual([y.rrl.responsesPerSecond, y.rrl.ipv6PrefixLength, y.workers], [10, 48, 2]);
+});
+
+test('bad nameserver keys: one line naming the key', () => {
+  const secret = Buffer.alloc(32, 7).toString('base64');
+  const cases: [string[], RegExp][] = [
+    [['--xfr-allow', '300.1.2.3/8'], /^xfr-allow: "300.1.2.3\/8" is not an address or CIDR network/],
+    [['--xfr-allow', '10.0.0.0/33'], /^xfr-allow: .*prefix length must be 0-32/],
+    [['--xfr-allow', '10.0.0.0/8 otherkey'], /^xfr-allow: .*names key "otherkey\.", which is not in tsig-keys/],
+    [['--tsig-keys', `hmac-md5:k:${secret}`], /^tsig-keys: algorithm "hmac-md5" is not supported/],
+    [['--tsig-keys', 'k:not base64!'], /^tsig-keys: secret of key "k" is not base64/],
+    [['--tsig-keys', 'k:c2hvcnQ='], /^tsig-keys: secret of key "k" is shorter than 16 octets/],
+    [['--notify', 'ns.example.net:53'], /^notify: "ns.example.net" is not an IP address/],
+    [['--notify', '127.0.0.1'], /^notify: "127.0.0.1" is not host:port/],
+    [['--notify', '127.0.0.1:53 other'], /^notify: .*names key "other\."/],
+    [['--rrl-rate', 'lots'], /^rrl-rate: "lots" must be a whole number/],
+    [['--rrl-slip=-1'], /^rrl-slip: "-1" must be a whole number/],
+    [['--rrl-ipv4-prefix', '33'], /^rrl-ipv4-prefix: "33" must be a whole number from 8 to 32/],
+    [['--dns-workers', '0'], /^dns-workers: "0" must be a whole number from 1 to 64/],
+    [['--cookie-secret', 'abcd'], /^cookie-secret: must be 32 hexadecimal digits/],
+  ];
+  for (const [flags, re] of cases) {
+    assert.throws(() => parseCommand(['serve', ...flags], {}), (err: unknown) => err instanceof UsageError && re.test(err.message) && !err.message.includes('\n'), flags.join(' '));
+  }
+});

@@ -1,3 +1,7 @@
-export { buildApiServer, type ApiServerOptions } from './server.js';
-export { ApiError, invalid, notFound, alreadyExists, badRequest, conflict, type StatusBody, type StatusCause } from './status.js';
+export { buildApiServer, type ApiServer, type ApiServerOptions } from './server.js';
+export { authenticator, authorize, loadTokenFile, parseTokenFile, ADMIN_GROUPS, READONLY_GROUP } from './auth.js';
+export { registerFederationResources, serviceSchema, clusterSchema, type FederationBackends } from './resources.js';
+export { recordSetObjectName, RecordSetBackend, FEDERATION_GROUP } from './recordsets.js';
+export { Committer, SqlBackend, type Row, type RowTable } from './sqlite-backend.js';
+export { WatchHub } from './watch-hub.js';
 export { validateService, defaultService, type ServiceObject, type ServicePort } from './validate-service.js';

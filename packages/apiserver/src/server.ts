@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { KubeApiServer, requestAttributesOf } from '@fedns/kubewire';
 import type { Store } from '@fedns/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { type Registry, Counter, Histogram } from 'prom-client';
-import { federationResourcesPlugin } from './federation-resources.js';
-import { servicesPlugin } from './services.js';
-import { ApiError } from './status.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { authenticator, authorize, loadTokenFile } from './auth.js';
+import { type FederationBackends, registerFederationResources } from './resources.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -11,54 +12,89 @@ export interface ApiServerOptions {
   registry: Registry;
   /** A pino logger (fastify's own); silent when absent. */
   logger?: FastifyBaseLogger;
+  /** Told after every committed Service write (create, update, patch, apply, delete). */
   onServiceChange?: (namespace: string, name: string) => void;
+  /** Told after every committed Cluster write, so the controller connects, reconnects or lets go. */
   onClusterChange?: () => void;
   /** Answers /readyz 200 only once this returns true (e.g. the store is open and migrated). */
   ready?: () => boolean;
+  /** Bearer tokens (kube-apiserver --token-auth-file CSV). With a token file or a client CA, every API request must authenticate. */
+  tokenFile?: string;
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** Watch events kept per kind for resuming watches (default 1000). */
+  watchHistorySize?: number;
+  /** BOOKMARK interval of watches that ask for bookmarks (default 30 s). */
+  bookmarkIntervalMs?: number;
 }
 
-/** The federation API: Kubernetes-compatible paths, Status errors, /readyz and /metrics. */
-export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }), bodyLimit: 3 * 1024 * 1024 });
-  app.addContentTypeParser(
-    ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml'],
-    { parseAs: 'string' },
-    (_req, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch (err) {
-        done(new ApiError(400, 'BadRequest', `the request body is not valid JSON: ${(err as Error).message}`), undefined);
+export type ApiServer = FastifyInstance & { backends: FederationBackends };
+
+function readPem(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * The federation API: a Kubernetes API server (kubewire) for core/v1 Service and
+ * Namespace and federation.fedns.io/v1 Cluster and DNSRecordSet over the store,
+ * with authentication, /readyz, /livez and /metrics.
+ */
+export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const tokens = opts.tokenFile ? loadTokenFile(opts.tokenFile) : undefined;
+  const base: FastifyServerOptions = {
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: 3 * 1024 * 1024,
+    forceCloseConnections: true,
+  };
+  const https = opts.tls
+    ? {
+        cert: readPem('tls-cert-file', opts.tls.certFile),
+        key: readPem('tls-private-key-file', opts.tls.keyFile),
+        ...(opts.tls.clientCaFile ? { ca: readPem('client-ca-file', opts.tls.clientCaFile), requestCert: true, rejectUnauthorized: false } : {}),
       }
-    },
-  );
+    : undefined;
+  // Fastify's types split HTTP and HTTPS instances; the routes and hooks used here are the same.
+  const app = (https ? (Fastify as unknown as (o: unknown) => FastifyInstance)({ ...base, https }) : Fastify(base)) as FastifyInstance;
 
-  const requests = new Counter({ name: 'fedns_api_requests_total', help: 'API requests by verb, route and code', labelNames: ['verb', 'route', 'code'], registers: [opts.registry] });
-  const latency = new Histogram({ name: 'fedns_api_request_duration_seconds', help: 'API request latency', labelNames: ['verb', 'route'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: [opts.registry] });
+  const requests = new Counter({ name: 'fedns_api_requests_total', help: 'API requests by verb, resource and HTTP code', labelNames: ['verb', 'resource', 'code'], registers: [opts.registry] });
+  const latency = new Histogram({
+    name: 'fedns_api_request_duration_seconds',
+    help: 'API request latency by verb and resource (watches excluded)',
+    labelNames: ['verb', 'resource'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [opts.registry],
+  });
   app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    requests.inc({ verb: req.method, route, code: String(reply.statusCode) });
-    latency.observe({ verb: req.method, route }, reply.elapsedTime / 1000);
+    const a = requestAttributesOf(req);
+    const verb = a?.verb ?? req.method.toLowerCase();
+    const resource = a?.resourceRequest ? `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.apiGroup ? `.${a.apiGroup}` : ''}` : (req.routeOptions.url ?? 'unmatched');
+    requests.inc({ verb, resource, code: String(reply.statusCode) });
+    if (verb !== 'watch') latency.observe({ verb, resource }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ApiError) return reply.code(err.code).send(err.toStatus());
-    const e = err as { statusCode?: number; message: string };
-    if (e.statusCode && e.statusCode < 500) {
-      return reply.code(e.statusCode).send(new ApiError(e.statusCode, 'BadRequest', e.message).toStatus());
-    }
-    reply.log.error({ err }, 'internal error');
-    return reply.code(500).send(new ApiError(500, 'InternalError', `an internal error occurred: ${e.message}`).toStatus());
-  });
-  app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send(new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${req.url})`).toStatus());
+  const authOn = tokens !== undefined || opts.tls?.clientCaFile !== undefined;
+  const api = new KubeApiServer(app, {
+    managedFields: true,
+    ...(authOn ? { authenticate: authenticator({ tokens, clientCertificates: opts.tls?.clientCaFile !== undefined }), authorize } : {}),
   });
 
-  app.get('/readyz', async (_req, reply) => (opts.ready?.() ?? true ? 'ok' : reply.code(503).send('not ready')));
+  app.get('/readyz', async (_req, reply) => ((opts.ready?.() ?? true) ? 'ok' : reply.code(503).send('not ready')));
   app.get('/livez', async () => 'ok');
   app.get('/healthz', async () => 'ok');
   app.get('/metrics', async (_req, reply) => reply.type(opts.registry.contentType).send(await opts.registry.metrics()));
 
-  await app.register(servicesPlugin, { store: opts.store, federation: opts.federation, onServiceChange: opts.onServiceChange });
-  await app.register(federationResourcesPlugin, { store: opts.store, onClusterChange: opts.onClusterChange });
-  return app;
+  const backends = registerFederationResources(api, {
+    store: opts.store,
+    federation: opts.federation,
+    onServiceChange: opts.onServiceChange,
+    onClusterChange: opts.onClusterChange,
+    watchHistorySize: opts.watchHistorySize,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+  });
+  app.addHook('onClose', async () => backends.close());
+  return Object.assign(app, { backends });
 }

@@ -1,7 +1,7 @@
 import { serviceNameProblems } from '@fedns/cascade';
 import type { ClusterTopology } from '@fedns/model';
 import { labelProblem, policyProblems } from '@fedns/model';
-import type { StatusCause } from './status.js';
+import type { StatusCause } from '@fedns/kubewire';
 
 /** The parts of a core/v1 Service the federation validates. */
 export interface ServiceObject {

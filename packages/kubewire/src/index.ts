@@ -10,3 +10,5 @@ export * from './discovery.js';
 export * from './openapi.js';
 export * from './server.js';
 export * from './protobuf.js';
+export * from './apply.js';
+export * from './fieldvalidation.js';

@@ -75,7 +75,7 @@ export function openApiV3GroupVersion(group: string, version: string, resources:
     const gvk = { group, version, kind: r.kind };
     const name = schemaName(group, version, r.kind);
     const listName = `${name}List`;
-    schemas[name] = r.schema ?? {
+    schemas[name] = r.schema ? { ...r.schema, 'x-kubernetes-group-version-kind': [gvk] } : {
       type: 'object',
       description: `${r.kind} (served by kubewire).`,
       properties: {

@@ -5,9 +5,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fieldManagerOf, type ListKeys, serverSideApply, trackUpdate } from './apply.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, DEFAULT_VERBS, type DiscoveryResource } from './discovery.js';
+import { checkFields, parseFieldValidation } from './fieldvalidation.js';
 import { gvPath, hashOf, type JsonSchema, openApiV2, openApiV3GroupVersion } from './openapi.js';
-import { applyPatch } from './patch.js';
+import { applyPatch, PATCH_TYPES } from './patch.js';
 import { decodeProtobufObject } from './protobuf.js';
 import type { ListOptions, WatchHandle, WatchOptions, WatchSink, WriteOptions } from './store.js';
 import { errors, type StatusCause, StatusError, toStatus } from './status.js';
@@ -27,14 +29,52 @@ export interface ResourceBackend<T extends KubeObject = KubeObject> {
 
 export type Verb = 'create' | 'update' | 'patch' | 'delete' | 'get' | 'list' | 'watch' | 'deletecollection';
 
+/** Who made a request, as authentication found it. */
+export interface UserInfo {
+  name: string;
+  groups: string[];
+  uid?: string;
+}
+
+/** What a request asks for, in the terms of Kubernetes authorization (SubjectAccessReview attributes). */
+export interface RequestAttributes {
+  /** get, list, watch, create, update, patch, delete, deletecollection; for non-resource paths the lower-case method */
+  verb: string;
+  resourceRequest: boolean;
+  path: string;
+  apiGroup?: string;
+  apiVersion?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  user?: UserInfo;
+}
+
+const attributes = new WeakMap<FastifyRequest, RequestAttributes>();
+
+/** The attributes of a request KubeApiServer handled (for metrics and audit), once it has parsed the path. */
+export function requestAttributesOf(req: FastifyRequest): RequestAttributes | undefined {
+  return attributes.get(req);
+}
+
+/** An apply-patch body, kept as text until the PATCH handler knows server-side apply is wanted. */
+export class ApplyPatchBody {
+  constructor(readonly text: string) {}
+}
+
 export interface RequestContext {
   verb: Verb;
+  user?: UserInfo;
   namespace?: string;
   name?: string;
   subresource?: string;
   dryRun: boolean;
   query: Record<string, string>;
   request: FastifyRequest;
+  reply?: FastifyReply;
+  /** DELETE: the DeleteOptions body (propagationPolicy, preconditions, ...). */
+  deleteOptions?: Record<string, unknown>;
   api: KubeApiServer;
 }
 
@@ -84,8 +124,10 @@ export interface ResourceDef<T extends KubeObject = KubeObject> {
   subresources?: Record<string, { verbs?: string[]; handler(ctx: SubresourceContext<T>): unknown | Promise<unknown> }>;
   /** Name rule: 'subdomain' (default), 'label' (DNS-1123 label), 'dns1035', 'none', or a function returning a problem. */
   nameValidation?: 'subdomain' | 'label' | 'dns1035' | 'none' | ((name: string) => string | undefined);
-  /** OpenAPI v3 schema of the kind. */
+  /** OpenAPI v3 schema of the kind; with `properties` it also drives fieldValidation (unknown fields). */
   schema?: JsonSchema;
+  /** Associative lists for server-side apply and field ownership (default: the Kubernetes types' keys). */
+  listKeys?: ListKeys;
 }
 
 export interface VersionInfo {
@@ -111,8 +153,15 @@ export interface KubeApiOptions {
   maxWatchSeconds?: number;
   /** BOOKMARK interval for watches with allowWatchBookmarks (default 30000 ms). */
   bookmarkIntervalMs?: number;
-  /** Authentication/authorization: throw errors.unauthorized()/forbidden() to refuse. */
-  authenticate?: (request: FastifyRequest) => void | Promise<void>;
+  /** Authentication: return who is asking (or nothing), throw errors.unauthorized() to refuse. */
+  authenticate?: (request: FastifyRequest) => void | UserInfo | undefined | Promise<void | UserInfo | undefined>;
+  /** Authorization, once the request's attributes are known: throw a 403 Status to refuse. */
+  authorize?: (attrs: RequestAttributes, request: FastifyRequest) => void | Promise<void>;
+  /**
+   * Track field ownership in metadata.managedFields on every write and serve server-side apply
+   * (`PATCH application/apply-patch+yaml`). Default false (apply → 415).
+   */
+  managedFields?: boolean;
   /** Replace Fastify's JSON body parser with a Kubernetes-tolerant one and add the patch types (default true). */
   installContentTypeParsers?: boolean;
   /** Install a Status-rendering error handler and 404 handler (default true). */
@@ -273,12 +322,15 @@ export class KubeApiServer {
   }
 
   async #dispatch(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    if (this.options.authenticate) await this.options.authenticate(req);
+    const user = this.options.authenticate ? ((await this.options.authenticate(req)) ?? undefined) : undefined;
     const rawPath = (req.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';
     const segs = rawPath.split('/').filter(Boolean).map(decodeURIComponent);
     const query = firstQuery(req.query);
     const neg = negotiate(req.headers.accept);
     const method = req.method.toUpperCase();
+    attributes.set(req, { verb: method.toLowerCase(), resourceRequest: false, path: rawPath, user });
+    const resourcePath = (segs[0] === 'api' && segs.length > 2) || (segs[0] === 'apis' && segs.length > 3);
+    if (!resourcePath && this.options.authorize) await this.options.authorize(attributes.get(req) as RequestAttributes, req);
 
     if (segs[0] === 'version') return this.versionInfo;
     if (segs[0] === 'openapi') return this.#openapi(segs, req, reply);
@@ -390,8 +442,31 @@ export class KubeApiServer {
     const name = tail[0];
     const subresource = tail[1];
     const method = req.method.toUpperCase();
+    if (query.dryRun !== undefined && query.dryRun !== '' && query.dryRun !== 'All') throw errors.badRequest(`Invalid dry run value: "${query.dryRun}": only "All" is supported`);
     const dryRun = query.dryRun === 'All';
-    const ctx = (verb: Verb): RequestContext => ({ verb, namespace, name, subresource, dryRun, query, request: req, api: this });
+    const user = attributes.get(req)?.user;
+    const ctx = (verb: Verb): RequestContext => ({ verb, user, namespace, name, subresource, dryRun, query, request: req, reply, api: this });
+    const verb: Verb =
+      method === 'GET' || method === 'HEAD'
+        ? watchPrefix || truthy(query.watch)
+          ? 'watch'
+          : name === undefined
+            ? 'list'
+            : 'get'
+        : method === 'POST'
+          ? 'create'
+          : method === 'PUT'
+            ? 'update'
+            : method === 'PATCH'
+              ? 'patch'
+              : method === 'DELETE'
+                ? name === undefined
+                  ? 'deletecollection'
+                  : 'delete'
+                : (method.toLowerCase() as Verb);
+    const attrs: RequestAttributes = { verb, resourceRequest: true, path: req.url.split('?')[0] ?? '', apiGroup: group, apiVersion: version, resource: reg.def.plural, subresource, namespace, name, user };
+    attributes.set(req, attrs);
+    if (this.options.authorize) await this.options.authorize(attrs, req);
     if (!neg.acceptable) throw errors.notAcceptable();
 
     if (name === undefined) {
@@ -434,11 +509,13 @@ export class KubeApiServer {
       case 'PUT':
         return this.#update(reg, namespace, name, req.body, subresource, ctx('update'));
       case 'PATCH': {
+        if (req.body instanceof ApplyPatchBody) return this.#apply(reg, namespace, name, req.body, subresource, ctx('patch'), reply);
         const old = reg.def.store.get(namespace, name);
         if (!old) throw errors.notFound(reg.def.plural, name, group || undefined);
         const patched = applyPatch(String(req.headers['content-type'] ?? ''), clone(old), req.body);
         if (!isPlainObject(patched)) throw errors.badRequest('the patch must produce an object');
-        return this.#update(reg, namespace, name, patched, subresource, ctx('patch'));
+        this.#validateFields(reg, patched, ctx('patch'), reply);
+        return this.#update(reg, namespace, name, patched, subresource, ctx('patch'), { checked: true });
       }
       case 'DELETE':
         if (subresource) throw errors.methodNotAllowed(method, reg.def.plural);
@@ -583,9 +660,10 @@ export class KubeApiServer {
       throw errors.notFound('namespaces', namespace);
   }
 
-  async #create(reg: Registered, namespace: string | undefined, body: unknown, ctx: RequestContext): Promise<KubeObject> {
+  async #create(reg: Registered, namespace: string | undefined, body: unknown, ctx: RequestContext, opts: { applied?: KubeObject } = {}): Promise<KubeObject> {
     const obj = this.#checkBody(reg, clone(body), namespace);
     const group = reg.def.group || undefined;
+    if (!opts.applied) this.#validateFields(reg, obj, ctx);
     if (!obj.metadata.name && !obj.metadata.generateName)
       throw errors.invalid(reg.def.kind, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }], group);
     const nameCauses = this.#nameCauses(reg, obj);
@@ -599,6 +677,10 @@ export class KubeApiServer {
     const validate = () => {
       const causes = hooks?.validate?.(obj, undefined, ctx);
       if (causes?.length) throw errors.invalid(reg.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', causes, group);
+      if (this.options.managedFields && !opts.applied) {
+        delete obj.metadata.managedFields;
+        trackUpdate(undefined, obj, { manager: fieldManagerOf(ctx.query, ctx.request.headers['user-agent']), apiVersion: reg.apiVersion, statusSubresource: reg.def.statusSubresource, listKeys: reg.def.listKeys });
+      }
     };
     if (hooks?.prepareCreate) {
       const p = hooks.prepareCreate(obj, ctx);
@@ -612,8 +694,17 @@ export class KubeApiServer {
     return reg.def.store.create(obj, { dryRun: ctx.dryRun });
   }
 
-  async #update(reg: Registered, namespace: string | undefined, name: string, body: unknown, subresource: string | undefined, ctx: RequestContext): Promise<KubeObject> {
+  async #update(
+    reg: Registered,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    subresource: string | undefined,
+    ctx: RequestContext,
+    opts: { checked?: boolean; applied?: boolean } = {},
+  ): Promise<KubeObject> {
     const group = reg.def.group || undefined;
+    if (!opts.checked && !opts.applied) this.#validateFields(reg, body, ctx);
     const obj = this.#checkBody(reg, clone(body), namespace, name);
     const old = reg.def.store.get(namespace, name);
     if (!old) throw errors.notFound(reg.def.plural, name, group);
@@ -622,10 +713,18 @@ export class KubeApiServer {
     if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
       throw errors.conflict(reg.def.plural, name, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`, group);
     let next: KubeObject;
+    const track = (n: KubeObject, sub?: string) => {
+      if (!this.options.managedFields) return;
+      if (opts.applied) return;
+      n.metadata.managedFields = old.metadata.managedFields;
+      trackUpdate(old, n, { manager: fieldManagerOf(ctx.query, ctx.request.headers['user-agent']), apiVersion: reg.apiVersion, statusSubresource: reg.def.statusSubresource, subresource: sub, listKeys: reg.def.listKeys });
+    };
     if (subresource === 'status') {
       next = clone(old);
       next.status = obj.status;
+      if (opts.applied) next.metadata.managedFields = obj.metadata.managedFields;
       next.metadata.resourceVersion = obj.metadata.resourceVersion ?? old.metadata.resourceVersion;
+      track(next, 'status');
       return reg.def.store.update(next, { dryRun: ctx.dryRun });
     }
     next = obj;
@@ -643,14 +742,82 @@ export class KubeApiServer {
     }
     const causes = hooks?.validate?.(next, old, ctx);
     if (causes?.length) throw errors.invalid(reg.def.kind, name, causes, group);
+    track(next);
     return reg.def.store.update(next, { dryRun: ctx.dryRun });
+  }
+
+  /** fieldValidation: 400 on unknown fields under Strict, a Warning header under Warn. */
+  #validateFields(reg: Registered, body: unknown, ctx: RequestContext, reply?: FastifyReply): void {
+    const mode = parseFieldValidation(ctx.query.fieldValidation);
+    const warnings = checkFields(mode, body, reg.def.schema);
+    const r = reply ?? ctx.reply;
+    for (const w of warnings) r?.header('warning', `299 - ${JSON.stringify(w)}`);
+  }
+
+  /** Server-side apply: creates the object when missing, else merges the applied configuration (see apply.ts). */
+  async #apply(
+    reg: Registered,
+    namespace: string | undefined,
+    name: string,
+    body: ApplyPatchBody,
+    subresource: string | undefined,
+    ctx: RequestContext,
+    reply: FastifyReply,
+  ): Promise<KubeObject> {
+    if (!this.options.managedFields) throw errors.unsupportedMediaType(PATCH_TYPES.apply);
+    const manager = ctx.query.fieldManager;
+    if (!manager) throw errors.badRequest('PATCH, application/apply-patch+yaml: fieldManager is required for apply requests');
+    let applied: unknown;
+    try {
+      applied = JSON.parse(body.text);
+    } catch {
+      try {
+        const yaml = (await import('yaml')) as { parse(text: string): unknown };
+        applied = yaml.parse(body.text);
+      } catch (err) {
+        throw errors.badRequest(`error decoding YAML: ${(err as Error).message}`);
+      }
+    }
+    if (!isPlainObject(applied)) throw errors.badRequest('the apply patch must be an object');
+    const cfg = applied as KubeObject;
+    if (!cfg.apiVersion) throw errors.badRequest('apiVersion must be set in the applied configuration');
+    if (!cfg.kind) throw errors.badRequest('kind must be set in the applied configuration');
+    this.#validateFields(reg, cfg, ctx, reply);
+    const checked = this.#checkBody(reg, clone(cfg), namespace, name);
+    const live = reg.def.store.get(namespace, name);
+    if (checked.metadata.resourceVersion && live && checked.metadata.resourceVersion !== live.metadata.resourceVersion)
+      throw errors.staleUpdate(reg.def.plural, name, reg.def.group || undefined);
+    delete checked.metadata.resourceVersion;
+    const force = truthy(ctx.query.force);
+    const merged = serverSideApply(live, checked, {
+      manager,
+      apiVersion: reg.apiVersion,
+      force,
+      statusSubresource: reg.def.statusSubresource,
+      subresource,
+      listKeys: reg.def.listKeys,
+    });
+    if (!live) {
+      if (subresource) throw errors.notFound(reg.def.plural, name, reg.def.group || undefined);
+      reply.code(201);
+      const managed = merged.metadata.managedFields;
+      const created = await this.#create(reg, namespace, merged, { ...ctx, verb: 'create' }, { applied: merged });
+      if (managed && !created.metadata.managedFields) created.metadata.managedFields = managed;
+      return created;
+    }
+    merged.metadata.resourceVersion = live.metadata.resourceVersion;
+    return this.#update(reg, namespace, name, merged, subresource, ctx, { applied: true });
   }
 
   async #delete(reg: Registered, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext): Promise<KubeObject> {
     const group = reg.def.group || undefined;
     const obj = reg.def.store.get(namespace, name);
     if (!obj) throw errors.notFound(reg.def.plural, name, group);
-    const opts = isPlainObject(body) ? body : {};
+    const opts: Record<string, unknown> = isPlainObject(body) ? { ...body } : {};
+    if (opts.propagationPolicy === undefined && ctx.query.propagationPolicy) opts.propagationPolicy = ctx.query.propagationPolicy;
+    if (opts.propagationPolicy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(String(opts.propagationPolicy)))
+      throw errors.invalid('DeleteOptions', '', [{ reason: 'FieldValueNotSupported', message: `Unsupported value: "${String(opts.propagationPolicy)}": supported values: "Foreground", "Background", "Orphan"`, field: 'propagationPolicy' }]);
+    ctx = { ...ctx, deleteOptions: opts };
     const pre = isPlainObject(opts.preconditions) ? (opts.preconditions as { uid?: string; resourceVersion?: string }) : undefined;
     const dryRun = ctx.dryRun || (Array.isArray(opts.dryRun) && opts.dryRun.includes('All'));
     const hooks = reg.def.hooks;
@@ -705,7 +872,10 @@ export function installContentTypeParsers(app: FastifyInstance): void {
       done(err as Error, undefined);
     }
   });
-  app.addContentTypeParser(['application/apply-patch+yaml', 'application/yaml'], { parseAs: 'buffer' }, (req, _body, done) => {
+  app.addContentTypeParser('application/apply-patch+yaml', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, new ApplyPatchBody(typeof body === 'string' ? body : body.toString('utf8')));
+  });
+  app.addContentTypeParser('application/yaml', { parseAs: 'buffer' }, (req, _body, done) => {
     done(errors.unsupportedMediaType(String(req.headers['content-type'])), undefined);
   });
 }

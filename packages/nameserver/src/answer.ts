@@ -4,6 +4,7 @@
  * flags and the question (case preserved). No dns-packet, no allocation beyond
  * the reply buffer and the lookup key.
  */
+import type { ServerCookies } from './cookies.js';
 import { EDNS_UDP_SIZE, RCODE, TYPE } from './wire.js';
 import { type Answer, type ZoneIndex, slotOf } from './zone-index.js';
 
@@ -14,14 +15,40 @@ export interface QueryInfo {
   /** Full (extended) RCODE of the reply. */
   rcode: number;
   truncated: boolean;
+  /** Offset just past the question section (0 when there is none): what an RRL slip reply keeps. */
+  qEnd?: number;
+  /** The query carried a valid server cookie of ours (RRL exempts it). */
+  cookieOk?: boolean;
 }
 
+/** Per-query context the transports pass in: the client (for cookies) and the cookie maker. */
+export interface RespondContext {
+  cookies?: ServerCookies;
+  clientIp?: string;
+}
+
+/**
+ * Returned by `respond` for a message the hot path does not answer itself: a
+ * zone transfer (AXFR/IXFR) or a TSIG-signed message. The server hands it to
+ * the slow path (slow.ts). Compare by identity.
+ */
+export const SLOW_PATH: Buffer = Buffer.alloc(0);
+
 const OPT_LEN = 11;
+/** OPT with a COOKIE option: client cookie (8) + server cookie (16). */
+const OPT_COOKIE_LEN = OPT_LEN + 4 + 24;
 const MAX_UDP_NO_EDNS = 512;
 
 /** Pure message-in → message-out core used by both transports; null = drop. Never throws. */
-export function answerQuery(index: ZoneIndex, query: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
-  return respond(index, query, transport === 'tcp', 0, null);
+export function answerQuery(index: ZoneIndex, query: Buffer, transport: 'udp' | 'tcp', ctx?: RespondContext): Buffer | null {
+  const r = respond(index, query, transport === 'tcp', 0, null, ctx);
+  // Without a transfer configuration the slow path refuses transfers and cannot verify TSIG.
+  return r === SLOW_PATH ? slowRefusal(query) : r;
+}
+
+/** What a server without transfer configuration answers to a message that needs the slow path. */
+function slowRefusal(q: Buffer): Buffer {
+  return headerOnly(q, 0, RCODE.REFUSED);
 }
 
 /**
@@ -29,9 +56,9 @@ export function answerQuery(index: ZoneIndex, query: Buffer, transport: 'udp' | 
  * buffer (2 for the TCP length prefix, filled by the caller) and query facts
  * written to `info`.
  */
-export function respond(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null): Buffer | null {
+export function respond(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, ctx?: RespondContext): Buffer | null {
   try {
-    return respondInner(index, q, tcp, reserve, info, 0);
+    return respondInner(index, q, tcp, reserve, info, 0, ctx);
   } catch {
     // Defensive: a bug must never take the server down. Answer SERVFAIL if we can.
     if (q.length < 12 || (q[2] as number) & 0x80) return null;
@@ -44,7 +71,7 @@ export function respond(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: numb
 }
 
 /** Header-only error reply (FORMERR, NOTIMP, SERVFAIL): ID, opcode, RD and CD copied. */
-function headerOnly(q: Buffer, reserve: number, rcode: number): Buffer {
+export function headerOnly(q: Buffer, reserve: number, rcode: number): Buffer {
   const out = Buffer.alloc(reserve + 12);
   out[reserve] = q[0] as number;
   out[reserve + 1] = q[1] as number;
@@ -57,7 +84,7 @@ function headerOnly(q: Buffer, reserve: number, rcode: number): Buffer {
  * Skips a (possibly compressed) name in an RR; returns the offset after it or
  * -1 when malformed (bad label type, pointer loop or forward pointer, > 255 octets, truncated).
  */
-function skipName(q: Buffer, start: number, len: number): number {
+export function skipName(q: Buffer, start: number, len: number): number {
   let p = start;
   let end = -1;
   let total = 1;
@@ -81,7 +108,7 @@ function skipName(q: Buffer, start: number, len: number): number {
 }
 
 /** Expands a compressed question name; returns the uncompressed wire bytes or null if malformed. */
-function expandName(q: Buffer, start: number): { name: Buffer; next: number } | null {
+export function expandName(q: Buffer, start: number): { name: Buffer; next: number } | null {
   const len = q.length;
   const parts: number[] = [];
   let p = start;
@@ -110,7 +137,7 @@ function expandName(q: Buffer, start: number): { name: Buffer; next: number } | 
   }
 }
 
-function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, depth: number): Buffer | null {
+function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, depth: number, ctx: RespondContext | undefined): Buffer | null {
   const len = q.length;
   if (len < 12) return null;
   const f1 = q[2] as number;
@@ -118,49 +145,57 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   if (info) {
     info.qtype = -1;
     info.truncated = false;
+    info.qEnd = 0;
+    info.cookieOk = false;
   }
   if (f1 & 0x78) {
     // opcode != QUERY
     if (info) info.rcode = RCODE.NOTIMP;
     return headerOnly(q, reserve, RCODE.NOTIMP);
   }
-  if (q[4] !== 0 || q[5] !== 1) {
-    if (info) info.rcode = RCODE.FORMERR;
-    return headerOnly(q, reserve, RCODE.FORMERR);
-  }
+  const qdcount = ((q[4] as number) << 8) | (q[5] as number);
+  if (qdcount > 1) return formerr(q, reserve, info);
   const ancount = ((q[6] as number) << 8) | (q[7] as number);
   const nscount = ((q[8] as number) << 8) | (q[9] as number);
   const arcount = ((q[10] as number) << 8) | (q[11] as number);
 
-  // Question name: uncompressed on the fast path.
   let p = 12;
-  for (;;) {
-    if (p >= len) return formerr(q, reserve, info);
-    const l = q[p] as number;
-    if (l === 0) {
-      p++;
-      break;
+  let nameEnd = 12;
+  let qtype = 0;
+  let qclass = 0;
+  if (qdcount === 1) {
+    // Question name: uncompressed on the fast path.
+    for (;;) {
+      if (p >= len) return formerr(q, reserve, info);
+      const l = q[p] as number;
+      if (l === 0) {
+        p++;
+        break;
+      }
+      if (l > 63) {
+        if (l >= 0xc0 && depth === 0) return compressedQuestion(index, q, tcp, reserve, info, p, ctx);
+        return formerr(q, reserve, info);
+      }
+      p += l + 1;
+      if (p - 12 > 255) return formerr(q, reserve, info);
     }
-    if (l > 63) {
-      if (l >= 0xc0 && depth === 0) return compressedQuestion(index, q, tcp, reserve, info, p);
-      return formerr(q, reserve, info);
-    }
-    p += l + 1;
-    if (p - 12 > 255) return formerr(q, reserve, info);
+    nameEnd = p;
+    if (p + 4 > len) return formerr(q, reserve, info);
+    qtype = ((q[p] as number) << 8) | (q[p + 1] as number);
+    qclass = ((q[p + 2] as number) << 8) | (q[p + 3] as number);
+    p += 4;
+    if (info) info.qtype = qtype;
   }
-  const nameEnd = p;
-  if (p + 4 > len) return formerr(q, reserve, info);
-  const qtype = ((q[p] as number) << 8) | (q[p + 1] as number);
-  const qclass = ((q[p + 2] as number) << 8) | (q[p + 3] as number);
-  p += 4;
   const qEnd = p;
-  if (info) info.qtype = qtype;
 
   // Answer, authority and additional: find OPT, validate the rest.
   let edns = false;
   let udpSize = 0;
   let version = 0;
   let doBit = 0;
+  let cookieAt = -1;
+  let cookieLen = 0;
+  let tsig = false;
   const rrs = ancount + nscount + arcount;
   for (let i = 0; i < rrs; i++) {
     const start = p;
@@ -185,37 +220,103 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
         const olen = ((q[o + 2] as number) << 8) | (q[o + 3] as number);
         o += 4;
         if (o + olen > oe) return formerr(q, reserve, info);
-        // COOKIE (RFC 7873): client cookie 8 octets, optional server cookie 8..32.
-        if (code === 10 && olen !== 8 && (olen < 16 || olen > 40)) return formerr(q, reserve, info);
+        if (code === 10) {
+          // COOKIE (RFC 7873): client cookie 8 octets, optional server cookie 8..32; one per message.
+          if ((olen !== 8 && (olen < 16 || olen > 40)) || cookieAt >= 0) return formerr(q, reserve, info);
+          cookieAt = o;
+          cookieLen = olen;
+        }
         o += olen;
       }
+    } else if (type === TYPE.TSIG) {
+      // TSIG must be the last record (RFC 8945 5.1); the slow path verifies it.
+      if (i !== rrs - 1 || i < ancount + nscount) return formerr(q, reserve, info);
+      tsig = true;
     }
     p = rdata + rdlen;
   }
   if (p !== len) return formerr(q, reserve, info); // trailing garbage
 
+  const cookies = ctx?.cookies;
+  let serverCookie: Buffer | null = null;
+  if (cookieAt >= 0 && cookies) {
+    serverCookie = cookies.serverCookie(q, cookieAt, cookieLen, ctx?.clientIp);
+    if (info) info.cookieOk = cookies.lastValid;
+  }
+
+  if (qdcount === 0) {
+    // RFC 7873 5.4: a query with no question and a COOKIE learns a server cookie; anything else is FORMERR.
+    if (!serverCookie || tsig) return formerr(q, reserve, info);
+    if (info) info.rcode = RCODE.NOERROR;
+    return cookieOnly(q, reserve, q.subarray(cookieAt, cookieAt + 8), serverCookie, udpSize, doBit);
+  }
+  const cookie = serverCookie ? { client: q.subarray(cookieAt, cookieAt + 8), server: serverCookie } : null;
+
   if (edns && version > 0) {
     if (info) info.rcode = RCODE.BADVERS;
-    return build(q, reserve, qEnd, 0, null, null, RCODE.BADVERS, false, true, doBit, tcp, udpSize, info);
+    return build(q, reserve, qEnd, 0, null, null, RCODE.BADVERS, false, true, doBit, tcp, udpSize, info, cookie);
+  }
+  if (tsig || ((qtype === TYPE.AXFR || qtype === TYPE.IXFR) && (qclass === 1 || qclass === 255))) {
+    if (info) info.rcode = RCODE.NOERROR;
+    return SLOW_PATH;
   }
 
   let answer: Answer;
   const aa = true;
-  if ((qclass !== 1 && qclass !== 255) || qtype === TYPE.AXFR || qtype === TYPE.IXFR || qtype === TYPE.OPT) {
-    // Other classes, and transfers (not served by this core): REFUSED.
-    return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info);
+  if ((qclass !== 1 && qclass !== 255) || qtype === TYPE.OPT || qtype === TYPE.TSIG) {
+    // Other classes and meta types that are not questions: REFUSED.
+    return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie);
   }
   const key = q.toString('latin1', 12, nameEnd).toLowerCase();
   const node = index.nodes.get(key);
   if (node === undefined) {
     if (!index.keyInZone(key)) {
-      return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info);
+      return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie);
     }
     answer = index.nxdomain;
   } else {
     answer = index.answer(node, slotOf(qtype));
   }
-  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info);
+  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie);
+}
+
+/** Reply to a question-less COOKIE query: header and an OPT with the cookies (what NSD sends). */
+function cookieOnly(q: Buffer, reserve: number, client: Buffer, server: Buffer, _udpSize: number, doBit: number): Buffer {
+  const out = Buffer.alloc(reserve + 12 + OPT_COOKIE_LEN);
+  const o = reserve;
+  out[o] = q[0] as number;
+  out[o + 1] = q[1] as number;
+  out[o + 2] = 0x80 | ((q[2] as number) & 0x01);
+  out[o + 3] = (q[3] as number) & 0x10;
+  out[o + 11] = 1;
+  writeOpt(out, o + 12, 0, doBit, client, server);
+  return out;
+}
+
+/** OPT: root owner, class = our UDP size, TTL = ext-rcode | version 0 | DO, then the COOKIE option if any. */
+function writeOpt(out: Buffer, w: number, rcode: number, doBit: number, client: Buffer | null, server: Buffer | null): void {
+  out[w] = 0;
+  out[w + 1] = 0;
+  out[w + 2] = TYPE.OPT;
+  out[w + 3] = EDNS_UDP_SIZE >> 8;
+  out[w + 4] = EDNS_UDP_SIZE & 0xff;
+  out[w + 5] = rcode >> 4;
+  out[w + 6] = 0;
+  out[w + 7] = doBit;
+  out[w + 8] = 0;
+  if (client && server) {
+    out[w + 9] = 0;
+    out[w + 10] = 28;
+    out[w + 11] = 0;
+    out[w + 12] = 10;
+    out[w + 13] = 0;
+    out[w + 14] = 24;
+    client.copy(out, w + 15);
+    server.copy(out, w + 23);
+  } else {
+    out[w + 9] = 0;
+    out[w + 10] = 0;
+  }
 }
 
 function formerr(q: Buffer, reserve: number, info: QueryInfo | null): Buffer {
@@ -224,11 +325,11 @@ function formerr(q: Buffer, reserve: number, info: QueryInfo | null): Buffer {
 }
 
 /** Re-runs a query whose question name uses compression with the name expanded (rare path). */
-function compressedQuestion(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, at: number): Buffer | null {
+function compressedQuestion(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number, info: QueryInfo | null, at: number, ctx: RespondContext | undefined): Buffer | null {
   const ex = expandName(q, 12);
   if (!ex || at < 12) return formerr(q, reserve, info);
   const rebuilt = Buffer.concat([q.subarray(0, 12), ex.name, q.subarray(ex.next)]);
-  return respondInner(index, rebuilt, tcp, reserve, info, 1);
+  return respondInner(index, rebuilt, tcp, reserve, info, 1, ctx);
 }
 
 /** Assembles a reply: header, the query's question bytes, the answer, the negative SOA, OPT. */
@@ -246,11 +347,12 @@ function build(
   tcp: boolean,
   udpSize: number,
   info: QueryInfo | null,
+  cookie: { client: Buffer; server: Buffer } | null,
 ): Buffer {
   const qsecEnd = qEnd; // header (12) + question
   const body = answer ? answer.body : null;
   const tail = answer?.soa && index ? index.soaTail : null;
-  const optLen = edns ? OPT_LEN : 0;
+  const optLen = edns ? (cookie ? OPT_COOKIE_LEN : OPT_LEN) : 0;
   let total = qsecEnd + (body ? body.length : 0) + (tail ? tail.bytes.length : 0) + optLen;
   const limit = tcp ? 65535 : edns ? Math.min(Math.max(udpSize, MAX_UDP_NO_EDNS), EDNS_UDP_SIZE) : MAX_UDP_NO_EDNS;
   let tc = false;
@@ -296,23 +398,11 @@ function build(
   out[o + 9] = ns & 0xff;
   out[o + 10] = ar >> 8;
   out[o + 11] = ar & 0xff;
-  if (edns) {
-    // OPT: root owner, class = our UDP size, TTL = ext-rcode | version 0 | DO, no options.
-    out[w] = 0;
-    out[w + 1] = 0;
-    out[w + 2] = TYPE.OPT;
-    out[w + 3] = EDNS_UDP_SIZE >> 8;
-    out[w + 4] = EDNS_UDP_SIZE & 0xff;
-    out[w + 5] = rcode >> 4;
-    out[w + 6] = 0;
-    out[w + 7] = doBit;
-    out[w + 8] = 0;
-    out[w + 9] = 0;
-    out[w + 10] = 0;
-  }
+  if (edns) writeOpt(out, w, rcode, doBit, cookie ? cookie.client : null, cookie ? cookie.server : null);
   if (info) {
     info.rcode = rcode;
     info.truncated = tc;
+    info.qEnd = qsecEnd;
   }
   return out;
 }

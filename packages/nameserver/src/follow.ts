@@ -6,6 +6,8 @@ export interface FollowOptions {
   /** How often to look for commits made by other processes. */
   pollMs?: number;
   logger?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void };
+  /** Called after the index moved to a new serial (load or journal entry): NOTIFY hooks in here. */
+  onSerial?: (serial: number) => void;
 }
 
 /** The index diff of one journal entry: replaced RRsets are upserts, not deletes. */
@@ -30,11 +32,14 @@ export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions 
     index.replaceAll(snap.soaSerial, snap.recordSets);
     seq = snap.seq;
     opts.logger?.info({ serial: snap.soaSerial, rrsets: snap.recordSets.length }, 'zone loaded');
+    opts.onSerial?.(index.serial);
   };
 
   const apply = (entry: JournalEntry) => {
+    const before = index.serial;
     index.applyDiff(entry.soaSerial, entryToDiff(entry));
     seq = entry.seq;
+    if (index.serial !== before) opts.onSerial?.(index.serial);
   };
 
   const catchUp = () => {

@@ -1,7 +1,14 @@
 /** @fedns/nameserver — authoritative DNS for the federation zone: zone index, wire answers, UDP/TCP. */
 export { ZoneIndex, type Answer, type SoaTail } from './zone-index.js';
-export { answerQuery, respond, type QueryInfo } from './answer.js';
+export { answerQuery, respond, SLOW_PATH, type QueryInfo, type RespondContext } from './answer.js';
 export { startDnsServer, parseListen, type DnsServer, type DnsServerOptions } from './server.js';
-export { DnsMetrics } from './metrics.js';
+export { DnsMetrics, type MetricsSnapshot } from './metrics.js';
 export { EDNS_UDP_SIZE, RCODE, TYPE, wireKey } from './wire.js';
 export { followStore, entryToDiff, type FollowOptions } from './follow.js';
+export { ServerCookies, siphash24, type CookieOptions } from './cookies.js';
+export { type TsigKey, parseTsigKey, makeKey, signRequest, verifyReply, findTsig } from './tsig.js';
+export { type AclEntry, parseAclEntry, parseNetwork, inNetwork, aclAllows } from './acl.js';
+export { RateLimiter, type RrlOptions } from './rrl.js';
+export { handleSlow, type TransferOptions, type SlowOutcome } from './slow.js';
+export { axfrMessages, ixfrMessages } from './xfr.js';
+export { Notifier, notifyMessage, type NotifyTarget, type NotifyOptions } from './notify.js';

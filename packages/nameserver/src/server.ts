@@ -1,9 +1,13 @@
 /** UDP and TCP (RFC 7766) transports around the answerQuery core. */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { type QueryInfo, respond } from './answer.js';
+import { type QueryInfo, type RespondContext, SLOW_PATH, respond } from './answer.js';
+import { type CookieOptions, ServerCookies } from './cookies.js';
 import { DnsMetrics } from './metrics.js';
+import { RRL_SEND, RRL_SLIP, RateLimiter, type RrlOptions, slipReply } from './rrl.js';
+import { type SlowOutcome, type TransferOptions, handleSlow } from './slow.js';
 import type { ZoneIndex } from './zone-index.js';
 
 type LogFn = (...args: unknown[]) => void;
@@ -16,12 +20,23 @@ export interface DnsServerOptions {
   tcpIdleTimeoutMs?: number;
   logger?: { info: LogFn; warn: LogFn; error: LogFn };
   registry?: Registry;
+  /** Metrics to count into (default: a new DnsMetrics on `registry`). */
+  metrics?: DnsMetrics;
+  /** Zone transfers, TSIG keys and the journal for IXFR; unset: transfers REFUSED, signed queries NOTAUTH. */
+  transfers?: TransferOptions;
+  /** Response rate limiting over UDP; unset or rate 0: off. */
+  rrl?: RrlOptions;
+  /** DNS cookies (RFC 7873/9018): on by default with a random secret; false turns them off. */
+  cookies?: CookieOptions | false;
+  /** Bind the port shared with sibling cluster workers instead of exclusively (--dns-workers). */
+  shared?: boolean;
 }
 
 export interface DnsServer {
   readonly udpPort: number;
   readonly tcpPort: number;
   readonly address: string;
+  readonly metrics: DnsMetrics;
   close(): Promise<void>;
 }
 
@@ -36,7 +51,7 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] || '0.0.0.0', port };
 }
 
-function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+function bindUdp(host: string, port: number, exclusive: boolean): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
     const onError = (err: Error) => {
@@ -44,18 +59,18 @@ function bindUdp(host: string, port: number): Promise<dgram.Socket> {
       reject(err);
     };
     sock.once('error', onError);
-    sock.bind(port, host, () => {
+    sock.bind({ port, address: host, exclusive }, () => {
       sock.off('error', onError);
       resolve(sock);
     });
   });
 }
 
-function bindTcp(server: net.Server, host: string, port: number): Promise<void> {
+function bindTcp(server: net.Server, host: string, port: number, exclusive: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen({ port, host, exclusive: true }, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', onError);
       resolve();
     });
@@ -67,17 +82,50 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const { host, port } = parseListen(opts.listen);
   const idleMs = opts.tcpIdleTimeoutMs ?? 10_000;
   const log = opts.logger;
-  const metrics = new DnsMetrics(opts.registry);
+  const metrics = opts.metrics ?? new DnsMetrics(opts.registry);
   const sockets = new Set<net.Socket>();
   const udpInfo: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
+  const cookies = opts.cookies === false ? undefined : new ServerCookies(opts.cookies ?? {});
+  const udpCtx: RespondContext = cookies ? { cookies } : {};
+  const transfers = opts.transfers ?? {};
+  const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
+
+  const slow = (msg: Buffer, tcp: boolean, clientIp: string, ctx: RespondContext): Buffer[] => {
+    let out: SlowOutcome;
+    try {
+      out = handleSlow(index, msg, tcp, clientIp, transfers, ctx);
+    } catch (err) {
+      log?.error({ err }, 'slow path failed');
+      return [];
+    }
+    if (out.kind !== 'query') {
+      metrics.recordTransfer(out.kind, out.result);
+      log?.info({ client: clientIp, type: out.kind, result: out.result, serial: index.serial, messages: out.messages.length, key: out.key }, 'zone transfer');
+    }
+    return out.messages;
+  };
 
   const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    const reply = respond(index, msg, false, 0, udpInfo);
+    const t0 = performance.now();
+    udpCtx.clientIp = rinfo.address;
+    let reply = respond(index, msg, false, 0, udpInfo, udpCtx);
+    if (reply === SLOW_PATH) reply = slow(msg, false, rinfo.address, udpCtx)[0] ?? null;
     if (!reply) {
       metrics.recordDrop(false);
       return;
     }
-    metrics.record(udpInfo, false, reply.length);
+    if (rrl && !udpInfo.cookieOk) {
+      const an = ((reply[6] as number) << 8) | (reply[7] as number);
+      const qEnd = udpInfo.qEnd ?? 0;
+      const verdict = rrl.check(rinfo.address, msg, qEnd > 16 ? qEnd - 4 : 0, udpInfo.rcode, an, Date.now());
+      if (verdict !== RRL_SEND) {
+        metrics.recordRrl(verdict === RRL_SLIP);
+        if (verdict !== RRL_SLIP) return;
+        reply = slipReply(reply, qEnd);
+        udpInfo.truncated = true;
+      }
+    }
+    metrics.record(udpInfo, false, reply.length, (performance.now() - t0) / 1000);
     udp.send(reply, rinfo.port, rinfo.address);
   };
 
@@ -86,11 +134,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     sock.setNoDelay(true);
     sock.setTimeout(idleMs);
     const info: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
+    const clientIp = sock.remoteAddress ?? '';
+    const ctx: RespondContext = cookies ? { cookies, clientIp } : { clientIp };
     let pending: Buffer | null = null;
     sock.on('timeout', () => sock.destroy());
     sock.on('error', () => sock.destroy());
     sock.on('close', () => sockets.delete(sock));
     sock.on('data', (chunk: Buffer) => {
+      const t0 = performance.now();
       let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
       pending = null;
       let off = 0;
@@ -100,7 +151,19 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         if (buf.length - off - 2 < mlen) break;
         const msg = buf.subarray(off + 2, off + 2 + mlen);
         off += 2 + mlen;
-        const reply = respond(index, msg, true, 2, info);
+        const reply = respond(index, msg, true, 2, info, ctx);
+        if (reply === SLOW_PATH) {
+          const msgs = slow(Buffer.from(msg), true, clientIp, ctx);
+          if (msgs.length === 0) metrics.recordDrop(true);
+          for (const m of msgs) {
+            const framed = Buffer.allocUnsafe(m.length + 2);
+            framed.writeUInt16BE(m.length, 0);
+            m.copy(framed, 2);
+            replies.push(framed);
+          }
+          if (msgs.length) metrics.record(info, true, msgs.reduce((n, m) => n + m.length, 0), (performance.now() - t0) / 1000);
+          continue;
+        }
         if (!reply) {
           metrics.recordDrop(true);
           continue;
@@ -108,7 +171,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         const rlen = reply.length - 2;
         reply[0] = rlen >> 8;
         reply[1] = rlen & 0xff;
-        metrics.record(info, true, rlen);
+        metrics.record(info, true, rlen, (performance.now() - t0) / 1000);
         replies.push(reply);
       }
       if (off < buf.length) {
@@ -134,11 +197,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   let udp: dgram.Socket | undefined;
   let tcp: net.Server | undefined;
   for (let attempt = 0; ; attempt++) {
-    const u = await bindUdp(host, port);
+    const u = await bindUdp(host, port, !opts.shared);
     const chosen = u.address().port;
     const t = net.createServer(onConnection);
     try {
-      await bindTcp(t, host, chosen);
+      await bindTcp(t, host, chosen, !opts.shared);
       udp = u;
       tcp = t;
       break;
@@ -160,6 +223,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     udpPort,
     tcpPort: tcpAddr.port,
     address: host,
+    metrics,
     close: async () => {
       if (closed) return;
       closed = true;

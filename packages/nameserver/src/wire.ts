@@ -14,6 +14,7 @@ export const TYPE = {
   TXT: 16,
   AAAA: 28,
   OPT: 41,
+  TSIG: 250,
   IXFR: 251,
   AXFR: 252,
   ANY: 255,
@@ -29,6 +30,8 @@ export const RCODE = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** Not authorized: the answer to a bad TSIG (RFC 8945). */
+  NOTAUTH: 9,
   /** Extended RCODE (needs OPT): upper 8 bits 1, lower 4 bits 0. */
   BADVERS: 16,
 } as const;

@@ -83,7 +83,7 @@ export class ZoneNode {
 }
 
 /** Why a record set cannot be served, or undefined. */
-function recordProblem(rs: RecordSet, zone: string): string | undefined {
+export function recordProblem(rs: RecordSet, zone: string): string | undefined {
   if (typeof rs.name !== 'string' || !isInZone(rs.name, zone)) return `name ${rs.name} is outside zone ${zone}`;
   try {
     wireKey(rs.name);
@@ -243,6 +243,16 @@ export class ZoneIndex {
       i += key.charCodeAt(i) + 1;
     }
     return false;
+  }
+
+  /** Every served record set (store data and config glue), owners absolute and lower case; apex SOA/NS excluded. */
+  *recordSets(): Generator<RecordSet> {
+    for (const node of this.nodes.values()) {
+      for (const t of ['A', 'AAAA', 'CNAME', 'TXT'] as const) {
+        const rs = node.rr(t);
+        if (rs) yield rs;
+      }
+    }
   }
 
   /** Eagerly compiles every answer (optional; answers are otherwise compiled on first query). */

@@ -172,6 +172,7 @@ export class Store extends EventEmitter {
         'INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       journalSince: db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq'),
+      journalFromPrevSoa: db.prepare('SELECT * FROM journal WHERE seq >= (SELECT MAX(seq) FROM journal WHERE prev_soa = ?) ORDER BY seq'),
       tagJournal: db.prepare('INSERT OR IGNORE INTO journal_services (seq, namespace, service) VALUES (?, ?, ?)'),
       historyOf: db.prepare(
         `SELECT j.* FROM journal_services s JOIN journal j ON j.seq = s.seq
@@ -362,8 +363,11 @@ export class Store extends EventEmitter {
       const s = this.stmts;
       const deleted: RecordSet[] = [];
       for (const rs of diff.deletes) {
-        const old = s.deleteRecordSet.run(rs.name, rs.type);
-        if (old.changes > 0) deleted.push(rs);
+        // Journal what was stored (not what the caller thinks was), so IXFR deletes exactly it.
+        const prior = s.getRecordSet.get(rs.name, rs.type) as RecordRow | undefined;
+        if (!prior) continue;
+        s.deleteRecordSet.run(rs.name, rs.type);
+        deleted.push(rowToRecordSet(prior));
       }
       const byKey = new Map<string, RecordSet>();
       for (const rs of diff.upserts) {
@@ -396,6 +400,22 @@ export class Store extends EventEmitter {
     const first = this.stmts.firstSeq.get() as number | null;
     if (seq < this.headSeq() && (first === null || first > seq + 1)) return undefined;
     return (this.stmts.journalSince.all(seq) as JournalRow[]).map(rowToEntry);
+  }
+
+  /**
+   * The journal from SOA serial `serial` to the head, for IXFR (RFC 1995): the
+   * entries from the one whose prevSoaSerial is `serial` onward (the newest such
+   * entry if a serial ever repeated). `[]` when `serial` is the current serial;
+   * undefined when the journal does not reach back to it (unknown or pruned:
+   * the caller sends the whole zone instead).
+   */
+  journalFromSoa(serial: number): JournalEntry[] | undefined {
+    return this.db.transaction(() => {
+      const s = serial >>> 0;
+      const rows = (this.stmts.journalFromPrevSoa.all(s) as JournalRow[]).map(rowToEntry);
+      if (rows.length) return rows;
+      return s === this.soaSerial() ? [] : undefined;
+    })();
   }
 
   /** The newest `limit` journal entries that touched a service's records, newest first. */

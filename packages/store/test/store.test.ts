@@ -99,6 +99,25 @@ test('commits bump the serial once and journal old and new content', () => {
   store.close();
 });
 
+test('journalFromSoa: the entries from a SOA serial to the head, for IXFR', () => {
+  const store = Store.open({ dataDir: tmp() });
+  const s0 = store.soaSerial();
+  assert.deepEqual(store.journalFromSoa(s0), [], 'the current serial needs no entries');
+  store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.1'])], deletes: [] }, 'one');
+  store.commitRecordDiff({ upserts: [rs('a.example.com.', ['192.0.2.2'])], deletes: [] }, 'two');
+  store.commitRecordDiff({ upserts: [], deletes: [rs('a.example.com.', ['192.0.2.2'])] }, 'three');
+  assert.deepEqual(store.journalFromSoa(s0)?.map((e) => e.cause), ['one', 'two', 'three']);
+  const from1 = store.journalFromSoa((s0 + 1) >>> 0);
+  assert.deepEqual(from1?.map((e) => [e.prevSoaSerial, e.soaSerial]), [[(s0 + 1) >>> 0, (s0 + 2) >>> 0], [(s0 + 2) >>> 0, (s0 + 3) >>> 0]]);
+  assert.deepEqual(from1?.[0]?.deleted.map((r) => r.data), [['192.0.2.1']], 'old content, so IXFR can delete it');
+  assert.deepEqual(store.journalFromSoa((s0 + 3) >>> 0), []);
+  assert.equal(store.journalFromSoa((s0 + 77) >>> 0), undefined, 'an unknown serial');
+  store.pruneJournal(1);
+  assert.equal(store.journalFromSoa(s0), undefined, 'a pruned serial');
+  assert.deepEqual(store.journalFromSoa((s0 + 2) >>> 0)?.map((e) => e.cause), ['three']);
+  store.close();
+});
+
 test('the serial wraps by RFC 1982', () => {
   const store = Store.open({ dataDir: tmp() });
   store.setMeta('soa_serial', String(2 ** 32 - 1));

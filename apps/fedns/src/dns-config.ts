@@ -1,0 +1,142 @@
+/**
+ * The nameserver's keys of the configuration: zone transfers (ACL, TSIG keys,
+ * NOTIFY targets), response rate limiting, DNS cookies and worker processes.
+ * Flags are kebab-case strings (lists comma-separated); YAML keys are
+ * camelCase and may also be lists; FEDNS_* variables as the flags.
+ */
+import { isIP } from 'node:net';
+import { type AclEntry, type NotifyTarget, type RrlOptions, type TsigKey, makeKey, parseAclEntry, parseTsigKey } from '@fedns/nameserver';
+
+/** Thrown as the config's UsageError by the caller (config.ts owns that class). */
+export class DnsConfigError extends Error {}
+
+export const DNS_OPTIONS = {
+  'xfr-allow': { type: 'string' },
+  'tsig-keys': { type: 'string' },
+  notify: { type: 'string' },
+  'rrl-rate': { type: 'string' },
+  'rrl-slip': { type: 'string' },
+  'rrl-ipv4-prefix': { type: 'string' },
+  'rrl-ipv6-prefix': { type: 'string' },
+  'dns-workers': { type: 'string' },
+  'cookie-secret': { type: 'string' },
+} as const;
+
+export type DnsKey = keyof typeof DNS_OPTIONS;
+
+export interface DnsConfig {
+  /** Who may AXFR/IXFR: `NETWORK [KEYNAME]` entries. Empty: nobody. */
+  xfrAllow: AclEntry[];
+  tsigKeys: TsigKey[];
+  /** Secondaries to NOTIFY on every serial change. */
+  notify: NotifyTarget[];
+  /** RRL; responsesPerSecond 0 = off. */
+  rrl: Required<Pick<RrlOptions, 'responsesPerSecond' | 'slip' | 'ipv4PrefixLength' | 'ipv6PrefixLength'>>;
+  /** DNS worker processes (Node cluster) sharing the DNS port; 1 = answer in process. */
+  workers: number;
+  /** 16-octet server cookie secret shared by an anycast set; random when unset. */
+  cookieSecret?: Buffer;
+}
+
+/** Defaults: RRL on as NSD ships it (200 responses/s per bucket, slip 2), Knot's prefixes (/24, /56). */
+export const RRL_DEFAULTS = { responsesPerSecond: 200, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 };
+
+const fail = (key: string, msg: string): never => {
+  throw new DnsConfigError(`${key}: ${msg}`);
+};
+
+/** A flag/env string (comma-separated) or a YAML list → list of strings. */
+function list(key: string, raw: unknown): string[] {
+  if (raw === undefined || raw === null || raw === '') return [];
+  if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(raw)) return raw.map((v, i) => (typeof v === 'string' ? v : fail(`${key}[${i}]`, 'must be a string')));
+  return fail(key, 'must be a list (or a comma-separated string)');
+}
+
+function int(key: string, raw: unknown, min: number, max: number, dflt: number): number {
+  if (raw === undefined || raw === null) return dflt;
+  const s = String(raw).trim();
+  if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) fail(key, `"${s}" must be a whole number from ${min} to ${max}`);
+  return Number(s);
+}
+
+function tsigKeys(raw: unknown): TsigKey[] {
+  const key = 'tsig-keys';
+  const entries: unknown[] = typeof raw === 'string' ? list(key, raw) : Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : fail(key, 'must be a list');
+  const keys = entries.map((e, i) => {
+    try {
+      if (typeof e === 'string') return parseTsigKey(e);
+      if (e && typeof e === 'object') {
+        const o = e as { name?: unknown; algorithm?: unknown; secret?: unknown };
+        if (typeof o.name !== 'string') return fail(`${key}[${i}].name`, 'required');
+        if (o.algorithm !== undefined && String(o.algorithm).toLowerCase() !== 'hmac-sha256') return fail(`${key}[${i}].algorithm`, `"${String(o.algorithm)}" is not supported (only hmac-sha256)`);
+        if (typeof o.secret !== 'string') return fail(`${key}[${i}].secret`, 'required (base64)');
+        return makeKey(o.name, o.secret);
+      }
+      return fail(`${key}[${i}]`, 'must be [hmac-sha256:]name:secret or {name, algorithm, secret}');
+    } catch (err) {
+      if (err instanceof DnsConfigError) throw err;
+      return fail(key, (err as Error).message);
+    }
+  });
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.name)) fail(key, `key "${k.name}" is defined twice`);
+    seen.add(k.name);
+  }
+  return keys;
+}
+
+function hostPort(key: string, text: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(text);
+  if (!m) return fail(key, `"${text}" is not host:port`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+  const port = Number(m[2]);
+  if (isIP(host) === 0) fail(key, `"${host}" is not an IP address`);
+  if (port < 1 || port > 65535) fail(key, `port ${port} is out of range 1-65535`);
+  return { host, port };
+}
+
+/** Parses the DNS keys; `get(k)` returns the flag or environment string, else the YAML value. */
+export function parseDnsConfig(get: (k: DnsKey) => unknown): DnsConfig {
+  const keys = tsigKeys(get('tsig-keys'));
+  const known = (k: string) => keys.some((x) => x.name === k);
+  const xfrAllow = list('xfr-allow', get('xfr-allow')).map((text) => {
+    let e: AclEntry;
+    try {
+      e = parseAclEntry(text);
+    } catch (err) {
+      return fail('xfr-allow', (err as Error).message);
+    }
+    if (e.key && !known(e.key)) fail('xfr-allow', `"${text}" names key "${e.key}", which is not in tsig-keys`);
+    return e;
+  });
+  const notify = list('notify', get('notify')).map((text) => {
+    const [addr = '', keyName, ...rest] = text.trim().split(/\s+/);
+    if (rest.length) fail('notify', `"${text}" is not HOST:PORT [KEYNAME]`);
+    const t: NotifyTarget = hostPort('notify', addr);
+    if (keyName) {
+      const abs = keyName.toLowerCase().endsWith('.') ? keyName.toLowerCase() : `${keyName.toLowerCase()}.`;
+      if (!known(abs)) fail('notify', `"${text}" names key "${abs}", which is not in tsig-keys`);
+      t.key = abs;
+    }
+    return t;
+  });
+  const rateRaw = get('rrl-rate');
+  const rate = rateRaw !== undefined && ['off', 'false', 'no'].includes(String(rateRaw).trim().toLowerCase()) ? 0 : int('rrl-rate', rateRaw, 0, 1_000_000, RRL_DEFAULTS.responsesPerSecond);
+  const rrl = {
+    responsesPerSecond: rate,
+    slip: int('rrl-slip', get('rrl-slip'), 0, 100, RRL_DEFAULTS.slip),
+    ipv4PrefixLength: int('rrl-ipv4-prefix', get('rrl-ipv4-prefix'), 8, 32, RRL_DEFAULTS.ipv4PrefixLength),
+    ipv6PrefixLength: int('rrl-ipv6-prefix', get('rrl-ipv6-prefix'), 16, 128, RRL_DEFAULTS.ipv6PrefixLength),
+  };
+  const workers = int('dns-workers', get('dns-workers'), 1, 64, 1);
+  const config: DnsConfig = { xfrAllow, tsigKeys: keys, notify, rrl, workers };
+  const secret = get('cookie-secret');
+  if (secret !== undefined && secret !== null) {
+    const s = String(secret).trim();
+    if (!/^[0-9a-fA-F]{32}$/.test(s)) fail('cookie-secret', 'must be 32 hexadecimal digits (16 octets)');
+    config.cookieSecret = Buffer.from(s, 'hex');
+  }
+  return config;
+}
