@@ -156,6 +156,11 @@ test('get dnsrecordsets lists the cascade of a service with the shards behind ea
   assert.deepEqual(one.status.shards.map((s: { cluster: string; healthy: boolean }) => `${s.cluster}=${s.healthy}`), ['c1=false']);
   const ro = await kubectl(['delete', 'dnsrecordset', `${P}.r1-a.r1.example.com.cname`]);
   assert.notEqual(ro.code, 0, 'the view is read-only');
+  // The explain subresource: the chain from the zone name up to the global name, and why.
+  const why = JSON.parse(await ok('get', '--raw', `/apis/federation.fedns.io/v1/dnsrecordsets/${P}.r1-a.r1.example.com.cname/explain`));
+  assert.deepEqual(why.steps.map((s: { name: string; level: string }) => `${s.level} ${s.name}`), [`zone ${P}.r1-a.r1.example.com.`, `region ${P}.r1.example.com.`, `global ${P}.example.com.`]);
+  assert.match(why.steps[0].reason, /^no healthy shard in zone r1-a \(c1: /);
+  assert.match(why.steps[2].reason, /failing open/);
 });
 
 test('clusters: get shows READY/REGION/ZONES; describe; spec.kubeconfig is never returned; patch drains', async () => {

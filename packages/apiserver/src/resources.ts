@@ -1,3 +1,4 @@
+import { explainName } from '@fedns/cascade';
 /**
  * What the federation API serves, registered on a kubewire KubeApiServer:
  * core/v1 Service and Namespace, federation.fedns.io/v1 Cluster and the
@@ -401,6 +402,17 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
     store: recordSets,
     schema: recordSetSchema,
     table: recordSetTable,
+    subresources: {
+      // GET .../dnsrecordsets/NAME/explain: the chain this RRset's name resolves through now, and why (as `fedns explain`).
+      explain: {
+        verbs: ['get'],
+        handler: ({ object }) => {
+          const name = (object.spec as { name: string }).name;
+          const topology = store.listClusters<ClusterObject>().map((c) => topologyFromCluster(c.object));
+          return explainName(name, store.listRecordSets(), store.listShards(), topology);
+        },
+      },
+    },
   });
 
   return {
