@@ -29,7 +29,9 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
  * the same tick are committed together, as one serial.
  */
 export class RecordsReconciler {
-  private readonly dirty = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  /** Every cause since the last flush, in order (several may concern one service). */
+  private readonly causes = new Set<string>();
   private scheduled = false;
   private all = false;
 
@@ -41,14 +43,16 @@ export class RecordsReconciler {
 
   /** Marks one service for reconciling, with the cause recorded in the journal. */
   enqueue(namespace: string, name: string, cause: string): void {
-    this.dirty.set(key(namespace, name), cause);
+    this.dirty.add(key(namespace, name));
+    this.causes.add(cause);
     this.schedule();
   }
 
   /** Marks every service (and every service that has records but no longer exists). */
   enqueueAll(cause: string): void {
     this.all = true;
-    this.dirty.set('*', cause);
+    this.dirty.add('*');
+    this.causes.add(cause);
     this.schedule();
   }
 
@@ -70,13 +74,15 @@ export class RecordsReconciler {
   flush(): JournalEntry | undefined {
     if (this.dirty.size === 0) return undefined;
     const { store } = this.opts;
-    const causes = [...new Set(this.dirty.values())];
-    const keys = this.all ? undefined : [...this.dirty.keys()];
+    const causes = [...this.causes];
+    const keys = this.all ? undefined : [...this.dirty];
     this.dirty.clear();
+    this.causes.clear();
     this.all = false;
     const entry = store.tx(() => {
       const diff = this.computeDiff(keys);
-      return store.commitRecordDiff(diff, causes.slice(0, 20).join('; '));
+      const cause = causes.slice(0, 20).join('; ') + (causes.length > 20 ? `; (+${causes.length - 20} more)` : '');
+      return store.commitRecordDiff(diff, cause);
     });
     if (entry) {
       if (entry.seq % PRUNE_EVERY === 0) store.pruneJournal(this.opts.journalRetention ?? 50_000);
