@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       const r = await runFedns(['join', s.name, '--kubeconfig', file, '--data-dir', dir]);
       if (r.code !== 0) throw new Error(r.stderr);
     }
-    serve = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'serve', '--data-dir', dir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', `${STABILIZATION_MS}ms`, '--log-level', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+    serve = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'serve', '--data-dir', dir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', `${STABILIZATION_MS}ms`, '--rrl-rate', 'off', '--log-level', 'warn'], { cwd: ROOT, stdio: 'inherit' });
     await waitFor('fedns serve', async () => (await fetch(`${api}/readyz`)).ok, 20000);
     const res = await fetch(`${api}/api/v1/namespaces/default/services`, {
       method: 'POST',

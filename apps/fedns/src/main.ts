@@ -33,6 +33,13 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --default-ttl SECONDS      default 30
   --cluster-grace DURATION   an unreachable member's shards keep their state this long (default 40s)
   --stabilization DURATION   a recovered shard waits this long before it is published (default 3s)
+  --xfr-allow "NET [KEY],…"  who may AXFR/IXFR (address ranges, optionally with a TSIG key)
+  --tsig-keys [hmac-sha256:]NAME:BASE64,…
+  --notify "IP:PORT [KEY],…" secondaries to NOTIFY on every serial change
+  --rrl-rate N|off           response rate limit per client network (default 200/s)
+  --rrl-slip N               every Nth limited response goes out truncated (default 2)
+  --dns-workers N            nameserver processes sharing the port (default 1)
+  --cookie-secret HEX32      DNS cookie secret (default: random per start)
   --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
   --tls-private-key-file F   ... and key

@@ -117,7 +117,9 @@ export class DnsMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        RRL_ACTIONS.forEach((action, i) => this.inc({ action }, self.total('rrl', i)));
+        RRL_ACTIONS.forEach((action, i) => {
+          this.inc({ action }, self.total('rrl', i));
+        });
       },
     });
     new Counter({
@@ -127,12 +129,12 @@ export class DnsMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        XFR_TYPES.forEach((type, t) =>
+        XFR_TYPES.forEach((type, t) => {
           XFR_RESULTS.forEach((result, r) => {
             const v = self.total('transfers', t * XFR_RESULTS.length + r);
             if (v) this.inc({ type, result }, v);
-          }),
-        );
+          });
+        });
       },
     });
     new Counter({
@@ -142,7 +144,9 @@ export class DnsMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        NOTIFY_EVENTS.forEach((event, i) => this.inc({ event }, self.total('notify', i)));
+        NOTIFY_EVENTS.forEach((event, i) => {
+          this.inc({ event }, self.total('notify', i));
+        });
       },
     });
     this.registry.registerMetric(new ArrayHistogram(this, 'fedns_dns_response_size_bytes', 'Size of DNS replies in octets, by protocol.', SIZE_BUCKETS, 'sizeBuckets', 'sizeSum', 'sizeCount') as never);
