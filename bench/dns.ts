@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nsdSecondaryConf } from './nsd.js';
 import { promisify } from 'node:util';
 import { RecordsReconciler } from '@fedns/controller';
 import { Store } from '@fedns/store';
@@ -151,36 +152,7 @@ async function main(): Promise<void> {
     await waitFor(`fedns to answer\n${fedns.output()}`, async () => (await soaSerial(fPort)) > 0, 30_000, 200);
     const serial = await soaSerial(fPort);
 
-    writeFileSync(
-      join(dir, 'nsd.conf'),
-      `server:
-  ip-address: 127.0.0.1@${nPort}
-  server-count: ${WORKERS}
-  reuseport: yes
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  database: ""
-  zonelistfile: "${dir}/zone.list"
-  pidfile: "${dir}/nsd.pid"
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  logfile: "${dir}/nsd.log"
-  verbosity: 0
-  hide-version: yes
-  do-ip6: no
-  rrl-ratelimit: 0
-  receive-buffer-size: 4194304
-  send-buffer-size: 4194304
-remote-control:
-  control-enable: no
-zone:
-  name: ${scenario.zone.replace(/\.$/, '')}
-  zonefile: nsd-zone.db
-  request-xfr: AXFR 127.0.0.1@${fPort} NOKEY
-  allow-notify: 127.0.0.1 NOKEY
-`,
-    );
+    writeFileSync(join(dir, 'nsd.conf'), nsdSecondaryConf({ dir, port: nPort, serverCount: WORKERS, zone: scenario.zone, primaryPort: fPort, transfer: 'AXFR' }));
     const nsd = startProcess('nsd', ['-d', '-c', join(dir, 'nsd.conf')], dir);
     procs.push(nsd.child);
     const tx = Date.now();
