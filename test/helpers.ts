@@ -172,3 +172,33 @@ export async function kubeRequest(
     req.end(body);
   });
 }
+
+/** DESIGN §4's worked example: member clusters with their topology and nginx's shards (c2 and c5 without ready endpoints). */
+export const WORKED_EXAMPLE_CLUSTERS = [
+  { name: 'c1', region: 'us-east1', zones: ['us-east1-b'], lb: '203.0.113.10', ready: 3 },
+  { name: 'c2', region: 'us-east1', zones: ['us-east1-c'], lb: '203.0.113.20', ready: 0 },
+  { name: 'c3', region: 'europe-west1', zones: ['europe-west1-b'], lb: '198.51.100.5', ready: 2 },
+  { name: 'c5', region: 'asia-east1', zones: ['asia-east1-a'], lb: '192.0.2.9', ready: 0 },
+];
+
+/**
+ * Fills a running `fedns serve` with the worked example: clusters and shards through the store
+ * package (as the controller records them), the prod/nginx Service through the API.
+ */
+export async function seedWorkedExample(dataDir: string, api: string): Promise<void> {
+  const { Store } = await import('@fedns/store');
+  const store = Store.open({ dataDir });
+  store.tx(() => {
+    for (const c of WORKED_EXAMPLE_CLUSTERS) {
+      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
+      store.putShard({ cluster: c.name, namespace: 'prod', service: 'nginx', addresses: [c.lb], readyEndpoints: c.ready, healthy: c.ready > 0, since: new Date().toISOString(), message: '' });
+    }
+  });
+  store.close();
+  const res = await fetch(`${api}/api/v1/namespaces/prod/services`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'nginx' }, spec: { type: 'LoadBalancer', selector: { run: 'nginx' }, ports: [{ name: 'http', port: 80 }] } }),
+  });
+  if (res.status !== 201) throw new Error(`creating prod/nginx: ${res.status} ${await res.text()}`);
+}

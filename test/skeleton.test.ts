@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Store } from '@fedns/store';
-import { dig, type FednsProcess, freePort, lines, runFedns, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { dig, type FednsProcess, freePort, lines, runFedns, spawnFedns, tempDir, waitFor, seedWorkedExample, waitReady } from './helpers.js';
 
 const P = 'nginx.prod.myfed.svc';
 const dataDir = tempDir();
@@ -16,12 +16,6 @@ let follower: FednsProcess | undefined;
 let api = '';
 let dnsPort = 0;
 
-const clusters = [
-  { name: 'c1', region: 'us-east1', zones: ['us-east1-b'], lb: '203.0.113.10', ready: 3 },
-  { name: 'c2', region: 'us-east1', zones: ['us-east1-c'], lb: '203.0.113.20', ready: 0 },
-  { name: 'c3', region: 'europe-west1', zones: ['europe-west1-b'], lb: '198.51.100.5', ready: 2 },
-  { name: 'c5', region: 'asia-east1', zones: ['asia-east1-a'], lb: '192.0.2.9', ready: 0 },
-];
 
 before(async () => {
   const apiPort = await freePort();
@@ -30,22 +24,8 @@ before(async () => {
   serve = spawnFedns(['serve', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--log-level', 'warn']);
   await waitReady(api, serve);
 
-  // Member clusters and their shards, as the controller would record them.
-  const store = Store.open({ dataDir });
-  store.tx(() => {
-    for (const c of clusters) {
-      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
-      store.putShard({ cluster: c.name, namespace: 'prod', service: 'nginx', addresses: [c.lb], readyEndpoints: c.ready, healthy: c.ready > 0, since: new Date().toISOString(), message: '' });
-    }
-  });
-  store.close();
-
-  const res = await fetch(`${api}/api/v1/namespaces/prod/services`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'nginx' }, spec: { type: 'LoadBalancer', selector: { run: 'nginx' }, ports: [{ name: 'http', port: 80 }] } }),
-  });
-  assert.equal(res.status, 201, await res.text());
+  // The §4 example: clusters and shards as the controller would record them, the Service through the API.
+  await seedWorkedExample(dataDir, api);
   await waitFor('the global name to answer', async () => (await dig(dnsPort, `${P}.example.com`)).answer.length > 0);
 });
 
