@@ -4,6 +4,7 @@ export * from './status.js';
 export * from './util.js';
 export * from './selectors.js';
 export * from './store.js';
+export * from './watchers.js';
 export * from './patch.js';
 export * from './table.js';
 export * from './discovery.js';

@@ -4,10 +4,11 @@
  * watch from a resourceVersion (410 Expired when it was compacted), and a
  * bounded per-kind event history.
  */
-import { type FieldSelector, type LabelSelector, matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { errors, statusObject } from './status.js';
+import type { FieldSelector, LabelSelector } from './selectors.js';
+import { errors, type statusObject } from './status.js';
 import type { KubeObject, WatchEvent } from './types.js';
 import { clone, deepEqual, newUid, randomSuffix, rfc3339 } from './util.js';
+import { selectionOf, selects, WatcherSet } from './watchers.js';
 
 /** The cluster-wide revision counter (etcd's revision). Share one between the stores of a server. */
 export class RevisionClock {
@@ -81,15 +82,6 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
-interface Watcher<T extends KubeObject> {
-  namespace?: string;
-  labels: LabelSelector;
-  fields: FieldSelector;
-  sink: WatchSink<T>;
-  handle: WatchHandle & { stopped: boolean };
-  timer?: NodeJS.Timeout;
-}
-
 const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
 export class ObjectStore<T extends KubeObject = KubeObject> {
@@ -102,10 +94,8 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
   readonly historySize: number;
   readonly bookmarkIntervalMs: number;
   #objects = new Map<string, T>();
-  #history: StoreEvent<T>[] = [];
-  /** Changes with rv <= this are no longer in #history. */
-  #compactedRv: number;
-  #watchers = new Set<Watcher<T>>();
+  /** Watchers and the event history for watch replay. */
+  readonly #watchers: WatcherSet<T>;
   #subscribers = new Set<(e: StoreEvent<T>) => void>();
 
   constructor(opts: StoreOptions) {
@@ -117,7 +107,16 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
     this.clock = opts.clock ?? new RevisionClock();
     this.historySize = opts.historySize ?? 1000;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 30_000;
-    this.#compactedRv = this.clock.current;
+    this.#watchers = new WatcherSet<T>({
+      apiVersion: this.apiVersion,
+      kind: this.kind,
+      namespaced: this.namespaced,
+      compactedRv: this.clock.current,
+      historySize: this.historySize,
+      bookmarkIntervalMs: this.bookmarkIntervalMs,
+      // Writes are in-process and in order: a BOOKMARK can carry the clock as it is.
+      bookmarkRv: () => this.clock.current,
+    });
   }
 
   get size(): number {
@@ -125,7 +124,7 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
   }
 
   get compactedRevision(): number {
-    return this.#compactedRv;
+    return this.#watchers.compactedRv;
   }
 
   get watcherCount(): number {
@@ -139,11 +138,10 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
 
   /** Stored objects matching the options, ordered by namespace/name, and the list resourceVersion. */
   list(opts: ListOptions = {}): { items: T[]; resourceVersion: string } {
-    const labels = typeof opts.labelSelector === 'string' ? parseLabelSelector(opts.labelSelector) : (opts.labelSelector ?? []);
-    const fields = typeof opts.fieldSelector === 'string' ? parseFieldSelector(opts.fieldSelector) : (opts.fieldSelector ?? []);
+    const sel = selectionOf(opts);
     const items: T[] = [];
     for (const obj of this.#objects.values()) {
-      if (this.#matches(obj, opts.namespace, labels, fields)) items.push(obj);
+      if (selects(sel, obj, this.namespaced)) items.push(obj);
     }
     items.sort((a, b) => {
       const ka = keyOf(a.metadata.namespace, a.metadata.name ?? '');
@@ -271,8 +269,7 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
 
   /** Forget all history: any watch from an older resourceVersion now gets 410 Expired. */
   compact(): void {
-    this.#history = [];
-    this.#compactedRv = this.clock.current;
+    this.#watchers.compact(this.clock.current);
   }
 
   /**
@@ -280,120 +277,16 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
    * than the retained history yields one ERROR event (Status 410 Expired) and the watch ends.
    */
   watch(opts: WatchOptions, sink: WatchSink<T>): WatchHandle {
-    const labels = typeof opts.labelSelector === 'string' ? parseLabelSelector(opts.labelSelector) : (opts.labelSelector ?? []);
-    const fields = typeof opts.fieldSelector === 'string' ? parseFieldSelector(opts.fieldSelector) : (opts.fieldSelector ?? []);
-    const handle = {
-      stopped: false,
-      stop: () => {
-        if (handle.stopped) return;
-        handle.stopped = true;
-        if (watcher.timer) clearInterval(watcher.timer);
-        this.#watchers.delete(watcher);
-        sink.onEnd?.();
-      },
-    };
-    const watcher: Watcher<T> = { namespace: opts.namespace, labels, fields, sink, handle };
-    const rvParam = opts.resourceVersion ?? '';
-    const fromState = rvParam === '' || rvParam === '0' || opts.sendInitialEvents === true;
-    if (fromState) {
-      for (const obj of this.list({ namespace: opts.namespace, labelSelector: labels, fieldSelector: fields }).items)
-        sink.onEvent({ type: 'ADDED', object: obj });
-      if (opts.sendInitialEvents && opts.allowBookmarks) {
-        sink.onEvent({
-          type: 'BOOKMARK',
-          object: this.#bookmark({ 'k8s.io/initial-events-end': 'true' }),
-        });
-      }
-    } else {
-      const rv = Number(rvParam);
-      if (!Number.isInteger(rv) || rv < 0) {
-        sink.onEvent({ type: 'ERROR', object: statusObject(400, 'BadRequest', `invalid resource version: ${rvParam}`) });
-        handle.stop();
-        return handle;
-      }
-      if (rv < this.#compactedRv) {
-        sink.onEvent({
-          type: 'ERROR',
-          object: statusObject(410, 'Expired', `too old resource version: ${rv} (${this.#compactedRv})`),
-        });
-        handle.stop();
-        return handle;
-      }
-      for (const ev of this.#history) {
-        if (ev.rv <= rv) continue;
-        const out = this.#filter(watcher, ev);
-        if (out) sink.onEvent(out);
-        if (handle.stopped) return handle;
-      }
-    }
-    if (handle.stopped) return handle;
-    this.#watchers.add(watcher);
-    if (opts.allowBookmarks) {
-      const every = opts.bookmarkIntervalMs ?? this.bookmarkIntervalMs;
-      watcher.timer = setInterval(() => {
-        if (!handle.stopped) sink.onEvent({ type: 'BOOKMARK', object: this.#bookmark() });
-      }, every);
-      watcher.timer.unref?.();
-    }
-    return handle;
+    return this.#watchers.watch(opts, sink, (labels, fields) => this.list({ namespace: opts.namespace, labelSelector: labels, fieldSelector: fields }));
   }
 
   /** Ends every watch of this store (each sink gets onEnd). */
   closeWatchers(): number {
-    const all = [...this.#watchers];
-    for (const w of all) w.handle.stop();
-    return all.length;
-  }
-
-  #bookmark(annotations?: Record<string, string>): KubeObject {
-    return {
-      apiVersion: this.apiVersion,
-      kind: this.kind,
-      metadata: { resourceVersion: String(this.clock.current), ...(annotations ? { annotations } : {}) },
-    };
-  }
-
-  #matches(obj: T, namespace: string | undefined, labels: LabelSelector, fields: FieldSelector): boolean {
-    if (namespace && this.namespaced && obj.metadata.namespace !== namespace) return false;
-    if (labels.length && !matchLabels(labels, obj.metadata.labels)) return false;
-    if (fields.length && !matchFields(fields, obj)) return false;
-    return true;
-  }
-
-  /** What a filtered watcher sees of a change: label changes in/out of the selector become ADDED/DELETED. */
-  #filter(w: Watcher<T>, ev: StoreEvent<T>): WatchEvent<T> | undefined {
-    const now = this.#matches(ev.object, w.namespace, w.labels, w.fields);
-    const before = ev.old ? this.#matches(ev.old, w.namespace, w.labels, w.fields) : false;
-    switch (ev.type) {
-      case 'ADDED':
-        return now ? { type: 'ADDED', object: ev.object } : undefined;
-      case 'DELETED':
-        return now || before ? { type: 'DELETED', object: ev.object } : undefined;
-      case 'MODIFIED':
-        if (now && before) return { type: 'MODIFIED', object: ev.object };
-        if (now) return { type: 'ADDED', object: ev.object };
-        if (before) return { type: 'DELETED', object: ev.object };
-        return undefined;
-    }
+    return this.#watchers.closeAll();
   }
 
   #commit(ev: StoreEvent<T>): void {
-    this.#history.push(ev);
-    while (this.#history.length > this.historySize) {
-      const dropped = this.#history.shift();
-      if (dropped) this.#compactedRv = dropped.rv;
-    }
-    for (const w of [...this.#watchers]) {
-      if (w.handle.stopped) continue;
-      const out = this.#filter(w, ev);
-      if (out) {
-        try {
-          w.sink.onEvent(out);
-        } catch {
-          w.handle.stop();
-        }
-      }
-    }
+    this.#watchers.publish(ev);
     for (const fn of [...this.#subscribers]) {
       try {
         fn(ev);
