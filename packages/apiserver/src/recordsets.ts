@@ -9,11 +9,9 @@ import {
   errors,
   type KubeObject,
   type ListOptions,
-  matchFields,
-  matchLabels,
-  parseFieldSelector,
-  parseLabelSelector,
   type ResourceBackend,
+  selectionOf,
+  selects,
   type WatchHandle,
   type WatchOptions,
   type WatchSink,
@@ -124,14 +122,13 @@ export class RecordSetBackend implements ResourceBackend {
   }
 
   list(opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
-    const labels = typeof opts.labelSelector === 'string' ? parseLabelSelector(opts.labelSelector) : (opts.labelSelector ?? []);
-    const fields = typeof opts.fieldSelector === 'string' ? parseFieldSelector(opts.fieldSelector) : (opts.fieldSelector ?? []);
+    const sel = selectionOf(opts);
     return this.#store.tx(() => {
       const { seq, recordSets } = this.#store.zoneSnapshot();
       const ctx = this.#context();
       const items = recordSets
         .map((rs) => toObject(rs, seq, ctx))
-        .filter((o) => (!labels.length || matchLabels(labels, o.metadata.labels)) && (!fields.length || matchFields(fields, o)))
+        .filter((o) => selects(sel, o, false))
         .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
       return { items, resourceVersion: String(seq) };
     });

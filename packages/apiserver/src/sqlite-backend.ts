@@ -10,15 +10,11 @@ import {
   clone,
   deepEqual,
   errors,
-  type FieldSelector,
   type KubeObject,
-  type LabelSelector,
   type ListOptions,
-  matchFields,
-  matchLabels,
-  parseFieldSelector,
-  parseLabelSelector,
   type ResourceBackend,
+  selectionOf,
+  selects,
   randomSuffix,
   rfc3339,
   type WatchHandle,
@@ -147,22 +143,14 @@ export class SqlBackend implements ResourceBackend {
   }
 
   list(opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
-    const labels = typeof opts.labelSelector === 'string' ? parseLabelSelector(opts.labelSelector) : (opts.labelSelector ?? []);
-    const fields = typeof opts.fieldSelector === 'string' ? parseFieldSelector(opts.fieldSelector) : (opts.fieldSelector ?? []);
+    const sel = selectionOf(opts);
     return this.#store.tx(() => {
       const items = this.opts.table
         .list()
         .map((r) => this.#toObject(r))
-        .filter((o) => this.#matches(o, opts.namespace, labels, fields));
+        .filter((o) => selects(sel, o, this.opts.namespaced));
       return { items, resourceVersion: String(this.#store.currentResourceVersion()) };
     });
-  }
-
-  #matches(o: KubeObject, namespace: string | undefined, labels: LabelSelector, fields: FieldSelector): boolean {
-    if (namespace && this.opts.namespaced && o.metadata.namespace !== namespace) return false;
-    if (labels.length && !matchLabels(labels, o.metadata.labels)) return false;
-    if (fields.length && !matchFields(fields, o)) return false;
-    return true;
   }
 
   #stored(obj: KubeObject): KubeObject {
