@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RecordSet } from '@fedns/model';
 import { Store } from '@fedns/store';
+import { rng, wireName } from '../packages/nameserver/test/helpers.js';
 import { type FednsProcess, freePort, spawnFedns, tempDir, waitReady } from './helpers.js';
 
 const dataDir = join(tempDir('fedns-fuzz-'), 'data');
@@ -21,25 +22,6 @@ const UDP_PACKETS = 84_000;
 const UDP_MUST_DROP = 6_000;
 const TCP_FRAMES = 16_000;
 const TCP_MUST_DROP = 2_000;
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function wireName(name: string): Buffer {
-  const parts: Buffer[] = [];
-  for (const l of name.replace(/\.$/, '').split('.')) parts.push(Buffer.from([l.length]), Buffer.from(l));
-  parts.push(Buffer.from([0]));
-  return Buffer.concat(parts);
-}
 
 function query(id: number, name: string, qtype = 1, opt: Buffer | null = null): Buffer {
   const h = Buffer.alloc(12);

@@ -6,19 +6,7 @@ import packet from 'dns-packet';
 import { Registry } from 'prom-client';
 import { answerQuery, startDnsServer } from '../src/index.js';
 import { P, makeIndex } from './fixture.js';
-import { mkQuery, optRR, udpQuery } from './helpers.js';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mkQuery, optRR, rng, udpQuery } from './helpers.js';
 
 const seeds: Buffer[] = [
   mkQuery({ name: `${P}.example.com.` }),

@@ -16,6 +16,18 @@ export interface QueryOpts {
   edns?: { size?: number; version?: number; do?: boolean; options?: { code: number; data: Buffer }[] } | false;
 }
 
+/** Deterministic PRNG (mulberry32) so a fuzz failure reproduces from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Uncompressed wire name, case preserved. */
 export function wireName(name: string): Buffer {
   const parts: Buffer[] = [];
