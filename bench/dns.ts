@@ -20,10 +20,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nsdSecondaryConf } from './nsd.js';
+import { populateSeed, seedScenario } from './seed.js';
 import { promisify } from 'node:util';
 import { RecordsReconciler } from '@fedns/controller';
 import { Store } from '@fedns/store';
-import { parse } from 'yaml';
 import { freePort, waitFor } from '../test/helpers.js';
 
 const run = promisify(execFile);
@@ -37,34 +37,11 @@ const CLIENTS = Number(process.env.CLIENTS ?? 4);
 const THREADS = Number(process.env.THREADS ?? 1);
 const OUTSTANDING = Number(process.env.OUTSTANDING ?? 300);
 
-const scenario = parse(readFileSync(new URL('../../shared/scenarios/seed-federation.yaml', import.meta.url), 'utf8')) as {
-  federation: string;
-  zone: string;
-  clusters: { name: string; region: string; zones: string[]; lbPool: string }[];
-};
-
-function lbAddress(pool: string, i: number): string {
-  const o = (pool.split('/')[0] ?? '0.0.0.0').split('.').map(Number);
-  return `${o[0]}.${o[1]}.${((o[2] ?? 0) + Math.floor(i / 14)) % 256}.${(o[3] ?? 0) + 1 + (i % 14)}`;
-}
+const scenario = seedScenario;
 
 function build(dataDir: string): { names: string[]; recordSets: number } {
   const store = Store.open({ dataDir });
-  const now = new Date().toISOString();
-  store.tx(() => {
-    for (const c of scenario.clusters) {
-      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
-    }
-    for (let i = 0; i < SERVICES; i++) {
-      const name = `svc-${i}`;
-      store.putService({ namespace: 'default', name, uid: `u${i}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name, namespace: 'default' } } });
-      scenario.clusters.forEach((c, ci) => {
-        // About one shard in five unhealthy: the zone has A records and CNAME fallbacks.
-        const healthy = (i + ci) % 5 !== 0;
-        store.putShard({ cluster: c.name, namespace: 'default', service: name, addresses: [lbAddress(c.lbPool, i)], readyEndpoints: healthy ? 2 : 0, healthy, since: now, message: '' });
-      });
-    }
-  });
+  populateSeed(store, SERVICES);
   const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone } });
   reconciler.enqueueAll('bench:dns build');
   reconciler.flush();

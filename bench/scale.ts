@@ -5,42 +5,15 @@
  * committed), how that flap cost changes with zone size, and RSS.
  * Targets (DESIGN §8): full build < 5 s, one flap < 50 ms, RSS < 1 GiB.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordsReconciler } from '@fedns/controller';
 import { Store } from '@fedns/store';
-import { parse } from 'yaml';
+import { populateSeed, seedScenario } from './seed.js';
 
-const SHARED = new URL('../../shared/', import.meta.url);
-const scenario = parse(readFileSync(new URL('scenarios/seed-federation.yaml', SHARED), 'utf8')) as {
-  clusters: { name: string; region: string; zones: string[]; lbPool: string }[];
-};
+const scenario = seedScenario;
 const federation = { name: 'myfederation', zone: 'example.com.' };
-
-function lbAddress(pool: string, i: number): string {
-  const [base = '0.0.0.0'] = pool.split('/');
-  const o = base.split('.').map(Number);
-  // Spread services over the pool's /28 and a synthetic third octet so addresses differ.
-  return `${o[0]}.${o[1]}.${(o[2]! + Math.floor(i / 14)) % 256}.${o[3]! + 1 + (i % 14)}`;
-}
-
-function populate(store: Store, services: number): void {
-  const now = new Date().toISOString();
-  store.tx(() => {
-    for (const c of scenario.clusters) {
-      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
-    }
-    for (let i = 0; i < services; i++) {
-      const name = `svc-${i}`;
-      store.putService({ namespace: 'default', name, uid: `u${i}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name, namespace: 'default' } } });
-      scenario.clusters.forEach((c, ci) => {
-        const healthy = (i + ci) % 5 !== 0;
-        store.putShard({ cluster: c.name, namespace: 'default', service: name, addresses: [lbAddress(c.lbPool, i)], readyEndpoints: healthy ? 2 : 0, healthy, since: now, message: '' });
-      });
-    }
-  });
-}
 
 function measureFlaps(store: Store, reconciler: RecordsReconciler, services: number, flaps: number): number[] {
   const times: number[] = [];
@@ -64,7 +37,7 @@ function run(services: number): { build: number; recordSets: number; flapP50: nu
   const dir = mkdtempSync(join(tmpdir(), 'fedns-bench-scale-'));
   const store = Store.open({ dataDir: dir });
   try {
-    populate(store, services);
+    populateSeed(store, services);
     const reconciler = new RecordsReconciler({ store, federation });
     const t0 = process.hrtime.bigint();
     reconciler.enqueueAll('bench full build');
