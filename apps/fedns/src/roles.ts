@@ -81,12 +81,9 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   const store = openStore(c, logger);
   closers.push(() => store.close());
   const registry = makeRegistry('serve');
-  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger });
+  const { reconciler, controller, start } = controlLoops(c, run, store, registry);
 
-  const controller = new FederationController({ store, records: reconciler, registry, timing: timingOf(c), logger: logger.child({ role: 'controller' }) });
-  closers.push(() => controller.stop());
-
-  await startNameserverOn(c, run, store, registry);
+  await startDns(c, run, store, registry);
 
   const api = await buildApi({
     ...apiSecurity(c),
@@ -103,17 +100,29 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
   logger.info({ url: apiUrl }, 'federation API listening');
-  watchForeignWrites(store, run, () => {
-    reconciler.enqueueAll('store changed by another process');
-    void controller.syncClusters();
-  });
-  await controller.start();
-  reconciler.enqueueAll('start-up');
+  await start();
   return { store, reconciler, controller, apiUrl };
 }
 
-async function startNameserverOn(c: Config, run: Running, store: Store, registry: Registry): Promise<void> {
-  await startDns(c, run, store, registry);
+/**
+ * The control loops shared by `serve` and `controller`: the records reconciler and the
+ * member-cluster controller, reacting to writes by other processes (join, unjoin, a
+ * separate apiserver). `start` connects the members and publishes the zone once.
+ */
+function controlLoops(c: Config, run: Running, store: Store, registry: Registry) {
+  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
+  const controller = new FederationController({ store, records: reconciler, registry, timing: timingOf(c), logger: run.logger.child({ role: 'controller' }) });
+  run.closers.push(() => controller.stop());
+  const start = async () => {
+    // syncClusters ends with a full resync, so every service is looked at again too.
+    watchForeignWrites(store, run, () => {
+      reconciler.enqueueAll('store changed by another process');
+      void controller.syncClusters();
+    });
+    await controller.start();
+    reconciler.enqueueAll('start-up');
+  };
+  return { reconciler, controller, start };
 }
 
 /** A small HTTP listener for the roles that have no API: /readyz and /metrics. */
@@ -135,7 +144,7 @@ export async function startNameserver(c: Config, run: Running): Promise<void> {
   const store = Store.open({ dataDir: c.dataDir, readonly: true });
   run.closers.push(() => store.close());
   const registry = makeRegistry('nameserver');
-  await startNameserverOn(c, run, store, registry);
+  await startDns(c, run, store, registry);
   await startOpsListener(c, run, registry);
 }
 
@@ -155,16 +164,7 @@ export async function startController(c: Config, run: Running): Promise<void> {
   const store = openStore(c, run.logger);
   run.closers.push(() => store.close());
   const registry = makeRegistry('controller');
-  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
-  const controller = new FederationController({ store, records: reconciler, registry, timing: timingOf(c), logger: run.logger });
-  run.closers.push(() => controller.stop());
-  watchForeignWrites(store, run, () => {
-    reconciler.enqueueAll('store changed by another process');
-    void controller.syncClusters();
-    controller.resync();
-  });
-  await controller.start();
-  reconciler.enqueueAll('start-up');
+  await controlLoops(c, run, store, registry).start();
   await startOpsListener(c, run, registry);
 }
 

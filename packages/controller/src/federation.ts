@@ -92,11 +92,11 @@ export class FederationController {
   }
 
   async start(): Promise<void> {
+    // syncClusters ends with a full resync: no second one here.
     await this.syncClusters();
     this.timers.push(setInterval(() => void this.probeAll(), this.opts.probeIntervalMs ?? 1000));
     this.timers.push(setInterval(() => this.resync(), this.opts.resyncMs ?? 30_000));
     for (const t of this.timers) t.unref();
-    this.resync();
   }
 
   async stop(): Promise<void> {
