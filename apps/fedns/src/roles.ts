@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
 import { checkReachable, FederationController, JoinError, RecordsReconciler, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
-import { Store } from '@fedns/store';
+import { acquireWriterLock, Store, WriterLockHeldError } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -60,6 +60,22 @@ function openStore(c: Config, logger: Logger): Store {
 }
 
 /**
+ * Takes the data directory's writer lock for a zone-writing role (serve,
+ * controller): a second one is refused at start, naming the holder, before it
+ * listens anywhere or connects to a member (issue 9).
+ */
+function lockWriter(c: Config, run: Running, role: string): void {
+  mkdirSync(c.dataDir, { recursive: true });
+  try {
+    const lock = acquireWriterLock(c.dataDir, role);
+    run.closers.push(() => lock.release());
+  } catch (err) {
+    if (err instanceof WriterLockHeldError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/**
  * Calls `onChange` when another process (fedns join, a second role, an operator
  * tool) commits to the store: SQLite's data_version moves only for other connections.
  */
@@ -78,6 +94,7 @@ function watchForeignWrites(store: Store, run: Running, onChange: () => void): v
 /** `serve`: API, controller loops and nameserver in one process over one store. */
 export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; controller: FederationController; apiUrl: string }> {
   const { logger, closers } = run;
+  lockWriter(c, run, 'serve');
   const store = openStore(c, logger);
   closers.push(() => store.close());
   const registry = makeRegistry('serve');
@@ -91,11 +108,8 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
     federation: fed(c),
     registry,
     logger: logger.child({ role: 'api' }),
-    onServiceChange: (ns, name) => {
-      reconciler.enqueue(ns, name, `service ${ns}/${name} changed`);
-      controller.onServiceChange(ns, name);
-    },
-    onClusterChange: () => void controller.syncClusters(),
+    onServiceChange: (ns, name) => controller.onServiceChange(ns, name),
+    onClusterChange: (name) => controller.onClusterChange(name),
   });
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
@@ -110,14 +124,17 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
  * separate apiserver). `start` connects the members and publishes the zone once.
  */
 function controlLoops(c: Config, run: Running, store: Store, registry: Registry) {
-  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults: { ttl: c.defaultTtl, failMode: 'open', minReadyEndpoints: 1 }, logger: run.logger });
-  const controller = new FederationController({ store, records: reconciler, registry, timing: timingOf(c), logger: run.logger.child({ role: 'controller' }) });
+  const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
+  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults, registry, logger: run.logger });
+  const owner = { federation: c.federation, installationId: store.installationId() };
+  const controller = new FederationController({ store, records: reconciler, owner, defaults, registry, timing: timingOf(c), logger: run.logger.child({ role: 'controller' }) });
   run.closers.push(() => controller.stop());
+  run.closers.push(() => reconciler.stop());
   const start = async () => {
     // syncClusters ends with a full resync, so every service is looked at again too.
     watchForeignWrites(store, run, () => {
       reconciler.enqueueAll('store changed by another process');
-      void controller.syncClusters();
+      void controller.syncClusters().then(() => controller.resync());
     });
     await controller.start();
     reconciler.enqueueAll('start-up');
@@ -161,6 +178,7 @@ export async function startApiserver(c: Config, run: Running): Promise<void> {
 
 /** `controller`: reconcile loops over the data directory; notices API writes by polling the store. */
 export async function startController(c: Config, run: Running): Promise<void> {
+  lockWriter(c, run, 'controller');
   const store = openStore(c, run.logger);
   run.closers.push(() => store.close());
   const registry = makeRegistry('controller');

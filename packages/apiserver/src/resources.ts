@@ -153,7 +153,7 @@ export interface FederationApiOptions {
   store: Store;
   federation: { name: string; zone: string };
   onServiceChange?: (namespace: string, name: string) => void;
-  onClusterChange?: () => void;
+  onClusterChange?: (name: string) => void;
   watchHistorySize?: number;
   bookmarkIntervalMs?: number;
 }
@@ -251,7 +251,7 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
       store.setClusterCredentials(name, kubeconfig);
       return true;
     },
-    afterCommit: () => opts.onClusterChange?.(),
+    afterCommit: (_type, obj) => opts.onClusterChange?.(obj.metadata.name as string),
   });
 
   recordSets = new RecordSetBackend(store, { historySize: opts.watchHistorySize, bookmarkIntervalMs: opts.bookmarkIntervalMs, catchUp });

@@ -15,7 +15,7 @@ export interface ApiServerOptions {
   /** Told after every committed Service write (create, update, patch, apply, delete). */
   onServiceChange?: (namespace: string, name: string) => void;
   /** Told after every committed Cluster write, so the controller connects, reconnects or lets go. */
-  onClusterChange?: () => void;
+  onClusterChange?: (name: string) => void;
   /** Answers /readyz 200 only once this returns true (e.g. the store is open and migrated). */
   ready?: () => boolean;
   /** Bearer tokens (kube-apiserver --token-auth-file CSV). With a token file or a client CA, every API request must authenticate. */

@@ -23,13 +23,15 @@ export interface CascadeInput {
 /** TXT published at the global name when it has no address, so the name exists (NODATA, not NXDOMAIN). */
 export const FAIL_CLOSED_TEXT = 'fedns: no healthy shard (fail-closed)';
 export const NO_ADDRESS_TEXT = 'fedns: no shard address known';
+export const PENDING_TEXT = 'fedns: waiting for every placed cluster to report';
 
 /**
  * What the global name answers: `healthy` (servable shards), `fail-open` (no
  * servable shard; every known address instead), `fail-closed` (policy says
- * NODATA), `no-address` (fail-open but no address known anywhere).
+ * NODATA), `no-address` (fail-open but no address known anywhere), `pending`
+ * (a new service waiting for its clusters before it fails open: NODATA).
  */
-export type GlobalState = 'healthy' | 'fail-open' | 'fail-closed' | 'no-address';
+export type GlobalState = 'healthy' | 'fail-open' | 'fail-closed' | 'no-address' | 'pending';
 
 export interface ServiceSummary {
   globalName: string;
@@ -136,6 +138,7 @@ function globalAnswer(service: ServicePolicy, placed: readonly PlacedShard[]): G
   const healthy = mergeAddresses(placed.filter((p) => p.servable).map((p) => p.addresses));
   if (!isEmpty(healthy)) return { state: 'healthy', addresses: healthy };
   if (service.failMode === 'closed') return { state: 'fail-closed', addresses: healthy };
+  if (service.failOpenPending) return { state: 'pending', addresses: healthy };
   // Prefer clusters an operator has not drained: draining is a deliberate "send nothing here".
   const known = placed.filter((p) => hasAny(p.addresses));
   const undrained = known.filter((p) => !p.cluster.topology.drained && p.cluster.inService);
@@ -187,7 +190,8 @@ function appendServiceRecordSets(
 
   const answer = globalAnswer(service, placed);
   if (isEmpty(answer.addresses)) {
-    emit(global, 'TXT', [answer.state === 'fail-closed' ? FAIL_CLOSED_TEXT : NO_ADDRESS_TEXT]);
+    const marker = answer.state === 'fail-closed' ? FAIL_CLOSED_TEXT : answer.state === 'pending' ? PENDING_TEXT : NO_ADDRESS_TEXT;
+    emit(global, 'TXT', [marker]);
   } else {
     emitAddresses(emit, global, answer.addresses);
   }

@@ -3,6 +3,7 @@ export type { CascadeInput, FederationRef, GlobalState, ServiceSummary } from '.
 export {
   FAIL_CLOSED_TEXT,
   NO_ADDRESS_TEXT,
+  PENDING_TEXT,
   buildRecordSets,
   buildServiceRecordSets,
   summarizeService,

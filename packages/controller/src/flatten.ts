@@ -12,6 +12,8 @@ export interface FlattenOptions {
 interface Entry {
   addresses: string[];
   lastOk: number;
+  /** Whether a lookup has answered (or failed) once. */
+  settled: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -28,17 +30,20 @@ export class HostnameFlattener {
     if (opts.servers?.length) this.resolver.setServers(opts.servers);
   }
 
-  /** Current addresses of a hostname (empty until the first lookup answers); starts tracking it. */
-  addresses(hostname: string): string[] {
+  /**
+   * Current addresses of a hostname; starts tracking it. Undefined until the
+   * first lookup has answered, so a caller can keep what it knew before.
+   */
+  addresses(hostname: string): string[] | undefined {
     const e = this.entries.get(hostname);
     if (e) {
       if (e.addresses.length && Date.now() - e.lastOk > (this.opts.keepLastMs ?? 300_000)) e.addresses = [];
-      return e.addresses;
+      return e.settled ? e.addresses : undefined;
     }
-    const entry: Entry = { addresses: [], lastOk: 0 };
+    const entry: Entry = { addresses: [], lastOk: 0, settled: false };
     this.entries.set(hostname, entry);
     void this.refresh(hostname, entry);
-    return [];
+    return undefined;
   }
 
   private async refresh(hostname: string, entry: Entry): Promise<void> {
@@ -47,14 +52,18 @@ export class HostnameFlattener {
       this.resolver.resolve6(hostname).catch(() => undefined),
     ]);
     if (!this.entries.has(hostname)) return;
+    const first = !entry.settled;
+    entry.settled = true;
+    let changed = first;
     if (v4 || v6) {
       const next = [...(v4 ?? []), ...(v6 ?? [])].sort();
       entry.lastOk = Date.now();
       if (next.join() !== entry.addresses.join()) {
         entry.addresses = next;
-        this.opts.onChange?.(hostname);
+        changed = true;
       }
     }
+    if (changed) this.opts.onChange?.(hostname);
     entry.timer = setTimeout(() => void this.refresh(hostname, entry), this.opts.refreshMs ?? 30_000);
     entry.timer.unref();
   }

@@ -68,6 +68,39 @@ export function nextShardHealth(
   return { state: { ...prev, recoveringSince, message: waiting }, recheckAt: readyAt };
 }
 
+/**
+ * When a member was last seen, for the grace period, as this process starts
+ * (issue 9): a member that counted Ready before the restart keeps its shards
+ * for a grace period counted from the later of its last-seen time and the
+ * restart; one that was already past its grace stays not Ready until it answers.
+ */
+export function lastSeenAtStart(persisted: { lastSeen: string; ready: boolean } | undefined, startedAt: number): number | undefined {
+  if (!persisted?.ready) return undefined;
+  const seen = Date.parse(persisted.lastSeen);
+  return Number.isFinite(seen) ? Math.max(seen, startedAt) : startedAt;
+}
+
+/** A shard's health state as the store keeps it (ISO times) and as nextShardHealth works on it (ms). */
+export interface StoredHealth {
+  healthy: boolean;
+  since: string;
+  message: string;
+  everHealthy?: boolean;
+  recoveringSince?: string;
+}
+
+export function healthFromStored(s: StoredHealth): ShardHealthState {
+  const state: ShardHealthState = { healthy: s.healthy, since: Date.parse(s.since) || 0, everHealthy: s.everHealthy ?? s.healthy, message: s.message };
+  if (s.recoveringSince !== undefined) state.recoveringSince = Date.parse(s.recoveringSince) || 0;
+  return state;
+}
+
+export function healthToStored(h: ShardHealthState): StoredHealth {
+  const s: StoredHealth = { healthy: h.healthy, since: new Date(h.since).toISOString(), message: h.message, everHealthy: h.everHealthy };
+  if (h.recoveringSince !== undefined) s.recoveringSince = new Date(h.recoveringSince).toISOString();
+  return s;
+}
+
 /** Whether a cluster counts as Ready: answering now, or unreachable for less than the grace period. */
 export function clusterCountsReady(lastSeenOk: number | undefined, reachable: boolean, now: number, timing: HealthTiming): boolean {
   if (reachable) return true;

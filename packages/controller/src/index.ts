@@ -1,7 +1,10 @@
 export { RecordsReconciler, type RecordsReconcilerOptions } from './records.js';
-export { FederationController, type FederationControllerOptions } from './federation.js';
-export { MemberCluster, MANAGED_LABEL, countReadyEndpoints, ingressOf } from './member.js';
+export { FederationController, type FederationControllerOptions } from './controller.js';
+export { MemberCluster, countReadyEndpoints, ingressOf } from './member.js';
+export { MANAGED_LABEL, FEDERATION_LABEL, OWNER_ANNOTATION, ownershipOf, ownerMarks, type Owner, type Ownership } from './ownership.js';
 export * from './health.js';
 export { desiredMemberService, memberDrift, type FederatedService } from './propagate.js';
 export { HostnameFlattener } from './flatten.js';
+export { WorkQueue, type ReconcileResult } from './queue.js';
+export type { Logger } from './logger.js';
 export { singleContextKubeconfig, checkReachable, recordJoin, recordUnjoin, JoinError } from './join.js';

@@ -1,15 +1,21 @@
 import * as k8s from '@kubernetes/client-node';
 
-/** The label fedns puts on every Service it owns in a member cluster. */
-export const MANAGED_LABEL = 'federation.fedns.io/managed';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-export type MemberEvent = { kind: 'service' | 'endpointslice'; namespace: string; name: string } | { kind: 'nodes' } | { kind: 'connection' };
+export type MemberEvent =
+  | { kind: 'service' | 'endpointslice'; namespace: string; name: string }
+  | { kind: 'nodes' }
+  /** An informer lost or regained its watch. */
+  | { kind: 'connection' }
+  /** Every informer has listed once: the caches now say what the member holds. */
+  | { kind: 'synced' };
 
 export interface MemberClusterOptions {
   name: string;
   kubeconfig: string;
   context?: string;
+  /** Talk to this API server instead of the kubeconfig's (a Cluster's spec.server edited after join). */
+  server?: string;
   onEvent: (cluster: string, ev: MemberEvent) => void;
   logger?: { warn: (o: object, m?: string) => void; debug: (o: object, m?: string) => void };
   /** Longest back-off between informer restarts. */
@@ -23,14 +29,19 @@ type Obj = k8s.KubernetesObject;
  * servers unless TLS verification is marked skipped — there is no TLS to
  * verify on such a server, so fedns marks it (https servers are untouched).
  */
-export function loadKubeconfig(text: string, context?: string): k8s.KubeConfig {
+export function loadKubeconfig(text: string, context?: string, server?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromString(text);
   if (context) kc.setCurrentContext(context);
-  if (kc.clusters.some((c) => c.server.startsWith('http://') && !c.skipTLSVerify)) {
+  const current = kc.getCurrentCluster()?.name;
+  const serverOf = (c: k8s.Cluster) => (server && c.name === current ? server : c.server);
+  if (kc.clusters.some((c) => serverOf(c) !== c.server || (c.server.startsWith('http://') && !c.skipTLSVerify))) {
     const fixed = new k8s.KubeConfig();
     fixed.loadFromOptions({
-      clusters: kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c)),
+      clusters: kc.clusters.map((c) => {
+        const s = serverOf(c);
+        return { ...c, server: s, ...(s.startsWith('http://') ? { skipTLSVerify: true } : {}) };
+      }),
       users: kc.users,
       contexts: kc.contexts,
       currentContext: kc.currentContext,
@@ -56,14 +67,18 @@ export class MemberCluster {
   readonly services: k8s.Informer<k8s.V1Service> & k8s.ObjectCache<k8s.V1Service>;
   readonly slices: k8s.Informer<k8s.V1EndpointSlice> & k8s.ObjectCache<k8s.V1EndpointSlice>;
   readonly nodes: k8s.Informer<k8s.V1Node> & k8s.ObjectCache<k8s.V1Node>;
-  /** Whether every informer is currently connected (listed and watching). */
+  /** Informers currently not connected (listed and watching). */
   private broken = new Set<string>();
+  /** Informers that have listed at least once since start(). */
+  private readonly listed = new Set<string>();
+  /** Errors per informer, to tell whether a start() listed. */
+  private readonly errors = new Map<string, number>();
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: MemberClusterOptions) {
     this.name = opts.name;
-    this.kc = loadKubeconfig(opts.kubeconfig, opts.context);
+    this.kc = loadKubeconfig(opts.kubeconfig, opts.context, opts.server);
     this.core = this.kc.makeApiClient(k8s.CoreV1Api);
     const discovery = this.kc.makeApiClient(k8s.DiscoveryV1Api);
     this.services = k8s.makeInformer(this.kc, '/api/v1/services', () => this.core.listServiceForAllNamespaces());
@@ -91,6 +106,7 @@ export class MemberCluster {
       if (this.broken.delete(what)) this.emit({ kind: 'connection' });
     });
     inf.on('error', (err) => {
+      this.errors.set(what, (this.errors.get(what) ?? 0) + 1);
       if (this.stopped) return;
       const wasHealthy = this.broken.size === 0;
       this.broken.add(what);
@@ -98,11 +114,27 @@ export class MemberCluster {
       this.opts.logger?.debug({ cluster: this.name, what, err: String(err) }, 'informer failed; restarting');
       const t = setTimeout(() => {
         this.timers.delete(t);
-        if (!this.stopped) void inf.start().catch(() => undefined);
+        if (!this.stopped) void this.startInformer(what, inf);
       }, backoff);
       this.timers.add(t);
       backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
     });
+  }
+
+  /** Starts an informer; it has listed once it resolves (it rejects when the list fails; the error handler retries). */
+  private async startInformer(what: string, inf: k8s.Informer<Obj>): Promise<void> {
+    // client-node reports a failed list through 'error' and still resolves start(): count errors to tell.
+    const errorsBefore = this.errors.get(what) ?? 0;
+    try {
+      await inf.start();
+    } catch {
+      this.broken.add(what);
+      return;
+    }
+    if ((this.errors.get(what) ?? 0) !== errorsBefore) return;
+    if (this.stopped || this.listed.has(what)) return;
+    this.listed.add(what);
+    if (this.listed.size === 3) this.emit({ kind: 'synced' });
   }
 
   async start(): Promise<void> {
@@ -112,9 +144,13 @@ export class MemberCluster {
       ['services', this.services],
       ['endpointslices', this.slices],
     ] as const) {
-      // start() rejects when the first list fails; the error handler above retries.
-      await (inf as k8s.Informer<Obj>).start().catch(() => this.broken.add(what));
+      await this.startInformer(what, inf as k8s.Informer<Obj>);
     }
+  }
+
+  /** True once every informer has listed (since this client started): its caches reflect the member. */
+  get hasSynced(): boolean {
+    return this.listed.size === 3;
   }
 
   async stop(): Promise<void> {
@@ -125,8 +161,8 @@ export class MemberCluster {
   }
 
   /** True while every informer is listed and watching. */
-  get synced(): boolean {
-    return this.broken.size === 0;
+  get connected(): boolean {
+    return this.broken.size === 0 && this.hasSynced;
   }
 
   /** GET /readyz on the member API server, bounded by `timeoutMs`. */

@@ -1,5 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
-import { MANAGED_LABEL } from './member.js';
+import { type Owner, ownerMarks } from './ownership.js';
 
 /** A federated Service as stored by the API (core/v1 shape). */
 export interface FederatedService {
@@ -22,16 +22,17 @@ export function propagatedAnnotation(key: string): boolean {
   return !key.startsWith('federation.fedns.io/') && key !== 'kubectl.kubernetes.io/last-applied-configuration';
 }
 
-/** The member-cluster copy fedns wants: the federated spec, labelled as fedns-managed. */
-export function desiredMemberService(fed: FederatedService): k8s.V1Service {
+/** The member-cluster copy fedns wants: the federated spec, marked with its owner (ownership.ts). */
+export function desiredMemberService(fed: FederatedService, owner: Owner): k8s.V1Service {
   const spec = fed.spec ?? {};
+  const marks = ownerMarks(owner);
   const out: k8s.V1Service = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {
       name: fed.metadata.name,
       namespace: fed.metadata.namespace,
-      labels: { ...(fed.metadata.labels ?? {}), [MANAGED_LABEL]: 'true' },
+      labels: { ...(fed.metadata.labels ?? {}), ...marks.labels },
     },
     spec: {
       type: spec.type ?? 'ClusterIP',
@@ -39,7 +40,7 @@ export function desiredMemberService(fed: FederatedService): k8s.V1Service {
     },
   };
   const annotations = Object.fromEntries(Object.entries(fed.metadata.annotations ?? {}).filter(([k]) => propagatedAnnotation(k)));
-  if (Object.keys(annotations).length) out.metadata!.annotations = annotations;
+  out.metadata!.annotations = { ...annotations, ...marks.annotations };
   if (spec.selector) out.spec!.selector = { ...spec.selector };
   if (spec.sessionAffinity) out.spec!.sessionAffinity = spec.sessionAffinity;
   if (spec.externalName) out.spec!.externalName = spec.externalName;

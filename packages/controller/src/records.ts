@@ -1,23 +1,32 @@
-import { buildRecordSets, buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
-import type { ClusterObject, PolicyDefaults, RecordSet, RecordSetDiff } from '@fedns/model';
+import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
+import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
 import { DEFAULT_POLICY, policyFromService, topologyFromCluster } from '@fedns/model';
-import type { JournalEntry, Store } from '@fedns/store';
+import type { JournalEntry, Store, StoredShard } from '@fedns/store';
+import type { Registry } from 'prom-client';
+import { type Logger, SILENT } from './logger.js';
+import { type ZoneMetrics, zoneMetrics } from './metrics.js';
 
 export interface RecordsReconcilerOptions {
   store: Store;
   federation: { name: string; zone: string };
   defaults?: PolicyDefaults;
-  logger?: { info: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
+  logger?: Logger;
+  registry?: Registry;
   /** Called after each commit (for metrics and tests). */
   onCommit?: (entry: JournalEntry) => void;
   /** Journal entries kept for IXFR and history (older ones are pruned); default 50,000. */
   journalRetention?: number;
+  /**
+   * How long a new service waits for every placed cluster to report before it
+   * fails open with what is known (default 10 s).
+   */
+  firstReportTimeoutMs?: number;
 }
 
 const PRUNE_EVERY = 500;
 
 interface ServiceMeta {
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace: string; creationTimestamp?: string; annotations?: Record<string, string> };
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -26,16 +35,23 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
  * Turns the stored state (services, clusters, shards) into published record
  * sets. Level-triggered: a key means "look at this service again", never
  * "apply this event"; reconciling twice changes nothing. Keys marked dirty in
- * the same tick are committed together, as one serial.
+ * the same tick are committed together, as one serial. A service whose
+ * records cannot be computed keeps what is published; the others go on.
  */
 export class RecordsReconciler {
   private readonly dirty = new Set<string>();
   /** Every cause since the last flush, in order (several may concern one service). */
   private readonly causes = new Set<string>();
+  private readonly pendingTimers = new Map<string, NodeJS.Timeout>();
+  private readonly metrics: ZoneMetrics;
+  private readonly log: Logger;
   private scheduled = false;
   private all = false;
 
-  constructor(private readonly opts: RecordsReconcilerOptions) {}
+  constructor(private readonly opts: RecordsReconcilerOptions) {
+    this.metrics = zoneMetrics(opts.registry);
+    this.log = opts.logger ?? SILENT;
+  }
 
   get federation(): { name: string; zone: string } {
     return this.opts.federation;
@@ -56,6 +72,11 @@ export class RecordsReconciler {
     this.schedule();
   }
 
+  stop(): void {
+    for (const t of this.pendingTimers.values()) clearTimeout(t);
+    this.pendingTimers.clear();
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -64,8 +85,8 @@ export class RecordsReconciler {
       try {
         this.flush();
       } catch (err) {
-        this.opts.logger?.error({ err }, 'record reconcile failed; retrying');
-        setTimeout(() => this.enqueueAll('retry after error'), 500).unref();
+        this.log.error({ err }, 'zone commit failed; retrying');
+        setTimeout(() => this.enqueueAll('retry after a failed commit'), 500).unref();
       }
     });
   }
@@ -79,14 +100,19 @@ export class RecordsReconciler {
     this.dirty.clear();
     this.causes.clear();
     this.all = false;
+    const started = performance.now();
     const entry = store.tx(() => {
       const diff = this.computeDiff(keys);
       const cause = causes.slice(0, 20).join('; ') + (causes.length > 20 ? `; (+${causes.length - 20} more)` : '');
       return store.commitRecordDiff(diff, cause);
     });
     if (entry) {
+      this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
+      this.metrics.commits.inc();
+      this.metrics.serial.set(entry.soaSerial);
+      this.metrics.lastCommit.set(Date.parse(entry.at) / 1000);
       if (entry.seq % PRUNE_EVERY === 0) store.pruneJournal(this.opts.journalRetention ?? 50_000);
-      this.opts.logger?.info({ serial: entry.soaSerial, added: entry.added.length, deleted: entry.deleted.length, cause: entry.cause }, 'zone updated');
+      this.log.info({ serial: entry.soaSerial, added: entry.added.length, deleted: entry.deleted.length, cause: entry.cause }, 'zone updated');
       this.opts.onCommit?.(entry);
     }
     return entry;
@@ -94,28 +120,76 @@ export class RecordsReconciler {
 
   /** The change that brings the given services' records (all when undefined) to what the cascade says. */
   computeDiff(keys?: string[]): RecordSetDiff {
-    const { store, federation } = this.opts;
-    const defaults = this.opts.defaults ?? DEFAULT_POLICY;
+    const { store } = this.opts;
     const clusters = store.listClusters<ClusterObject>().map((c) => topologyFromCluster(c.object));
-    const wanted = keys ? new Set(keys) : undefined;
     // A few dirty services read only their own rows: a flap's cost must not grow with the zone.
-    const services = wanted
-      ? [...wanted].flatMap((k) => {
+    const services = keys
+      ? keys.flatMap((k) => {
           const [ns = '', name = ''] = k.split('/');
           const s = store.getService<ServiceMeta>(ns, name);
           return s ? [s] : [];
         })
       : store.listServices<ServiceMeta>();
-    const policies = services.map((s) => policyFromService({ ...s.object.metadata, namespace: s.namespace, name: s.name }, defaults));
-    const desired: RecordSet[] = wanted
-      ? policies.flatMap((p) => buildServiceRecordSets(federation, p, clusters, store.shardsOfService(p.namespace, p.name)))
-      : buildRecordSets({ federation, services: policies, clusters, shards: store.listShards() });
-    const current = wanted
-      ? [...wanted].flatMap((k) => {
+    const shardsByService = keys ? undefined : groupByService(store.listShards(), (sh) => sh.service);
+    const current = keys
+      ? keys.flatMap((k) => {
           const [ns = '', name = ''] = k.split('/');
           return store.recordSetsOfService(ns, name);
         })
       : store.listRecordSets();
+    const currentByService = keys ? undefined : groupByService(current, (rs) => rs.service);
+    const desired: RecordSet[] = [];
+    const now = Date.now();
+    for (const s of services) {
+      const shards = shardsByService ? (shardsByService.get(key(s.namespace, s.name)) ?? []) : store.shardsOfService(s.namespace, s.name);
+      try {
+        const policy = this.policyOf(s, clusters, shards, now);
+        for (const rs of buildServiceRecordSets(this.opts.federation, policy, clusters, shards)) desired.push(rs);
+      } catch (err) {
+        // One bad object must not hold back the zone: keep what this service has published.
+        this.metrics.reconcileErrors.inc();
+        this.log.error({ service: key(s.namespace, s.name), err: String(err) }, 'cannot compute the records of a service; keeping what is published');
+        const kept = currentByService ? currentByService.get(key(s.namespace, s.name)) : store.recordSetsOfService(s.namespace, s.name);
+        for (const rs of kept ?? []) desired.push(rs);
+      }
+    }
     return diffRecordSets(current, desired);
   }
+
+  /**
+   * The cascade's policy for a service, with `failOpenPending` while a new
+   * service still waits for a placed cluster's first report (and a recheck
+   * when that wait ends).
+   */
+  private policyOf(s: { namespace: string; name: string; object: ServiceMeta }, clusters: ClusterTopology[], shards: StoredShard[], now: number): ServicePolicy {
+    const policy = policyFromService({ ...s.object.metadata, namespace: s.namespace, name: s.name }, this.opts.defaults ?? DEFAULT_POLICY);
+    const created = Date.parse(s.object.metadata.creationTimestamp ?? '');
+    const waitEnds = created + (this.opts.firstReportTimeoutMs ?? 10_000);
+    if (!Number.isFinite(created) || now >= waitEnds) return policy;
+    const placed = clusters.filter((c) => policy.clusters === undefined || policy.clusters.includes(c.name));
+    const unreported = placed.filter((c) => !shards.some((sh) => sh.cluster === c.name && (sh.reported ?? true)));
+    if (unreported.length === 0) return policy;
+    const k = key(s.namespace, s.name);
+    if (!this.pendingTimers.has(k)) {
+      const t = setTimeout(() => {
+        this.pendingTimers.delete(k);
+        this.enqueue(s.namespace, s.name, `service ${k}: clusters ${unreported.map((c) => c.name).join(', ')} did not report within the first-report timeout`);
+      }, waitEnds - now + 1);
+      t.unref();
+      this.pendingTimers.set(k, t);
+    }
+    return { ...policy, failOpenPending: true };
+  }
+}
+
+/** Items grouped by their service (`namespace/name`). */
+function groupByService<T extends { namespace: string }>(items: T[], serviceOf: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item.namespace, serviceOf(item));
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }

@@ -67,8 +67,10 @@ test('ready endpoints: ready unset counts, not-ready does not, duplicates once',
 
 test('member copies: drift is detected and corrected without touching what the member owns', () => {
   const fed = { metadata: { name: 'nginx', namespace: 'default', labels: { run: 'nginx' } }, spec: { type: 'LoadBalancer', selector: { run: 'nginx' }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 80 }] } };
-  const desired = desiredMemberService(fed);
+  const desired = desiredMemberService(fed, { federation: 'myfed', installationId: 'id-1' });
   assert.equal(desired.metadata?.labels?.['federation.fedns.io/managed'], 'true');
+  assert.equal(desired.metadata?.labels?.['federation.fedns.io/federation'], 'myfed');
+  assert.equal(desired.metadata?.annotations?.['federation.fedns.io/owner-id'], 'id-1');
   const live = { ...desired, spec: { ...desired.spec, clusterIP: '10.96.0.7', ports: [{ name: 'http', port: 8080, protocol: 'TCP', targetPort: 80 }] } };
   assert.match(memberDrift(live as never, desired) ?? '', /ports/);
   const fixed = mergeForReplace(live as never, desired);

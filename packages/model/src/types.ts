@@ -45,6 +45,12 @@ export interface ServicePolicy {
   minReadyEndpoints: number;
   /** Cluster names the service is placed in; undefined = every cluster. */
   clusters?: string[];
+  /**
+   * Set by the controller while a new service waits for every placed cluster
+   * to report once: it does not fail open yet, so the global name never
+   * answers a transient subset of shards (issue 9).
+   */
+  failOpenPending?: boolean;
 }
 
 /** A member cluster as the cascade sees it. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,10 +37,25 @@ export interface StoredCluster<T = Record<string, unknown>> extends StoredObject
   name: string;
 }
 
-/** A shard as stored: the cascade's view plus when its health last changed and why. */
+/** A shard as stored: the cascade's view plus its whole health state, so a restart keeps it. */
 export interface StoredShard extends Shard {
+  /** When `healthy` last changed (ISO 8601). */
   since: string;
   message: string;
+  /** Whether it was ever published healthy (a first appearance needs no stabilisation). */
+  everHealthy?: boolean;
+  /** Set while a recovered shard waits out its stabilisation window (ISO 8601). */
+  recoveringSince?: string;
+  /** Whether the member has shown this shard once (see migration 0006); default true. */
+  reported?: boolean;
+  /** `federation/installation-id` of another federation that owns the member object. */
+  conflict?: string;
+}
+
+/** When a member cluster last answered and whether it counted as Ready then. */
+export interface MemberState {
+  lastSeen: string;
+  ready: boolean;
 }
 
 /**
@@ -150,12 +166,21 @@ export class Store extends EventEmitter {
       getCredentials: db.prepare('SELECT credentials FROM clusters WHERE name = ?').pluck(),
       deleteCluster: db.prepare('DELETE FROM clusters WHERE name = ?'),
       putShard: db.prepare(
-        `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(cluster, namespace, service) DO UPDATE SET addresses = excluded.addresses,
-           ready_endpoints = excluded.ready_endpoints, healthy = excluded.healthy, since = excluded.since, message = excluded.message`,
+           ready_endpoints = excluded.ready_endpoints, healthy = excluded.healthy, since = excluded.since, message = excluded.message,
+           ever_healthy = excluded.ever_healthy, recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict`,
       ),
+      getShard: db.prepare('SELECT * FROM shards WHERE cluster = ? AND namespace = ? AND service = ?'),
       listShards: db.prepare('SELECT * FROM shards ORDER BY namespace, service, cluster'),
       shardsOfService: db.prepare('SELECT * FROM shards WHERE namespace = ? AND service = ? ORDER BY cluster'),
+      shardsOfCluster: db.prepare('SELECT * FROM shards WHERE cluster = ? ORDER BY namespace, service'),
+      getMemberState: db.prepare('SELECT last_seen, ready FROM member_state WHERE cluster = ?'),
+      putMemberState: db.prepare(
+        'INSERT INTO member_state (cluster, last_seen, ready) VALUES (?, ?, ?) ON CONFLICT(cluster) DO UPDATE SET last_seen = excluded.last_seen, ready = excluded.ready',
+      ),
+      deleteMemberState: db.prepare('DELETE FROM member_state WHERE cluster = ?'),
       deleteShard: db.prepare('DELETE FROM shards WHERE cluster = ? AND namespace = ? AND service = ?'),
       deleteShardsOfCluster: db.prepare('DELETE FROM shards WHERE cluster = ?'),
       deleteShardsOfService: db.prepare('DELETE FROM shards WHERE namespace = ? AND service = ?'),
@@ -218,7 +243,16 @@ export class Store extends EventEmitter {
       }
       if (this.meta('resource_version') === undefined) this.setMeta('resource_version', '1');
       if (this.meta('journal_seq') === undefined) this.setMeta('journal_seq', '0');
+      // Names this installation on every object it writes into a member cluster (issue 9: ownership).
+      if (this.meta('installation_id') === undefined) this.setMeta('installation_id', randomUUID());
     });
+  }
+
+  /** The stable id of this installation, generated at its first start (like ExternalDNS's owner id). */
+  installationId(): string {
+    const id = this.meta('installation_id');
+    if (!id) throw new Error('store has no installation id (opened read-only before its first start?)');
+    return id;
   }
 
   meta(key: string): string | undefined {
@@ -299,10 +333,50 @@ export class Store extends EventEmitter {
     return this.secrets.open(sealed).toString('utf8');
   }
 
+  /** TEMPORARY until the object log lands (branch api): who last changed an object. */
+  lastObjectChange(_kind: string, _namespace: string, _name: string): { actor: string; type: string } | undefined {
+    return undefined;
+  }
+
   // ---- shards -----------------------------------------------------------
 
   putShard(s: StoredShard): void {
-    this.stmts.putShard.run(s.cluster, s.namespace, s.service, JSON.stringify(s.addresses), s.readyEndpoints, s.healthy ? 1 : 0, s.since, s.message);
+    this.stmts.putShard.run(
+      s.cluster,
+      s.namespace,
+      s.service,
+      JSON.stringify(s.addresses),
+      s.readyEndpoints,
+      s.healthy ? 1 : 0,
+      s.since,
+      s.message,
+      (s.everHealthy ?? s.healthy) ? 1 : 0,
+      s.recoveringSince ?? null,
+      (s.reported ?? true) ? 1 : 0,
+      s.conflict ?? null,
+    );
+  }
+
+  getShard(cluster: string, namespace: string, service: string): StoredShard | undefined {
+    const r = this.stmts.getShard.get(cluster, namespace, service) as ShardRow | undefined;
+    return r ? rowToShard(r) : undefined;
+  }
+
+  shardsOfCluster(cluster: string): StoredShard[] {
+    return (this.stmts.shardsOfCluster.all(cluster) as ShardRow[]).map(rowToShard);
+  }
+
+  memberState(cluster: string): MemberState | undefined {
+    const r = this.stmts.getMemberState.get(cluster) as { last_seen: string; ready: number } | undefined;
+    return r ? { lastSeen: r.last_seen, ready: r.ready === 1 } : undefined;
+  }
+
+  setMemberState(cluster: string, state: MemberState): void {
+    this.stmts.putMemberState.run(cluster, state.lastSeen, state.ready ? 1 : 0);
+  }
+
+  deleteMemberState(cluster: string): void {
+    this.stmts.deleteMemberState.run(cluster);
   }
 
   listShards(): StoredShard[] {
@@ -452,10 +526,14 @@ interface ShardRow {
   healthy: number;
   since: string;
   message: string;
+  ever_healthy: number;
+  recovering_since: string | null;
+  reported: number;
+  conflict: string | null;
 }
 
 function rowToShard(r: ShardRow): StoredShard {
-  return {
+  const s: StoredShard = {
     cluster: r.cluster,
     namespace: r.namespace,
     service: r.service,
@@ -464,7 +542,12 @@ function rowToShard(r: ShardRow): StoredShard {
     healthy: r.healthy === 1,
     since: r.since,
     message: r.message,
+    everHealthy: r.ever_healthy === 1,
+    reported: r.reported === 1,
   };
+  if (r.recovering_since !== null) s.recoveringSince = r.recovering_since;
+  if (r.conflict !== null) s.conflict = r.conflict;
+  return s;
 }
 
 function toService<T>(r: ObjRow): StoredService<T> {

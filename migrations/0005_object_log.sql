@@ -1,0 +1,2 @@
+-- placeholder until the object log (branch api) is merged
+SELECT 1;

@@ -1,0 +1,312 @@
+import type { FederationRef } from '@fedns/cascade';
+import type { PolicyDefaults } from '@fedns/model';
+import { DEFAULT_POLICY, policyFromService } from '@fedns/model';
+import type { Store } from '@fedns/store';
+import type { Registry } from 'prom-client';
+import { ClusterConnections, type Connection } from './connections.js';
+import { HostnameFlattener } from './flatten.js';
+import { DEFAULT_TIMING, type HealthTiming } from './health.js';
+import { type Logger, SILENT } from './logger.js';
+import type { MemberEvent } from './member.js';
+import { controllerMetrics } from './metrics.js';
+import type { Owner } from './ownership.js';
+import { PropagationReconciler } from './propagation.js';
+import type { FederatedService } from './propagate.js';
+import { WorkQueue } from './queue.js';
+import type { RecordsReconciler } from './records.js';
+import { parseShardKey, ShardReconciler, shardKey } from './shards.js';
+import { StatusWriter } from './status.js';
+
+export interface FederationControllerOptions {
+  store: Store;
+  records: RecordsReconciler;
+  /** The federation name and this installation's id, marked on every member object (ownership.ts). */
+  owner: Owner;
+  timing?: HealthTiming;
+  defaults?: PolicyDefaults;
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+  /** Full resync period: every key looked at again, whatever the events said. */
+  resyncMs?: number;
+  resolverServers?: string[];
+  registry?: Registry;
+  logger?: Logger;
+}
+
+const svcKey = (ns: string, name: string) => `${ns}/${name}`;
+
+/** The parts of a service's policy whose change is worth a line in `fedns history`. */
+function policyWords(fed: FederatedService, defaults: PolicyDefaults) {
+  const p = policyFromService(fed.metadata, defaults);
+  return { ttl: String(p.ttl), 'fail-mode': p.failMode, 'min-ready-endpoints': String(p.minReadyEndpoints), placement: p.clusters?.join(',') ?? '(every cluster)' };
+}
+
+/**
+ * The member-cluster side of fedns, wired in one place (controller-runtime's
+ * manager): one reconciler per concern, each behind its own work queue —
+ * connections (cluster name), propagation and shard health (cluster/ns/name),
+ * service status (ns/name) — fed by the API's change callbacks, the member
+ * informers, the probes and a periodic resync. A reconcile that fails is
+ * retried with back-off and never leaves its queue, so no object in the store
+ * can take the process down.
+ */
+export class FederationController {
+  private readonly log: Logger;
+  private readonly metrics;
+  private readonly connections: ClusterConnections;
+  private readonly shards: ShardReconciler;
+  private readonly propagation: PropagationReconciler;
+  private readonly status: StatusWriter;
+  private readonly flattener: HostnameFlattener;
+  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue };
+  /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
+  private readonly failing = new Map<string, Set<string>>();
+  /** The last policy seen per service, to say in words what an update changed. */
+  private readonly policies = new Map<string, ReturnType<typeof policyWords>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly defaults: PolicyDefaults;
+
+  constructor(private readonly opts: FederationControllerOptions) {
+    this.log = opts.logger ?? SILENT;
+    this.metrics = controllerMetrics(opts.registry);
+    this.defaults = opts.defaults ?? DEFAULT_POLICY;
+    const timing = opts.timing ?? DEFAULT_TIMING;
+    const { store, records } = opts;
+    this.flattener = new HostnameFlattener({ servers: opts.resolverServers, onChange: () => this.resyncShards() });
+    this.connections = new ClusterConnections({
+      store,
+      timing,
+      probeTimeoutMs: opts.probeTimeoutMs ?? 1000,
+      persistEveryMs: 30_000,
+      startedAt: Date.now(),
+      metrics: this.metrics,
+      log: this.log,
+      hooks: {
+        onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
+        onStateChanged: (conn) => this.clusterKeys(conn.name, conn.reachable),
+        onSpecChanged: (cluster, change) => {
+          records.enqueueAll(`cluster ${cluster} ${change}${this.by('clusters', '', cluster)}`);
+          this.statusAll();
+        },
+        onRemoved: (cluster) => {
+          this.shards.forgetCluster(cluster);
+          this.failing.delete(cluster);
+          records.enqueueAll(`cluster ${cluster} left the federation${this.by('clusters', '', cluster)}`);
+          for (const s of store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
+          this.statusAll();
+        },
+        onStatusStale: (cluster) => this.queues.clusterStatus.add(cluster),
+      },
+    });
+    const federation: FederationRef = records.federation;
+    this.status = new StatusWriter(store, federation, this.defaults, this.metrics);
+    this.shards = new ShardReconciler({
+      store,
+      connections: this.connections,
+      flattener: this.flattener,
+      owner: opts.owner,
+      timing,
+      metrics: this.metrics,
+      onShardChanged: (ns, name, cause) => {
+        records.enqueue(ns, name, cause);
+        this.queues.status.add(svcKey(ns, name));
+      },
+      onStatusStale: (ns, name) => this.queues.status.add(svcKey(ns, name)),
+    });
+    this.propagation = new PropagationReconciler({
+      store,
+      connections: this.connections,
+      owner: opts.owner,
+      metrics: this.metrics,
+      log: this.log,
+      onMemberDeleted: (ns, name, cause) => {
+        this.log.warn({ service: svcKey(ns, name), cause }, 'member service deleted');
+        records.enqueue(ns, name, cause);
+      },
+    });
+    const queue = (name: string, reconcile: (key: string) => unknown, extra: Partial<ConstructorParameters<typeof WorkQueue>[0]> = {}) =>
+      new WorkQueue({
+        name,
+        reconcile,
+        onError: (key, err, attempt, retryInMs) => {
+          this.metrics.reconcileErrors.inc({ controller: name });
+          this.log.error({ controller: name, key, attempt, retryInMs, err: String(err) }, 'reconcile failed; will retry');
+        },
+        ...extra,
+      });
+    this.queues = {
+      connections: queue('connections', (key) => this.connections.reconcile(key)),
+      clusterStatus: queue('cluster-status', (key) => this.writeClusterStatus(key), { concurrency: 1 }),
+      propagation: queue('propagation', (key) => this.propagation.reconcile(key), {
+        concurrency: 32,
+        onError: (key, err, _attempt, retryInMs) => this.propagationFailed(key, err, retryInMs),
+        onRecovered: (key) => this.propagationRecovered(key),
+      }),
+      shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
+      status: queue('status', (key) => this.status.writeService(key), { concurrency: 1 }),
+    };
+  }
+
+  private by(kind: string, namespace: string, name: string): string {
+    const actor = this.opts.store.lastObjectChange(kind, namespace, name)?.actor;
+    return actor ? ` by ${actor}` : '';
+  }
+
+  async start(): Promise<void> {
+    await this.syncClusters();
+    this.resync();
+    const probe = setInterval(() => void this.connections.probeAll(), this.opts.probeIntervalMs ?? 1000);
+    const resync = setInterval(() => this.resync(), this.opts.resyncMs ?? 60_000);
+    const depth = setInterval(() => {
+      for (const q of Object.values(this.queues)) this.metrics.queueDepth.set({ controller: q.name }, q.depth);
+    }, 5000);
+    this.timers.push(probe, resync, depth);
+    for (const t of this.timers) t.unref();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const q of Object.values(this.queues)) q.stop();
+    this.flattener.stop();
+    await this.connections.stop();
+  }
+
+  /** Brings the member clients in line with the stored clusters (join, unjoin, changed credentials) and waits for it. */
+  async syncClusters(): Promise<void> {
+    const names = new Set([...this.opts.store.listClusters().map((c) => c.name), ...this.connections.names()]);
+    for (const n of names) this.queues.connections.add(n);
+    await this.queues.connections.whenIdle();
+  }
+
+  /** A Cluster was written through the API (or by `fedns join`): reconnect, re-publish, rewrite status as needed. */
+  onClusterChange(name?: string): void {
+    if (name) this.queues.connections.add(name);
+    else void this.syncClusters();
+  }
+
+  /** A federated service was created, changed or deleted. */
+  onServiceChange(namespace: string, name: string): void {
+    const k = svcKey(namespace, name);
+    const fed = this.opts.store.getService<FederatedService>(namespace, name)?.object;
+    this.opts.records.enqueue(namespace, name, this.describeServiceChange(k, fed));
+    for (const cluster of this.connections.names()) {
+      this.queues.propagation.add(shardKey(cluster, namespace, name));
+      this.queues.shards.add(shardKey(cluster, namespace, name));
+    }
+    this.queues.status.add(k);
+  }
+
+  /** Every federated service × cluster looked at again (the level-triggered safety net). */
+  resync(): void {
+    const { store } = this.opts;
+    const keys = new Set(store.listServices().map((s) => svcKey(s.namespace, s.name)));
+    // Services gone but still with shards (deleted while this process was down).
+    for (const sh of store.listShards()) keys.add(svcKey(sh.namespace, sh.service));
+    for (const k of keys) {
+      const [ns = '', name = ''] = k.split('/');
+      for (const cluster of this.connections.names()) {
+        this.queues.propagation.add(shardKey(cluster, ns, name));
+        this.queues.shards.add(shardKey(cluster, ns, name));
+      }
+      this.queues.status.add(k);
+    }
+  }
+
+  /** Waits until every queue is idle (for tests and the demo). */
+  async whenIdle(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.whenIdle()));
+  }
+
+  /** For `demo` and tests: the runtime view of one cluster. */
+  clusterState(name: string): { reachable: boolean; countsReady: boolean; synced: boolean } | undefined {
+    const c = this.connections.get(name);
+    return c && { reachable: c.reachable, countsReady: c.countsReady, synced: c.member?.hasSynced ?? false };
+  }
+
+  private describeServiceChange(k: string, fed: FederatedService | undefined): string {
+    const [ns = '', name = ''] = k.split('/');
+    const last = this.opts.store.lastObjectChange('services', ns, name);
+    const by = last?.actor ? ` by ${last.actor}` : '';
+    const before = this.policies.get(k);
+    if (!fed) {
+      this.policies.delete(k);
+      return `service ${k} deleted${by}`;
+    }
+    const now = policyWords(fed, this.defaults);
+    this.policies.set(k, now);
+    const changes = before ? (Object.keys(now) as (keyof typeof now)[]).filter((f) => before[f] !== now[f]).map((f) => `${f} ${before[f]} → ${now[f]}`) : [];
+    if (changes.length) return `service ${k}: ${changes.join(', ')}${by}`;
+    return `service ${k} ${last?.type === 'ADDED' ? 'created' : 'changed'}${by}`;
+  }
+
+  private onMemberEvent(cluster: string, ev: MemberEvent): void {
+    switch (ev.kind) {
+      case 'service':
+        this.queues.propagation.add(shardKey(cluster, ev.namespace, ev.name));
+        this.queues.shards.add(shardKey(cluster, ev.namespace, ev.name));
+        break;
+      case 'endpointslice':
+        this.queues.shards.add(shardKey(cluster, ev.namespace, ev.name));
+        break;
+      case 'nodes':
+        this.queues.clusterStatus.add(cluster);
+        break;
+      case 'connection': {
+        const conn = this.connections.get(cluster);
+        if (conn) void this.connections.probe(conn);
+        break;
+      }
+      case 'synced':
+        this.clusterKeys(cluster, true);
+        this.queues.clusterStatus.add(cluster);
+        break;
+    }
+  }
+
+  /** Every service's keys in one cluster, after its readiness or its client changed. */
+  private clusterKeys(cluster: string, propagate: boolean): void {
+    for (const s of this.opts.store.listServices()) {
+      this.queues.shards.add(shardKey(cluster, s.namespace, s.name));
+      if (propagate) this.queues.propagation.add(shardKey(cluster, s.namespace, s.name));
+    }
+    for (const s of this.opts.store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
+  }
+
+  private resyncShards(): void {
+    for (const s of this.opts.store.listShards()) this.queues.shards.add(shardKey(s.cluster, s.namespace, s.service));
+  }
+
+  private statusAll(): void {
+    for (const s of this.opts.store.listServices()) this.queues.status.add(svcKey(s.namespace, s.name));
+  }
+
+  private writeClusterStatus(cluster: string): void {
+    const conn: Connection | undefined = this.connections.get(cluster);
+    if (!conn) return;
+    const topologyChange = this.status.writeCluster(conn);
+    if (topologyChange) {
+      this.opts.records.enqueueAll(topologyChange);
+      this.statusAll();
+    }
+  }
+
+  private propagationFailed(key: string, err: unknown, retryInMs: number): void {
+    const [cluster, ns, name] = parseShardKey(key);
+    this.metrics.propagationFailures.inc({ cluster });
+    let keys = this.failing.get(cluster);
+    if (!keys) this.failing.set(cluster, (keys = new Set()));
+    const first = keys.size === 0;
+    keys.add(key);
+    const fields = { cluster, service: svcKey(ns, name), err: String(err), retryInMs };
+    if (first) this.log.warn(fields, 'propagation to member cluster failing; retrying with back-off (further failures are counted in fedns_propagation_failures_total)');
+    else this.log.debug(fields, 'propagation failed; will retry');
+  }
+
+  private propagationRecovered(key: string): void {
+    const [cluster] = parseShardKey(key);
+    const keys = this.failing.get(cluster);
+    if (!keys?.delete(key) || keys.size > 0) return;
+    this.failing.delete(cluster);
+    this.log.info({ cluster }, 'propagation to member cluster recovered');
+  }
+}

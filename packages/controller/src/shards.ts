@@ -1,0 +1,139 @@
+import { addressFamily, canonicalAddress, compareAddresses, policyFromService } from '@fedns/model';
+import type { Store, StoredShard } from '@fedns/store';
+import type { ClusterConnections } from './connections.js';
+import type { HostnameFlattener } from './flatten.js';
+import { type HealthTiming, healthFromStored, healthToStored, judgeObservation, nextShardHealth } from './health.js';
+import { countReadyEndpoints, ingressOf } from './member.js';
+import type { ControllerMetrics } from './metrics.js';
+import { type Owner, ownershipOf } from './ownership.js';
+import type { FederatedService } from './propagate.js';
+import type { ReconcileResult } from './queue.js';
+
+export interface ShardReconcilerOptions {
+  store: Store;
+  connections: ClusterConnections;
+  flattener: HostnameFlattener;
+  owner: Owner;
+  timing: HealthTiming;
+  metrics: ControllerMetrics;
+  /** A shard's published state changed: the service's records and status look again. */
+  onShardChanged(namespace: string, name: string, cause: string): void;
+  /** Only the status-relevant parts changed (message, ready count). */
+  onStatusStale(namespace: string, name: string): void;
+}
+
+export const shardKey = (cluster: string, namespace: string, name: string) => `${cluster}/${namespace}/${name}`;
+export function parseShardKey(key: string): [cluster: string, namespace: string, name: string] {
+  const [cluster = '', namespace = '', name = ''] = key.split('/');
+  return [cluster, namespace, name];
+}
+
+/** Whether a federated service is placed in a cluster (federation.fedns.io/clusters; every cluster when unset). */
+export function placedIn(cluster: string, fed: FederatedService | undefined): boolean {
+  if (!fed) return false;
+  const p = policyFromService(fed.metadata);
+  return p.clusters === undefined || p.clusters.includes(cluster);
+}
+
+export function normaliseAddresses(addrs: string[]): string[] {
+  return [...new Set(addrs.filter((a) => addressFamily(a) !== undefined).map(canonicalAddress))].sort(compareAddresses);
+}
+
+/**
+ * One shard's health (DESIGN §4): reads the federated service, the member's
+ * caches and the shard's stored state, applies the time rules, and writes
+ * the shard row when it changed. The store row is the whole state, so a
+ * restart continues where it stopped. A member that cannot be observed yet
+ * (unreachable within its grace period, or not listed since it connected)
+ * leaves the shard exactly as stored.
+ */
+export class ShardReconciler {
+  /** Shards whose member object another federation owns, per cluster (for the metric). */
+  private readonly conflicts = new Map<string, Set<string>>();
+
+  constructor(private readonly opts: ShardReconcilerOptions) {}
+
+  reconcile(key: string): ReconcileResult | undefined {
+    const [cluster, namespace, name] = parseShardKey(key);
+    const { store, connections } = this.opts;
+    const conn = connections.get(cluster);
+    const fed = store.getService<FederatedService>(namespace, name)?.object;
+    const prev = store.getShard(cluster, namespace, name);
+    if (!conn || !fed || !placedIn(cluster, fed)) {
+      this.noteConflict(cluster, key, undefined);
+      if (prev) {
+        store.deleteShard(cluster, namespace, name);
+        const why = !conn ? `cluster ${cluster} left the federation` : !fed ? `service ${namespace}/${name} deleted` : `service ${namespace}/${name} no longer placed in ${cluster}`;
+        this.opts.onShardChanged(namespace, name, `shard ${cluster}/${namespace}/${name} removed: ${why}`);
+      }
+      return undefined;
+    }
+    if (conn.unmanaged) return undefined;
+    const now = Date.now();
+    let observed: Omit<StoredShard, 'healthy' | 'since' | 'message' | 'everHealthy' | 'recoveringSince'>;
+    let judged: { ok: boolean; message: string };
+    if (!conn.countsReady) {
+      // Past its grace period: unhealthy, but its last known addresses stay known (fail-open may still need them).
+      observed = { cluster, namespace, service: name, addresses: prev?.addresses ?? [], readyEndpoints: prev?.readyEndpoints ?? 0, reported: true };
+      judged = { ok: false, message: `cluster not ready: ${conn.problem ?? 'unreachable past the grace period'}` };
+    } else if (!connections.observable(conn) || !conn.member) {
+      return undefined; // keep the last known state; the member's next sync or readiness change looks again
+    } else {
+      const live = conn.member.getService(namespace, name);
+      const owner = ownershipOf(live, this.opts.owner);
+      if (owner.kind === 'foreign') {
+        observed = { cluster, namespace, service: name, addresses: [], readyEndpoints: 0, reported: true, conflict: owner.owner };
+        judged = { ok: false, message: `member Service ${namespace}/${name} belongs to federation ${owner.owner}; fedns leaves it alone` };
+      } else {
+        const { ips, hostnames } = ingressOf(live);
+        const flattened = hostnames.map((h) => this.opts.flattener.addresses(h));
+        // A hostname not resolved yet (e.g. just after a restart): keep the addresses already known.
+        const pendingLookup = flattened.some((a) => a === undefined);
+        const addresses = pendingLookup && prev ? prev.addresses : normaliseAddresses([...ips, ...flattened.flatMap((a) => a ?? [])]);
+        const readyEndpoints = countReadyEndpoints(conn.member.slicesOf(namespace, name));
+        const policy = policyFromService({ ...fed.metadata, namespace, name });
+        observed = { cluster, namespace, service: name, addresses, readyEndpoints, reported: (prev?.reported ?? false) || (live !== undefined && addresses.length > 0) };
+        judged = judgeObservation({ serviceExists: live !== undefined, addresses, readyEndpoints }, policy.minReadyEndpoints);
+      }
+    }
+    this.noteConflict(cluster, key, observed.conflict);
+    const { state, recheckAt } = nextShardHealth(prev && healthFromStored(prev), judged, now, this.opts.timing);
+    const row: StoredShard = { ...observed, ...healthToStored(state) };
+    if (!prev || !sameShard(prev, row)) {
+      store.putShard(row);
+      const published = !prev || prev.healthy !== row.healthy || prev.addresses.join() !== row.addresses.join() || prev.readyEndpoints !== row.readyEndpoints || prev.reported !== row.reported;
+      if (prev && prev.healthy !== row.healthy) this.opts.metrics.transitions.inc({ cluster, state: row.healthy ? 'healthy' : 'unhealthy' });
+      if (published) this.opts.onShardChanged(namespace, name, `shard ${cluster}/${namespace}/${name} ${row.healthy ? 'healthy' : 'unhealthy'}: ${row.message}`);
+      else this.opts.onStatusStale(namespace, name);
+    }
+    return recheckAt !== undefined ? { requeueAfterMs: Math.max(recheckAt - now, 1) } : undefined;
+  }
+
+  private noteConflict(cluster: string, key: string, owner: string | undefined): void {
+    let set = this.conflicts.get(cluster);
+    if (owner) {
+      if (!set) this.conflicts.set(cluster, (set = new Set()));
+      set.add(key);
+    } else if (!set?.delete(key)) return;
+    this.opts.metrics.conflicts.set({ cluster }, set?.size ?? 0);
+  }
+
+  forgetCluster(cluster: string): void {
+    this.conflicts.delete(cluster);
+    this.opts.metrics.conflicts.remove({ cluster });
+  }
+}
+
+function sameShard(a: StoredShard, b: StoredShard): boolean {
+  return (
+    a.healthy === b.healthy &&
+    a.readyEndpoints === b.readyEndpoints &&
+    a.message === b.message &&
+    a.addresses.join() === b.addresses.join() &&
+    a.since === b.since &&
+    (a.everHealthy ?? a.healthy) === (b.everHealthy ?? b.healthy) &&
+    a.recoveringSince === b.recoveringSince &&
+    (a.reported ?? true) === (b.reported ?? true) &&
+    a.conflict === b.conflict
+  );
+}
