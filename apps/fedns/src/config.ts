@@ -26,6 +26,8 @@ export interface Config {
   clusterGraceMs: number;
   /** How long a recovered shard must stay healthy before it is published again (ms). */
   stabilizationMs: number;
+  /** How long a new service waits for every placed cluster to report before it fails open (ms). */
+  firstReportTimeoutMs: number;
   nameservers: NameserverConfig[];
   soa: FederationConfig['soa'];
   /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers (dns-config.ts). */
@@ -53,6 +55,7 @@ const OPTIONS = {
   'default-ttl': { type: 'string' },
   'cluster-grace': { type: 'string' },
   stabilization: { type: 'string' },
+  'first-report-timeout': { type: 'string' },
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
   scenario: { type: 'string' },
@@ -147,6 +150,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     defaultTtl: Number(ttlRaw),
     clusterGraceMs: parseDuration('cluster-grace', pick('cluster-grace') ?? '40s'),
     stabilizationMs: parseDuration('stabilization', pick('stabilization') ?? '3s'),
+    firstReportTimeoutMs: parseDuration('first-report-timeout', pick('first-report-timeout') ?? '10s'),
     nameservers,
     soa,
     dns: parseDns((k) => {

@@ -1,5 +1,5 @@
 import { explainName, formatExplanation } from '@fedns/cascade';
-import type { ClusterObject } from '@fedns/model';
+import type { ClusterObject, RecordSet } from '@fedns/model';
 import { absoluteName, isInZone, topologyFromCluster } from '@fedns/model';
 import { Store } from '@fedns/store';
 import { existsSync } from 'node:fs';
@@ -34,15 +34,18 @@ export function history(c: Config, ref: string | undefined): string {
     const entries = store.historyOf(namespace, name, 200);
     if (entries.length === 0) return `no record changes kept for service ${namespace}/${name}`;
     const lines: string[] = [];
+    const show = (r: RecordSet) => `${r.name} ${r.type} ${r.data.join(', ')} (ttl ${r.ttl})`;
     for (const e of entries.reverse()) {
       lines.push(`${e.at}  serial ${e.soaSerial}  ${e.cause}`);
-      const added = new Set(e.added.map((r) => `${r.name}/${r.type}`));
-      for (const r of e.deleted.filter((d) => d.namespace === namespace && d.service === name)) {
-        if (!added.has(`${r.name}/${r.type}`)) lines.push(`    - ${r.name} ${r.type} ${r.data.join(', ')}`);
+      const mine = (r: RecordSet) => r.namespace === namespace && r.service === name;
+      const before = new Map(e.deleted.filter(mine).map((r) => [`${r.name}/${r.type}`, r]));
+      for (const r of e.added.filter(mine)) {
+        const old = before.get(`${r.name}/${r.type}`);
+        before.delete(`${r.name}/${r.type}`);
+        // A replaced RRset shows what it was: a TTL-only change is a change too.
+        lines.push(old ? `    ~ ${show(old)} → ${r.data.join(', ')} (ttl ${r.ttl})` : `    + ${show(r)}`);
       }
-      for (const r of e.added.filter((a) => a.namespace === namespace && a.service === name)) {
-        lines.push(`    + ${r.name} ${r.type} ${r.data.join(', ')}`);
-      }
+      for (const r of before.values()) lines.push(`    - ${show(r)}`);
     }
     return lines.join('\n');
   } finally {

@@ -125,7 +125,7 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
  */
 function controlLoops(c: Config, run: Running, store: Store, registry: Registry) {
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
-  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults, registry, logger: run.logger });
+  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults, registry, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs });
   const owner = { federation: c.federation, installationId: store.installationId() };
   const controller = new FederationController({ store, records: reconciler, owner, defaults, registry, timing: timingOf(c), logger: run.logger.child({ role: 'controller' }) });
   run.closers.push(() => controller.stop());

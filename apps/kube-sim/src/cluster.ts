@@ -71,9 +71,13 @@ export interface FaultState {
   notReady: boolean;
   /** API requests answer this HTTP status (e.g. 500, 503, 429) as a Status; 0 = off. */
   errorCode: number;
+  /** Only writes (POST, PUT, PATCH, DELETE) answer this status, e.g. 403 for credentials that may only read; 0 = off. */
+  writeErrorCode: number;
 }
 
-const NO_FAULTS: FaultState = { unreachable: false, unreachableMode: 'reset', latencyMs: 0, notReady: false, errorCode: 0 };
+const NO_FAULTS: FaultState = { unreachable: false, unreachableMode: 'reset', latencyMs: 0, notReady: false, errorCode: 0, writeErrorCode: 0 };
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const reasonOf = (code: number) => (code === 429 ? 'TooManyRequests' : code === 403 ? 'Forbidden' : code >= 500 ? 'InternalError' : 'BadRequest');
 
 export interface PodTarget {
   namespace?: string;
@@ -215,7 +219,8 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       return;
     }
     if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
-    if (f.errorCode >= 400) throw statusError(f.errorCode, f.errorCode === 429 ? 'TooManyRequests' : f.errorCode >= 500 ? 'InternalError' : 'BadRequest', `kube-sim: injected error ${f.errorCode}`);
+    if (f.errorCode >= 400) throw statusError(f.errorCode, reasonOf(f.errorCode), `kube-sim: injected error ${f.errorCode}`);
+    if (f.writeErrorCode >= 400 && WRITE_METHODS.has(req.method)) throw statusError(f.writeErrorCode, reasonOf(f.writeErrorCode), `kube-sim: injected error ${f.writeErrorCode} on writes`);
   });
 
   // ---- API ------------------------------------------------------------------------------------------
@@ -407,6 +412,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       const next = { ...faultState, ...partial };
       next.latencyMs = Math.max(0, Number(next.latencyMs) || 0);
       next.errorCode = Math.max(0, Number(next.errorCode) || 0);
+      next.writeErrorCode = Math.max(0, Number(next.writeErrorCode) || 0);
       const wasUnreachable = faultState.unreachable;
       faultState = next;
       if (next.unreachable && !wasUnreachable) api.closeWatches({ destroy: true });

@@ -5,6 +5,8 @@ import { absoluteName } from '@fedns/model';
 export interface ExplainedShard {
   cluster: string;
   healthy: boolean;
+  /** Why a healthy shard is not published at this level (its cluster or zone is drained). */
+  drained?: string;
   addresses: string[];
   readyEndpoints: number;
   since?: string;
@@ -62,27 +64,45 @@ export function explainName(rawName: string, recordSets: RecordSet[], shards: Sh
       if (first.level === 'region') return t?.region === first.region;
       return true;
     });
-    const explained = behind.map((s) => ({
-      cluster: s.cluster,
-      healthy: s.healthy,
-      addresses: s.addresses,
-      readyEndpoints: s.readyEndpoints,
-      ...(s.since ? { since: s.since } : {}),
-      ...(s.message ? { message: s.message } : {}),
-    }));
+    const explained: ExplainedShard[] = behind.map((s) => {
+      const drained = drainOf(topo.get(s.cluster), first.level === 'zone' ? first.zone : undefined);
+      return {
+        cluster: s.cluster,
+        healthy: s.healthy,
+        ...(drained ? { drained } : {}),
+        addresses: s.addresses,
+        readyEndpoints: s.readyEndpoints,
+        ...(s.since ? { since: s.since } : {}),
+        ...(s.message ? { message: s.message } : {}),
+      };
+    });
     const where = first.level === 'zone' ? `zone ${first.zone}` : first.level === 'region' ? `region ${first.region}` : 'the federation';
-    const healthy = explained.filter((s) => s.healthy).map((s) => s.cluster);
+    const healthy = explained.filter((s) => s.healthy && !s.drained).map((s) => s.cluster);
+    const drainedHealthy = explained.filter((s) => s.healthy && s.drained);
+    const drainNote = drainedHealthy.length ? `; not published, drained: ${drainedHealthy.map((s) => `${s.cluster} (${s.drained})`).join(', ')}` : '';
     const cname = sets.find((r) => r.type === 'CNAME');
     const txt = sets.find((r) => r.type === 'TXT');
     let reason: string;
-    if (cname) reason = `no healthy shard in ${where}${explained.length ? ` (${explained.map((s) => `${s.cluster}: ${s.message || 'unhealthy'}`).join('; ')})` : ''}; aliased one level up`;
-    else if (txt) reason = `no address published at the global name: ${txt.data.join(' ')}`;
-    else if (first.level === 'global' && healthy.length === 0) reason = 'no healthy shard anywhere: failing open with every known shard address';
-    else reason = `healthy shards in ${where}: ${healthy.join(', ')}`;
+    const why = (s: ExplainedShard) => (s.healthy && s.drained ? s.drained : s.message || 'unhealthy');
+    if (cname) reason = `no healthy shard in ${where}${explained.length ? ` (${explained.map((s) => `${s.cluster}: ${why(s)}`).join('; ')})` : ''}; aliased one level up`;
+    else if (txt) reason = `no address published at the global name: ${txt.data.join(' ')}${drainNote}`;
+    else if (first.level === 'global' && healthy.length === 0) reason = `no healthy shard anywhere: failing open with every known shard address${drainNote}`;
+    else reason = `healthy shards in ${where}: ${healthy.join(', ')}${drainNote}`;
     steps.push({ name: current, level: first.level, answer: sets.map((r) => ({ type: r.type, data: r.data, ttl: r.ttl })), reason, shards: explained });
     current = cname?.data[0];
   }
   return { name, exists: steps.length > 0, ...(service ? { service } : {}), steps };
+}
+
+/** Why a cluster's shard is not published at a level: the whole cluster, its zone here, or all its zones drained. */
+function drainOf(c: ClusterTopology | undefined, zone: string | undefined): string | undefined {
+  if (!c) return undefined;
+  if (c.drained) return 'cluster drained: spec.drained';
+  const drainedZones = (c.drainedZones ?? []).map((z) => z.toLowerCase());
+  if (zone !== undefined) return drainedZones.includes(zone.toLowerCase()) ? `zone ${zone} drained: spec.drainedZones` : undefined;
+  const zones = c.zones.map((z) => z.toLowerCase());
+  if (zones.length > 0 && zones.every((z) => drainedZones.includes(z))) return 'every zone drained: spec.drainedZones';
+  return undefined;
 }
 
 /** Human-readable form for `fedns explain`. */
@@ -94,7 +114,8 @@ export function formatExplanation(e: Explanation): string {
     out.push(`${'  '.repeat(i)}${i ? '→ ' : ''}${s.name} [${s.level}] ${answer}`);
     out.push(`${'  '.repeat(i)}  why: ${s.reason}`);
     for (const sh of s.shards) {
-      out.push(`${'  '.repeat(i)}  - ${sh.cluster}: ${sh.healthy ? 'healthy' : 'unhealthy'}${sh.since ? ` since ${sh.since}` : ''}, ${sh.readyEndpoints} ready, LB ${sh.addresses.join(', ') || 'none'}${sh.message ? ` (${sh.message})` : ''}`);
+      const state = sh.healthy ? (sh.drained ? `healthy but drained (${sh.drained})` : 'healthy') : 'unhealthy';
+      out.push(`${'  '.repeat(i)}  - ${sh.cluster}: ${state}${sh.since ? ` since ${sh.since}` : ''}, ${sh.readyEndpoints} ready, LB ${sh.addresses.join(', ') || 'none'}${sh.message ? ` (${sh.message})` : ''}`);
     }
   });
   return `${out.join('\n')}\n`;

@@ -28,6 +28,8 @@ export interface Connection {
    */
   unmanaged: boolean;
   reachable: boolean;
+  /** Whether a probe has answered yet (the first one is always news, logged and written). */
+  probed: boolean;
   /** Last successful probe (ms), or the restart for a member Ready before it (health.ts lastSeenAtStart). */
   lastOk?: number;
   countsReady: boolean;
@@ -145,7 +147,7 @@ export class ClusterConnections {
     const fingerprint = fingerprintOf(kubeconfig, spec.server);
     if (!conn) {
       const lastOk = lastSeenAtStart(store.memberState(name), this.opts.startedAt);
-      conn = { name, fingerprint: '', reachable: false, countsReady: false, unmanaged: false, spec, lastPersisted: 0, ...(lastOk !== undefined ? { lastOk } : {}) };
+      conn = { name, fingerprint: '', reachable: false, probed: false, countsReady: false, unmanaged: false, spec, lastPersisted: 0, ...(lastOk !== undefined ? { lastOk } : {}) };
       conn.countsReady = clusterCountsReady(conn.lastOk, false, Date.now(), this.opts.timing);
       this.conns.set(name, conn);
       this.armGraceTimer(conn, Date.now());
@@ -196,7 +198,8 @@ export class ClusterConnections {
     this.armGraceTimer(conn, now);
     this.opts.metrics.clusterReachable.set({ cluster: conn.name }, ok ? 1 : 0);
     this.opts.metrics.clusterReady.set({ cluster: conn.name }, conn.countsReady ? 1 : 0);
-    const changed = wasReady !== conn.countsReady || wasReachable !== ok;
+    const changed = !conn.probed || wasReady !== conn.countsReady || wasReachable !== ok;
+    conn.probed = true;
     if (changed || (ok && now - conn.lastPersisted >= this.opts.persistEveryMs)) this.persist(conn, now);
     if (!changed) return;
     this.updateReadyCount();

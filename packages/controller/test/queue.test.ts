@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { WorkQueue } from '../src/queue.js';
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+test('a key queued many times is reconciled once; keys run concurrently but a key never runs twice at once', async () => {
+  const seen: string[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const perKey = new Map<string, number>();
+  const q = new WorkQueue({
+    name: 't',
+    reconcile: async (key) => {
+      perKey.set(key, (perKey.get(key) ?? 0) + 1);
+      assert.equal(perKey.get(key), 1, `${key} already running`);
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      seen.push(key);
+      await tick(5);
+      running--;
+      perKey.set(key, (perKey.get(key) ?? 1) - 1);
+    },
+  });
+  for (let i = 0; i < 5; i++) for (const k of ['a', 'b', 'c']) q.add(k);
+  await q.whenIdle();
+  assert.deepEqual(seen.sort(), ['a', 'b', 'c']);
+  assert.equal(maxRunning, 3);
+  // Added while running: processed once more afterwards, never concurrently.
+  q.add('a');
+  await tick(1);
+  q.add('a');
+  q.add('a');
+  await q.whenIdle();
+  assert.equal(seen.filter((k) => k === 'a').length, 3);
+});
+
+test('a failing key is retried with growing delays, reported, and never escapes; it recovers', async () => {
+  let calls = 0;
+  const errors: { attempt: number; retryInMs: number }[] = [];
+  const recovered: number[] = [];
+  const q = new WorkQueue({
+    name: 't',
+    baseDelayMs: 10,
+    reconcile: () => {
+      calls++;
+      if (calls <= 3) throw new Error(`boom ${calls}`);
+    },
+    onError: (_k, _e, attempt, retryInMs) => errors.push({ attempt, retryInMs }),
+    onRecovered: (_k, n) => recovered.push(n),
+  });
+  q.add('k');
+  const deadline = Date.now() + 2000;
+  while (calls < 4 && Date.now() < deadline) await tick(5);
+  assert.equal(calls, 4);
+  assert.deepEqual(errors, [
+    { attempt: 1, retryInMs: 10 },
+    { attempt: 2, retryInMs: 20 },
+    { attempt: 3, retryInMs: 40 },
+  ]);
+  assert.deepEqual(recovered, [3]);
+  q.stop();
+});
+
+test('a reconciler asks to look again later instead of keeping a timer', async () => {
+  const at: number[] = [];
+  const q = new WorkQueue({
+    name: 't',
+    reconcile: () => {
+      at.push(Date.now());
+      return at.length < 2 ? { requeueAfterMs: 30 } : undefined;
+    },
+  });
+  q.add('k');
+  await tick(80);
+  assert.equal(at.length, 2);
+  assert.ok((at[1] ?? 0) - (at[0] ?? 0) >= 25, 'waited for the requeue');
+  // An earlier request for the same key wins over a later one.
+  q.addAfter('x', 1000);
+  q.addAfter('x', 10);
+  q.stop();
+});

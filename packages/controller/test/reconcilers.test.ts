@@ -1,0 +1,205 @@
+/**
+ * The reconcilers with fakes (sample-controller's controller_test.go shape):
+ * a real store in a temp dir, fake member clusters, and assertions on what
+ * each reconciler writes — to the store, and to the member.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Store } from '@fedns/store';
+import { Registry } from 'prom-client';
+import type { ClusterConnections, Connection } from '../src/connections.js';
+import { lastSeenAtStart } from '../src/health.js';
+import { controllerMetrics } from '../src/metrics.js';
+import { FEDERATION_LABEL, OWNER_ANNOTATION } from '../src/ownership.js';
+import { PropagationReconciler } from '../src/propagation.js';
+import { RecordsReconciler } from '../src/records.js';
+import { ShardReconciler } from '../src/shards.js';
+import { SILENT } from '../src/logger.js';
+
+const me = { federation: 'fed-a', installationId: 'id-a' };
+const timing = { stabilizationMs: 1000, clusterGraceMs: 40_000 };
+
+function storeWith(services: { name: string; annotations?: Record<string, string>; created?: string }[], clusters = ['c1']): Store {
+  const store = Store.open({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-rec-')) });
+  for (const c of clusters) {
+    store.putCluster({ name: c, uid: `u-${c}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name: c }, status: { region: 'r1', zones: ['r1-a'] } } });
+  }
+  for (const s of services) {
+    const object = { metadata: { name: s.name, namespace: 'default', creationTimestamp: s.created ?? '2026-01-01T00:00:00Z', annotations: s.annotations ?? {} }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } };
+    store.putService({ namespace: 'default', name: s.name, uid: `u-${s.name}`, resourceVersion: store.nextResourceVersion(), object });
+  }
+  return store;
+}
+
+interface FakeService {
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+/** A member cluster as the reconcilers see it: caches, and a core client that records its calls. */
+function fakeMember(name: string, services: FakeService[] = [], readyEndpoints = 0) {
+  const calls: { verb: string; args: Record<string, unknown> }[] = [];
+  const rec = (verb: string) => async (args: Record<string, unknown>) => {
+    calls.push({ verb, args });
+    return {};
+  };
+  return {
+    name,
+    hasSynced: true,
+    calls,
+    services,
+    getService: (ns: string, n: string) => services.find((s) => s.metadata.namespace === ns && s.metadata.name === n),
+    slicesOf: () => (readyEndpoints ? [{ addressType: 'IPv4', endpoints: Array.from({ length: readyEndpoints }, (_, i) => ({ addresses: [`10.0.0.${i + 1}`] })) }] : []),
+    core: {
+      createNamespacedService: rec('create'),
+      replaceNamespacedService: rec('replace'),
+      deleteNamespacedService: rec('delete'),
+      createNamespace: rec('createNamespace'),
+      readNamespacedService: rec('read'),
+    },
+  };
+}
+
+function fakeConnections(conns: Record<string, Omit<Partial<Connection>, 'member'> & { member?: ReturnType<typeof fakeMember> }>): ClusterConnections {
+  const all = new Map(Object.entries(conns).map(([name, c]) => [name, { name, reachable: true, countsReady: true, unmanaged: false, fingerprint: 'x', spec: {}, lastPersisted: 0, ...c } as Connection]));
+  return { get: (n: string) => all.get(n), names: () => [...all.keys()], observable: (c: Connection) => c.reachable && c.member?.hasSynced === true } as unknown as ClusterConnections;
+}
+
+const flattener = { addresses: () => [] } as never;
+const metrics = () => controllerMetrics(new Registry());
+
+function shardReconciler(store: Store, connections: ClusterConnections, changes: string[] = []) {
+  return new ShardReconciler({ store, connections, flattener, owner: me, timing, metrics: metrics(), onShardChanged: (_ns, _n, cause) => changes.push(cause), onStatusStale: () => undefined });
+}
+
+const lbService = (name: string, ip: string, marks: { id?: string; federation?: string } = { id: me.installationId, federation: me.federation }): FakeService => ({
+  metadata: {
+    name,
+    namespace: 'default',
+    uid: `member-${name}`,
+    resourceVersion: '7',
+    labels: marks.federation ? { [FEDERATION_LABEL]: marks.federation } : {},
+    annotations: marks.id ? { [OWNER_ANNOTATION]: marks.id } : {},
+  },
+  spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+  status: { loadBalancer: { ingress: [{ ip }] } },
+});
+
+test('shards: a member not observable yet (just restarted, unreachable in grace) keeps the stored shard untouched', () => {
+  const store = storeWith([{ name: 'web' }]);
+  store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 2, healthy: true, since: '2026-01-01T00:00:00.000Z', message: '2 ready endpoint(s)', everHealthy: true, reported: true });
+  const before = store.getShard('c1', 'default', 'web');
+  const changes: string[] = [];
+  // Reachable but not listed yet, then unreachable within its grace period: both leave the row alone.
+  for (const conn of [{ member: { ...fakeMember('c1'), hasSynced: false } }, { reachable: false, member: fakeMember('c1') }]) {
+    shardReconciler(store, fakeConnections({ c1: conn }), changes).reconcile('c1/default/web');
+    assert.deepEqual(store.getShard('c1', 'default', 'web'), before);
+  }
+  assert.deepEqual(changes, []);
+});
+
+test('shards: past the grace period a shard turns unhealthy but keeps its last addresses', () => {
+  const store = storeWith([{ name: 'web' }]);
+  store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 2, healthy: true, since: '2026-01-01T00:00:00.000Z', message: 'ok', everHealthy: true });
+  const changes: string[] = [];
+  shardReconciler(store, fakeConnections({ c1: { reachable: false, countsReady: false } }), changes).reconcile('c1/default/web');
+  const s = store.getShard('c1', 'default', 'web');
+  assert.equal(s?.healthy, false);
+  assert.deepEqual(s?.addresses, ['192.0.2.1']);
+  assert.match(s?.message ?? '', /cluster not ready/);
+  assert.equal(changes.length, 1);
+});
+
+test('shards: a member Service another federation owns is a conflict, never published', () => {
+  const store = storeWith([{ name: 'web' }]);
+  const member = fakeMember('c1', [lbService('web', '192.0.2.9', { id: 'id-b', federation: 'fed-b' })], 3);
+  const reg = new Registry();
+  const m = controllerMetrics(reg);
+  const r = new ShardReconciler({ store, connections: fakeConnections({ c1: { member } }), flattener, owner: me, timing, metrics: m, onShardChanged: () => undefined, onStatusStale: () => undefined });
+  r.reconcile('c1/default/web');
+  const s = store.getShard('c1', 'default', 'web');
+  assert.equal(s?.healthy, false);
+  assert.deepEqual(s?.addresses, []);
+  assert.equal(s?.conflict, 'fed-b/id-b');
+  assert.match(s?.message ?? '', /belongs to federation fed-b\/id-b/);
+});
+
+test('shards: the stabilisation state lives in the store, so a new reconciler (a restart) continues the window', () => {
+  const store = storeWith([{ name: 'web' }]);
+  const healthy = fakeMember('c1', [lbService('web', '192.0.2.1')], 2);
+  const sick = fakeMember('c1', [lbService('web', '192.0.2.1')], 0);
+  shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
+  assert.equal(store.getShard('c1', 'default', 'web')?.healthy, true);
+  shardReconciler(store, fakeConnections({ c1: { member: sick } })).reconcile('c1/default/web');
+  assert.equal(store.getShard('c1', 'default', 'web')?.healthy, false);
+  const recheck = shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
+  const waiting = store.getShard('c1', 'default', 'web');
+  assert.equal(waiting?.healthy, false, 'a recovered shard waits');
+  assert.ok(waiting?.recoveringSince, 'the window start is stored');
+  assert.ok((recheck?.requeueAfterMs ?? 0) > 0, 'the queue is asked to look again when the window ends');
+  // A fresh reconciler (as after a restart) neither forgets nor restarts the window.
+  shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
+  assert.equal(store.getShard('c1', 'default', 'web')?.recoveringSince, waiting?.recoveringSince);
+});
+
+test('propagation: never touches what another federation owns; deletes only its own copies; adopts unowned ones', async () => {
+  const store = storeWith([{ name: 'web' }, { name: 'api', annotations: { 'federation.fedns.io/clusters': 'c2' } }]);
+  const foreign = fakeMember('c1', [lbService('web', '192.0.2.9', { id: 'id-b', federation: 'fed-b' })]);
+  const prop = (member: ReturnType<typeof fakeMember>) => new PropagationReconciler({ store, connections: fakeConnections({ c1: { member } }), owner: me, metrics: metrics(), log: SILENT, onMemberDeleted: () => undefined });
+  await prop(foreign).reconcile('c1/default/web');
+  store.deleteService('default', 'web');
+  await prop(foreign).reconcile('c1/default/web');
+  assert.deepEqual(foreign.calls, [], 'no write to another federation’s object, even after our service is gone');
+
+  // Our copy of a service that is no longer placed here: deleted, guarded by its uid.
+  const ours = fakeMember('c1', [lbService('api', '192.0.2.1')]);
+  await prop(ours).reconcile('c1/default/api');
+  assert.deepEqual(ours.calls.map((c) => c.verb), ['delete']);
+  assert.deepEqual((ours.calls[0]?.args.body as { preconditions?: unknown }).preconditions, { uid: 'member-api' });
+
+  // An unowned pre-existing Service is adopted: replaced with our marks, its resourceVersion kept for the CAS.
+  store.putService({ namespace: 'default', name: 'web', uid: 'u-web2', resourceVersion: store.nextResourceVersion(), object: { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } } });
+  const unowned = fakeMember('c1', [lbService('web', '192.0.2.1', {})]);
+  await prop(unowned).reconcile('c1/default/web');
+  assert.deepEqual(unowned.calls.map((c) => c.verb), ['replace']);
+  const body = unowned.calls[0]?.args.body as FakeService;
+  assert.equal(body.metadata.annotations?.[OWNER_ANNOTATION], me.installationId);
+  assert.equal(body.metadata.labels?.[FEDERATION_LABEL], me.federation);
+  assert.equal(body.metadata.resourceVersion, '7');
+});
+
+test('records: a new service does not fail open on a transient subset; it waits for its clusters, then for a timeout', async () => {
+  const now = new Date().toISOString();
+  const store = storeWith([{ name: 'web', created: now }], ['c1', 'c2']);
+  store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 0, healthy: false, since: now, message: 'no endpoints', reported: true });
+  const records = new RecordsReconciler({ store, federation: { name: 'f', zone: 'example.com.' }, firstReportTimeoutMs: 300 });
+  const globalOf = () => store.recordSetsOfService('default', 'web').find((r) => r.level === 'global');
+  records.enqueueAll('t');
+  records.flush();
+  assert.equal(globalOf()?.type, 'TXT', 'c2 has not reported: no address yet');
+  // c2 reports (no address ever coming) → fail open with every known address.
+  store.putShard({ cluster: 'c2', namespace: 'default', service: 'web', addresses: [], readyEndpoints: 0, healthy: false, since: now, message: 'cluster not ready', reported: true });
+  records.enqueue('default', 'web', 'c2 reported');
+  records.flush();
+  assert.deepEqual(globalOf()?.data, ['192.0.2.1']);
+  // Without c2's report the timeout ends the wait by itself.
+  store.putShard({ cluster: 'c2', namespace: 'default', service: 'web', addresses: [], readyEndpoints: 0, healthy: false, since: now, message: 'pending', reported: false });
+  records.enqueue('default', 'web', 'again');
+  records.flush();
+  assert.equal(globalOf()?.type, 'TXT');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual(globalOf()?.data, ['192.0.2.1'], 'the recheck after the timeout failed open');
+  records.stop();
+});
+
+test('restart: a member Ready before the restart keeps its grace from the later of last-seen and the restart', () => {
+  const start = Date.parse('2026-12-01T10:00:00Z');
+  assert.equal(lastSeenAtStart({ lastSeen: '2026-12-01T09:59:50Z', ready: true }, start), start);
+  assert.equal(lastSeenAtStart({ lastSeen: '2026-12-01T10:00:05Z', ready: true }, start), start + 5000);
+  assert.equal(lastSeenAtStart({ lastSeen: '2026-12-01T09:00:00Z', ready: false }, start), undefined, 'already past its grace: stays not Ready');
+  assert.equal(lastSeenAtStart(undefined, start), undefined, 'never seen');
+});
