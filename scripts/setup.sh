@@ -1,22 +1,47 @@
 #!/usr/bin/env bash
 # Installs everything fedns, its demo and its tests need on a fresh Debian machine:
 # the DNS tools the tests drive (dig, kdig, dnsperf, NSD, Knot, Unbound), openssl (the demo's and
-# the TLS tests' certificates) and the pnpm workspace.
+# the TLS tests' certificates), Node.js (the LTS release in .node-version, into .node/) and the
+# pnpm workspace. Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=0
-for tool in dig kdig dnsperf nsd knotd unbound openssl; do
+for tool in dig kdig dnsperf nsd knotd unbound openssl npm; do
   command -v "$tool" >/dev/null 2>&1 || missing=1
 done
 if [ "$missing" = 1 ]; then
-  echo "setup: installing Debian packages (bind9-dnsutils knot-dnsutils dnsperf nsd knot unbound openssl)…"
+  packages="bind9-dnsutils knot-dnsutils dnsperf nsd knot unbound openssl"
+  # npm only fetches the Node.js package below; a machine without any Node.js gets Debian's.
+  command -v npm >/dev/null 2>&1 || packages="$packages npm"
+  echo "setup: installing Debian packages ($packages)…"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq bind9-dnsutils knot-dnsutils dnsperf nsd knot unbound openssl >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -qq $packages >/dev/null
 fi
 command -v kubectl >/dev/null 2>&1 || echo "setup: warning: kubectl is not on PATH; the kubectl end-to-end tests need it" >&2
 
-echo "setup: installing the pnpm workspace (better-sqlite3 builds from source, about a minute the first time)…"
-# corepack's signature check fails on this registry; npx fetches pnpm 10 directly.
-npx -y pnpm@10 install --frozen-lockfile --reporter=append-only 2>&1 | grep -v 'Unknown user config' | tail -n 5
+# Node.js from the npm registry's node-linux-<arch> package (the official release binaries;
+# the Node.js download site itself is not reachable from every network), unpacked into .node/.
+want="v$(tr -d '[:space:]' < .node-version)"
+if [ "$(.node/bin/node --version 2>/dev/null)" != "$want" ]; then
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) echo "setup: no Node.js package for $(uname -m)" >&2; exit 1 ;;
+  esac
+  echo "setup: installing Node.js $want (npm package node-linux-$arch) into .node/…"
+  tmp="$(mktemp -d "$PWD/.node-tmp.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "node-linux-$arch@${want#v}" >/dev/null)
+  mkdir "$tmp/node"
+  tar -xzf "$tmp"/node-linux-"$arch"-*.tgz -C "$tmp/node" --strip-components=1
+  [ "$("$tmp/node/bin/node" --version)" = "$want" ]
+  rm -rf .node
+  mv "$tmp/node" .node
+fi
+echo "setup: Node.js $(.node/bin/node --version) in .node/"
+
+echo "setup: installing the pnpm workspace…"
+bash scripts/pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -v 'Unknown user config' | tail -n 5

@@ -216,7 +216,7 @@ test(`${UDP_PACKETS + UDP_MUST_DROP + TCP_FRAMES + TCP_MUST_DROP} random and mut
   const drops = await new Promise<Buffer[]>((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
-    sock.on('data', (d) => (buf = Buffer.concat([buf, d])));
+    sock.on('data', (d) => (buf = Buffer.concat([buf, d as Buffer])));
     sock.on('error', () => {});
     sock.on('connect', () => {
       const frames: Buffer[] = [];

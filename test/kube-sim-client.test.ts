@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { MemberCluster } from '@fedns/controller';
 import { buildKubeconfig, type SimCluster, startSimCluster } from '@fedns/kube-sim';
 import { ROOT } from './helpers.js';
 
@@ -142,6 +143,38 @@ describe('kube-sim with @kubernetes/client-node', () => {
       await waitFor('informer sees new namespace', () => inf.get('after-recovery'));
     } finally {
       await inf.stop();
+      sim.faults.clear();
+    }
+  });
+
+  it("fedns's MemberCluster restarts its informers after an outage and sees what changed during it", async () => {
+    const member = new MemberCluster({
+      name: sim.name,
+      kubeconfig: buildKubeconfig([{ name: sim.name, server: sim.url, token: 'kube-sim-token' }]),
+      onEvent: () => {},
+      maxBackoffMs: 400,
+    });
+    await member.start();
+    try {
+      await waitFor('informers synced', () => member.synced && member.nodes.list().length === 3);
+      sim.faults.unreachable(true);
+      await waitFor('informers broken', () => !member.synced);
+      // Changed while fedns cannot see the member; a few restarts fail meanwhile.
+      sim.stores.services.mutate('default', 'kubernetes', (d) => {
+        d.metadata.labels = { ...d.metadata.labels, changed: 'during-outage' };
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(member.synced, false);
+      sim.faults.clear();
+      await waitFor('informers synced again', () => member.synced);
+      await waitFor('the change made during the outage', () => member.getService('default', 'kubernetes')?.metadata?.labels?.changed === 'during-outage');
+      // And they watch again: a change after recovery arrives too.
+      sim.stores.services.mutate('default', 'kubernetes', (d) => {
+        d.metadata.labels = { ...d.metadata.labels, changed: 'after-recovery' };
+      });
+      await waitFor('the change made after recovery', () => member.getService('default', 'kubernetes')?.metadata?.labels?.changed === 'after-recovery');
+    } finally {
+      await member.stop();
       sim.faults.clear();
     }
   });

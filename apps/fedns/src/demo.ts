@@ -134,7 +134,7 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say('  kubectl --context=federation-cluster describe services nginx');
   say(`  kubectl --context=${first} run nginx --image=nginx:1.11.1-alpine --port=80`);
   if (zoneRegion) say(`  dig @${dns} nginx.default.${cfg.federation}.svc.${zoneRegion.zones[0]}.${zoneRegion.region}.${cfg.zone} A`);
-  say(`  npx -y pnpm@10 fedns explain nginx.default.${cfg.federation}.svc.${cfg.zone} --data-dir ${cfg.dataDir}`);
+  say(`  scripts/pnpm fedns explain nginx.default.${cfg.federation}.svc.${cfg.zone} --data-dir ${cfg.dataDir}`);
   say('');
   say('Ctrl-C stops everything.');
 }

@@ -65,7 +65,7 @@ export function namespacesTable(store: Store): RowTable {
       const r = get.get(name) as NsRow | undefined;
       return r && toRow(r);
     },
-    list: () => (list.all() as NsRow[]).map(toRow),
+    list: () => (list.all() as unknown as NsRow[]).map(toRow),
     versions: () => {
       const out: Versions = new Map();
       for (const r of versions.all() as { name: string; rv: number }[]) out.set(keyOf(undefined, r.name), r);

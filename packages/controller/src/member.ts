@@ -25,7 +25,7 @@ export interface MemberClusterOptions {
 type Obj = k8s.KubernetesObject;
 
 /**
- * Loads a kubeconfig for client-node. client-node 1.x refuses plain-HTTP
+ * Loads a kubeconfig for client-node. client-node (1.x and 2.x) refuses plain-HTTP
  * servers unless TLS verification is marked skipped — there is no TLS to
  * verify on such a server, so fedns marks it (https servers are untouched).
  */
@@ -59,6 +59,13 @@ export const apiCode = (err: unknown): number | undefined => (err as { code?: nu
  * relisting on 410, restarted with back-off on errors) for Services,
  * EndpointSlices and Nodes, and the typed clients the propagation loop uses.
  * Every change is reported as a key, never as a delta (level-triggered).
+ *
+ * client-node 2.x re-watches by itself only when a watch ends cleanly (server
+ * closed it: again at once, then after 1 s doubling to 30 s while no event
+ * arrives) or after its 30 s watch inactivity timeout. Any error (a failed
+ * list, a reset connection, an HTTP error status) still ends in an `error`
+ * event with the informer stopped for good, so the restarts below stay
+ * (test/kube-sim-client.test.ts checks recovery after an outage).
  */
 export class MemberCluster {
   readonly name: string;

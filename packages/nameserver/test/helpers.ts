@@ -101,7 +101,7 @@ export class TcpClient {
   constructor(port: number) {
     this.sock = net.connect(port, '127.0.0.1');
     this.sock.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.buf = Buffer.concat([this.buf, d as Buffer]);
       while (this.buf.length >= 2) {
         const l = this.buf.readUInt16BE(0);
         if (this.buf.length < 2 + l) break;

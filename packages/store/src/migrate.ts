@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
+import type { DatabaseSync } from 'node:sqlite';
+import { transaction } from './sqlite.js';
 
 export interface Migration {
   version: number;
@@ -36,7 +37,7 @@ export class SchemaTooNewError extends Error {
 }
 
 /** Applies every pending migration, each in its own transaction, recording it in schema_migrations. */
-export function migrate(db: Database.Database, migrations: Migration[]): { from: number; to: number } {
+export function migrate(db: DatabaseSync, migrations: Migration[]): { from: number; to: number } {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -48,10 +49,10 @@ export function migrate(db: Database.Database, migrations: Migration[]): { from:
   if (from > latest) throw new SchemaTooNewError(from, latest);
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const mig of migrations.slice(from)) {
-    db.transaction(() => {
+    transaction(db, () => {
       db.exec(mig.sql);
       record.run(mig.version, mig.name, new Date().toISOString());
-    })();
+    });
   }
   return { from, to: latest };
 }

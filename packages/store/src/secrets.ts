@@ -31,7 +31,9 @@ export class SecretBox {
     return Buffer.concat([iv, cipher.getAuthTag(), body]);
   }
 
-  open(sealed: Buffer): Buffer {
+  /** `sealed` as `seal` returned it, or as SQLite gives a BLOB back (node:sqlite: a Uint8Array). */
+  open(sealed: Uint8Array): Buffer {
+    if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('sealed credentials are truncated');
     const iv = sealed.subarray(0, IV_BYTES);
     const tag = sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
     const decipher = createDecipheriv('aes-256-gcm', this.key, iv);

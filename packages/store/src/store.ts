@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
 import { nextSerial } from '@fedns/model';
-import Database from 'better-sqlite3';
 import { migrate, readMigrations } from './migrate.js';
 import { SecretBox } from './secrets.js';
+import { pluck, transaction } from './sqlite.js';
+
+/** How long a connection waits for another one's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
 
 /** The top-level migrations/ folder of the workspace. */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
@@ -17,7 +21,7 @@ export interface StoreOptions {
   migrationsDir?: string;
   /** Key file for credentials at rest; default `<dataDir>/secret.key`, created when missing. */
   keyFile?: string;
-  /** Open without migrating or writing (a follower such as a lone nameserver). */
+  /** Open an existing database without migrating or writing (a follower such as a lone nameserver). */
   readonly?: boolean;
 }
 
@@ -137,17 +141,18 @@ function rowToEntry(r: JournalRow): JournalEntry {
  */
 export class Store extends EventEmitter {
   readonly path: string;
-  readonly db: Database.Database;
+  /** The SQLite connection; outside this package only `packages/apiserver/src/tables.ts` still uses it. */
+  readonly db: DatabaseSync;
   private readonly secrets: SecretBox | undefined;
   private readonly stmts;
 
-  private constructor(db: Database.Database, path: string, secrets: SecretBox | undefined) {
+  private constructor(db: DatabaseSync, path: string, secrets: SecretBox | undefined) {
     super();
     this.db = db;
     this.path = path;
     this.secrets = secrets;
     this.stmts = {
-      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      getMeta: pluck<string>(db, 'SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       getService: db.prepare('SELECT namespace, name, uid, resource_version, object FROM services WHERE namespace = ? AND name = ?'),
       listServices: db.prepare('SELECT namespace, name, uid, resource_version, object FROM services ORDER BY namespace, name'),
@@ -163,7 +168,7 @@ export class Store extends EventEmitter {
          ON CONFLICT(name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version, object = excluded.object`,
       ),
       setCredentials: db.prepare('UPDATE clusters SET credentials = ? WHERE name = ?'),
-      getCredentials: db.prepare('SELECT credentials FROM clusters WHERE name = ?').pluck(),
+      getCredentials: pluck<Uint8Array | null>(db, 'SELECT credentials FROM clusters WHERE name = ?'),
       deleteCluster: db.prepare('DELETE FROM clusters WHERE name = ?'),
       putShard: db.prepare(
         `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
@@ -203,21 +208,24 @@ export class Store extends EventEmitter {
         `SELECT j.* FROM journal_services s JOIN journal j ON j.seq = s.seq
          WHERE s.namespace = ? AND s.service = ? ORDER BY j.seq DESC LIMIT ?`,
       ),
-      firstSeq: db.prepare('SELECT MIN(seq) FROM journal').pluck(),
+      firstSeq: pluck<number | null>(db, 'SELECT MIN(seq) FROM journal'),
       pruneJournal: db.prepare('DELETE FROM journal WHERE seq <= ?'),
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      dataVersion: pluck<number>(db, 'PRAGMA data_version'),
     };
   }
 
   static open(opts: StoreOptions): Store {
     mkdirSync(opts.dataDir, { recursive: true });
     const path = join(opts.dataDir, 'fedns.db');
-    const db = new Database(path, { readonly: false, fileMustExist: Boolean(opts.readonly) });
-    db.pragma('journal_mode = WAL');
+    // A follower opens read-write all the same (a WAL reader may need to create the -shm index)
+    // but never migrates or writes, and never creates the file.
+    if (opts.readonly && !existsSync(path)) throw new Error(`store: ${path} does not exist (a read-only store never creates one)`);
+    // timeout: busy_timeout, set before anything else needs a lock (switching to WAL does).
+    const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    db.exec('PRAGMA journal_mode = WAL');
     // FULL: a commit acknowledged to a secondary or an API client survives power loss too.
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.pragma('foreign_keys = ON');
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA foreign_keys = ON');
     if (!opts.readonly) migrate(db, readMigrations(opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR));
     const secrets = opts.readonly ? undefined : SecretBox.fromKeyFile(opts.keyFile ?? join(opts.dataDir, 'secret.key'), true);
     const store = new Store(db, path, secrets);
@@ -226,12 +234,17 @@ export class Store extends EventEmitter {
   }
 
   close(): void {
-    this.db.close();
+    // Idempotent, as it was with better-sqlite3 (node:sqlite throws on a second close).
+    if (this.db.isOpen) this.db.close();
   }
 
-  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  /**
+   * Runs `fn` in one write transaction (BEGIN IMMEDIATE … COMMIT); a nested call
+   * runs in a savepoint inside the outer one, so its failure undoes only its own
+   * writes. `fn` must be synchronous.
+   */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return transaction(this.db, fn);
   }
 
   private initMeta(): void {
@@ -256,7 +269,7 @@ export class Store extends EventEmitter {
   }
 
   meta(key: string): string | undefined {
-    return this.stmts.getMeta.get(key) as string | undefined;
+    return this.stmts.getMeta.get(key);
   }
 
   setMeta(key: string, value: string): void {
@@ -284,7 +297,7 @@ export class Store extends EventEmitter {
   }
 
   listServices<T = Record<string, unknown>>(): StoredService<T>[] {
-    return (this.stmts.listServices.all() as ObjRow[]).map((r) => toService<T>(r));
+    return (this.stmts.listServices.all() as unknown as ObjRow[]).map((r) => toService<T>(r));
   }
 
   putService(s: StoredService<unknown>): void {
@@ -306,7 +319,7 @@ export class Store extends EventEmitter {
   }
 
   listClusters<T = Record<string, unknown>>(): StoredCluster<T>[] {
-    return (this.stmts.listClusters.all() as ObjRow[]).map((r) => toCluster<T>(r));
+    return (this.stmts.listClusters.all() as unknown as ObjRow[]).map((r) => toCluster<T>(r));
   }
 
   putCluster(c: StoredCluster<unknown>): void {
@@ -327,7 +340,7 @@ export class Store extends EventEmitter {
   }
 
   clusterCredentials(name: string): string | undefined {
-    const sealed = this.stmts.getCredentials.get(name) as Buffer | null | undefined;
+    const sealed = this.stmts.getCredentials.get(name);
     if (!sealed) return undefined;
     if (!this.secrets) throw new Error('store opened read-only: cannot read credentials');
     return this.secrets.open(sealed).toString('utf8');
@@ -380,11 +393,11 @@ export class Store extends EventEmitter {
   }
 
   listShards(): StoredShard[] {
-    return (this.stmts.listShards.all() as ShardRow[]).map(rowToShard);
+    return (this.stmts.listShards.all() as unknown as ShardRow[]).map(rowToShard);
   }
 
   shardsOfService(namespace: string, service: string): StoredShard[] {
-    return (this.stmts.shardsOfService.all(namespace, service) as ShardRow[]).map(rowToShard);
+    return (this.stmts.shardsOfService.all(namespace, service) as unknown as ShardRow[]).map(rowToShard);
   }
   deleteShard(cluster: string, namespace: string, service: string): void {
     this.stmts.deleteShard.run(cluster, namespace, service);
@@ -401,11 +414,11 @@ export class Store extends EventEmitter {
   // ---- zone: record sets, serial, journal --------------------------------
 
   listRecordSets(): RecordSet[] {
-    return (this.stmts.listRecordSets.all() as RecordRow[]).map(rowToRecordSet);
+    return (this.stmts.listRecordSets.all() as unknown as RecordRow[]).map(rowToRecordSet);
   }
 
   recordSetsOfService(namespace: string, service: string): RecordSet[] {
-    return (this.stmts.recordSetsOfService.all(namespace, service) as RecordRow[]).map(rowToRecordSet);
+    return (this.stmts.recordSetsOfService.all(namespace, service) as unknown as RecordRow[]).map(rowToRecordSet);
   }
 
   soaSerial(): number {
@@ -419,7 +432,7 @@ export class Store extends EventEmitter {
 
   /** A consistent view of the zone: serial, head sequence and every RRset, read in one transaction. */
   zoneSnapshot(): { soaSerial: number; seq: number; recordSets: RecordSet[] } {
-    return this.db.transaction(() => ({ soaSerial: this.soaSerial(), seq: this.headSeq(), recordSets: this.listRecordSets() }))();
+    return transaction(this.db, () => ({ soaSerial: this.soaSerial(), seq: this.headSeq(), recordSets: this.listRecordSets() }), 'read');
   }
 
   /**
@@ -471,9 +484,9 @@ export class Store extends EventEmitter {
 
   /** Journal entries after `seq`; undefined when entries after it were pruned (reload in full). */
   changesSince(seq: number): JournalEntry[] | undefined {
-    const first = this.stmts.firstSeq.get() as number | null;
+    const first = this.stmts.firstSeq.get() ?? null;
     if (seq < this.headSeq() && (first === null || first > seq + 1)) return undefined;
-    return (this.stmts.journalSince.all(seq) as JournalRow[]).map(rowToEntry);
+    return (this.stmts.journalSince.all(seq) as unknown as JournalRow[]).map(rowToEntry);
   }
 
   /**
@@ -484,17 +497,21 @@ export class Store extends EventEmitter {
    * the caller sends the whole zone instead).
    */
   journalFromSoa(serial: number): JournalEntry[] | undefined {
-    return this.db.transaction(() => {
-      const s = serial >>> 0;
-      const rows = (this.stmts.journalFromPrevSoa.all(s) as JournalRow[]).map(rowToEntry);
-      if (rows.length) return rows;
-      return s === this.soaSerial() ? [] : undefined;
-    })();
+    return transaction(
+      this.db,
+      () => {
+        const s = serial >>> 0;
+        const rows = (this.stmts.journalFromPrevSoa.all(s) as unknown as JournalRow[]).map(rowToEntry);
+        if (rows.length) return rows;
+        return s === this.soaSerial() ? [] : undefined;
+      },
+      'read',
+    );
   }
 
   /** The newest `limit` journal entries that touched a service's records, newest first. */
   historyOf(namespace: string, service: string, limit = 100): JournalEntry[] {
-    return (this.stmts.historyOf.all(namespace, service, limit) as JournalRow[]).map(rowToEntry);
+    return (this.stmts.historyOf.all(namespace, service, limit) as unknown as JournalRow[]).map(rowToEntry);
   }
 
   /** Drops journal entries so that at most `keep` remain. */
@@ -505,7 +522,7 @@ export class Store extends EventEmitter {
 
   /** Changes whenever another connection commits: a cheap poll for cross-process followers. */
   dataVersion(): number {
-    return this.stmts.dataVersion.get() as number;
+    return this.stmts.dataVersion.get() ?? 0;
   }
 }
 

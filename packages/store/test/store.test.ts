@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { RecordSet } from '@fedns/model';
-import Database from 'better-sqlite3';
 import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations, SchemaTooNewError, Store } from '../src/index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fedns-store-'));
@@ -16,10 +18,13 @@ const rs = (name: string, data: string[], type: RecordSet['type'] = 'A'): Record
 test('a fresh store applies every migration and records it', () => {
   const dir = tmp();
   const store = Store.open({ dataDir: dir });
-  const versions = store.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
+  const versions = store.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
   const files = readdirSync(DEFAULT_MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'));
   assert.equal(versions.length, files.length);
-  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(store.db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
+  assert.equal(store.db.prepare('PRAGMA synchronous').get()?.synchronous, 2, 'synchronous = FULL');
+  assert.equal(store.db.prepare('PRAGMA foreign_keys').get()?.foreign_keys, 1);
+  assert.equal(store.db.prepare('PRAGMA busy_timeout').get()?.timeout, 5000);
   store.close();
 });
 
@@ -31,7 +36,7 @@ test('upgrading a database created by an earlier migration set', () => {
   const data = join(dir, 'data');
   mkdirSync(data);
   // What a release with only 0001 wrote: raw SQL, so this test does not depend on today's Store code.
-  const old = new Database(join(data, 'fedns.db'));
+  const old = new DatabaseSync(join(data, 'fedns.db'));
   migrate(old, readMigrations(oldMigrations));
   old.prepare('INSERT INTO services (namespace, name, uid, resource_version, object) VALUES (?, ?, ?, ?, ?)').run('default', 'nginx', 'u1', 2, '{"kind":"Service"}');
   old.prepare("INSERT INTO meta (key, value) VALUES ('soa_serial', '7'), ('resource_version', '2'), ('journal_seq', '1')").run();
@@ -61,7 +66,7 @@ test('upgrading a database created by an earlier migration set', () => {
 test('refuses a database newer than the code', () => {
   const dir = tmp();
   Store.open({ dataDir: dir }).close();
-  const db = new Database(join(dir, 'fedns.db'));
+  const db = new DatabaseSync(join(dir, 'fedns.db'));
   db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, ?)').run('future', 'x');
   db.close();
   assert.throws(() => Store.open({ dataDir: dir }), SchemaTooNewError);
@@ -74,9 +79,9 @@ test('a failing migration leaves the database unchanged', () => {
   copyFileSync(join(DEFAULT_MIGRATIONS_DIR, '0001_init.sql'), join(migs, '0001_init.sql'));
   writeFileSync(join(migs, '0002_broken.sql'), 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;');
   assert.throws(() => Store.open({ dataDir: join(dir, 'd'), migrationsDir: migs }));
-  const db = new Database(join(dir, 'd', 'fedns.db'));
-  assert.equal(db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get(), 1);
-  assert.equal(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
+  const db = new DatabaseSync(join(dir, 'd', 'fedns.db'));
+  assert.equal(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()?.v, 1);
+  assert.equal(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").get()?.n, 0);
   db.close();
 });
 
@@ -174,5 +179,82 @@ test('history lists the commits that touched one service, newest first', () => {
   assert.deepEqual(store.historyOf('default', 'other').map((e) => e.cause), ['other created']);
   store.pruneJournal(1);
   assert.deepEqual(store.historyOf('default', 'nginx').map((e) => e.cause), ['nginx deleted']);
+  store.close();
+});
+
+test('nested transactions are savepoints: an inner failure undoes only its own writes', () => {
+  const store = Store.open({ dataDir: tmp() });
+  store.tx(() => {
+    store.setMeta('outer', 'before');
+    assert.throws(() =>
+      store.tx(() => {
+        store.setMeta('inner', 'x');
+        store.setMeta('outer', 'clobbered');
+        throw new Error('inner fails');
+      }),
+    );
+    assert.equal(store.meta('inner'), undefined, 'the inner writes are gone at once');
+    assert.equal(store.meta('outer'), 'before');
+    store.tx(() => store.setMeta('second', 'kept'));
+    store.setMeta('after', 'y');
+  });
+  assert.deepEqual([store.meta('outer'), store.meta('inner'), store.meta('second'), store.meta('after')], ['before', undefined, 'kept', 'y']);
+
+  // An outer failure undoes everything, released savepoints included.
+  assert.throws(() =>
+    store.tx(() => {
+      store.tx(() => store.setMeta('inner2', 'x'));
+      store.setMeta('outer2', 'x');
+      throw new Error('outer fails');
+    }),
+  );
+  assert.equal(store.meta('inner2'), undefined);
+  assert.equal(store.meta('outer2'), undefined);
+  assert.equal(store.db.isTransaction, false);
+  store.close();
+});
+
+test('a transaction function must be synchronous', () => {
+  const store = Store.open({ dataDir: tmp() });
+  assert.throws(
+    () =>
+      store.tx(async () => {
+        store.setMeta('k', 'v');
+      }),
+    /synchronous/,
+  );
+  assert.equal(store.meta('k'), undefined, 'rolled back');
+  assert.equal(store.db.isTransaction, false);
+  store.close();
+});
+
+test('a read-only store never creates a database', () => {
+  const dir = tmp();
+  assert.throws(() => Store.open({ dataDir: dir, readonly: true }), /does not exist/);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('two processes writing one file: read-then-write transactions neither fail nor lose updates', async () => {
+  // A deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when the
+  // other process commits in between; the store's write transactions take the lock first instead.
+  const dir = tmp();
+  const store = Store.open({ dataDir: dir });
+  const rv0 = store.currentResourceVersion();
+  const n = 300;
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./rv-writer.ts', import.meta.url)), dir, String(n)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const seen = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    seen.add(store.nextResourceVersion());
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r)); // let the other writer in between
+  }
+  assert.equal(await exited, 0, stderr);
+  assert.equal(seen.size, n, 'every resourceVersion handed out once');
+  assert.equal(store.currentResourceVersion(), rv0 + 2 * n, 'no update lost');
   store.close();
 });
