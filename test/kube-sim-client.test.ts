@@ -156,17 +156,17 @@ describe('kube-sim with @kubernetes/client-node', () => {
     });
     await member.start();
     try {
-      await waitFor('informers synced', () => member.synced && member.nodes.list().length === 3);
+      await waitFor('informers synced', () => member.connected && member.nodes.list().length === 3);
       sim.faults.unreachable(true);
-      await waitFor('informers broken', () => !member.synced);
+      await waitFor('informers broken', () => !member.connected);
       // Changed while fedns cannot see the member; a few restarts fail meanwhile.
       sim.stores.services.mutate('default', 'kubernetes', (d) => {
         d.metadata.labels = { ...d.metadata.labels, changed: 'during-outage' };
       });
       await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(member.synced, false);
+      assert.equal(member.connected, false);
       sim.faults.clear();
-      await waitFor('informers synced again', () => member.synced);
+      await waitFor('informers synced again', () => member.connected);
       await waitFor('the change made during the outage', () => member.getService('default', 'kubernetes')?.metadata?.labels?.changed === 'during-outage');
       // And they watch again: a change after recovery arrives too.
       sim.stores.services.mutate('default', 'kubernetes', (d) => {

@@ -371,12 +371,12 @@ export class Store extends EventEmitter {
   }
 
   getShard(cluster: string, namespace: string, service: string): StoredShard | undefined {
-    const r = this.stmts.getShard.get(cluster, namespace, service) as ShardRow | undefined;
+    const r = this.stmts.getShard.get(cluster, namespace, service) as unknown as ShardRow | undefined;
     return r ? rowToShard(r) : undefined;
   }
 
   shardsOfCluster(cluster: string): StoredShard[] {
-    return (this.stmts.shardsOfCluster.all(cluster) as ShardRow[]).map(rowToShard);
+    return (this.stmts.shardsOfCluster.all(cluster) as unknown as ShardRow[]).map(rowToShard);
   }
 
   memberState(cluster: string): MemberState | undefined {

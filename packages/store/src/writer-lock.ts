@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 
 /** Who holds a data directory's writer lock (as written beside the lock when it was taken). */
 export interface WriterHolder {
@@ -36,26 +36,33 @@ const HOLDER_FILE = 'writer.json';
  * Read-only followers never take it.
  */
 export function acquireWriterLock(dataDir: string, role: string): WriterLock {
-  const db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
+  const db = new DatabaseSync(join(dataDir, LOCK_FILE), { timeout: 0 });
   try {
-    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
     db.exec('CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1))');
     db.exec('BEGIN EXCLUSIVE');
     db.exec('INSERT OR REPLACE INTO holder (id) VALUES (1)');
   } catch (err) {
     db.close();
-    if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw new WriterLockHeldError(dataDir, readHolder(dataDir));
+    if (isBusy(err)) throw new WriterLockHeldError(dataDir, readHolder(dataDir));
     throw err;
   }
   const holder: WriterHolder = { pid: process.pid, host: hostname(), role, since: new Date().toISOString() };
   writeFileSync(join(dataDir, HOLDER_FILE), `${JSON.stringify(holder)}\n`, { mode: 0o644 });
   return {
     release() {
-      if (!db.open) return;
+      if (!db.isOpen) return;
       db.exec('ROLLBACK');
       db.close();
     },
   };
+}
+
+/** SQLITE_BUSY (5) or SQLITE_LOCKED (6), as node:sqlite reports them. */
+function isBusy(err: unknown): boolean {
+  const e = err as { errcode?: number; message?: string };
+  const primary = (e.errcode ?? 0) & 0xff;
+  return primary === 5 || primary === 6 || /database is locked/.test(e.message ?? '');
 }
 
 function readHolder(dataDir: string): WriterHolder | undefined {
