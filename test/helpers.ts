@@ -202,3 +202,26 @@ export async function seedWorkedExample(dataDir: string, api: string): Promise<v
   });
   if (res.status !== 201) throw new Error(`creating prod/nginx: ${res.status} ${await res.text()}`);
 }
+
+/** Joins in-process simulated members to a data dir with the real `fedns join` (each through its own kubeconfig file). */
+export async function joinSims(dataDir: string, federation: string, sims: { name: string; url: string }[]): Promise<void> {
+  const { writeFileSync } = await import('node:fs');
+  const { buildKubeconfig } = await import('@fedns/kube-sim');
+  for (const s of sims) {
+    const kc = join(dataDir, `${s.name}.kubeconfig`);
+    writeFileSync(kc, buildKubeconfig([{ name: s.name, server: s.url }]));
+    const j = await runFedns(['join', s.name, '--kubeconfig', kc, '--data-dir', dataDir, '--federation', federation]);
+    if (j.code !== 0) throw new Error(`fedns join ${s.name}: ${j.stderr}`);
+  }
+}
+
+/** A JSON request to a plain-HTTP fedns API (auth off); the body parsed when there is one. */
+export async function api<T = Record<string, unknown>>(base: string, path: string, init: { method?: string; body?: unknown; contentType?: string } = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${path}`, {
+    method: init.method ?? 'GET',
+    headers: init.body === undefined ? {} : { 'content-type': init.contentType ?? 'application/json' },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+}

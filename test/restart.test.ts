@@ -5,11 +5,9 @@
  * last state for a grace period counted from the restart, then drop.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildKubeconfig, type SimCluster, startSimCluster } from '@fedns/kube-sim';
-import { writeFileSync } from 'node:fs';
-import { dig, type FednsProcess, freePort, lines, runFedns, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { type SimCluster, startSimCluster } from '@fedns/kube-sim';
+import { dig, type FednsProcess, freePort, joinSims, lines, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
 
 const dataDir = tempDir();
 const sims: SimCluster[] = [];
@@ -38,12 +36,7 @@ before(async () => {
   dnsPort = await freePort();
   sims.push(await startSimCluster({ name: 'c1', region: 'us-east1', zones: ['us-east1-b'], lbPool: '198.51.100.0/28', kubeletDelayMs: 20, lbDelayMs: 10 }));
   sims.push(await startSimCluster({ name: 'c2', region: 'europe-west1', zones: ['europe-west1-b'], lbPool: '198.51.100.16/28', kubeletDelayMs: 20, lbDelayMs: 10 }));
-  for (const s of sims) {
-    const kc = join(dataDir, `${s.name}.kubeconfig`);
-    writeFileSync(kc, buildKubeconfig([{ name: s.name, server: s.url }]));
-    const j = await runFedns(['join', s.name, '--kubeconfig', kc, '--data-dir', dataDir, '--federation', 'myfed']);
-    assert.equal(j.code, 0, j.stderr);
-  }
+  await joinSims(dataDir, 'myfed', sims);
   serve = await startServe();
 });
 

@@ -119,10 +119,7 @@ export class FederationController {
       owner: opts.owner,
       metrics: this.metrics,
       log: this.log,
-      onMemberDeleted: (ns, name, cause) => {
-        this.log.warn({ service: svcKey(ns, name), cause }, 'member service deleted');
-        records.enqueue(ns, name, cause);
-      },
+      onMemberDeleted: (ns, name, cause) => records.enqueue(ns, name, cause),
     });
     const queue = (name: string, reconcile: (key: string) => unknown, extra: Partial<ConstructorParameters<typeof WorkQueue>[0]> = {}) =>
       new WorkQueue({
@@ -235,6 +232,12 @@ export class FederationController {
     const now = policyWords(fed, this.defaults);
     this.policies.set(k, now);
     const changes = before ? (Object.keys(now) as (keyof typeof now)[]).filter((f) => before[f] !== now[f]).map((f) => `${f} ${before[f]} → ${now[f]}`) : [];
+    if (before && before.placement !== now.placement) {
+      // Narrowing deletes member copies: their load balancers (and addresses) are gone for good.
+      const placed = (p: string) => (p === '(every cluster)' ? this.connections.names() : p.split(','));
+      const left = placed(before.placement).filter((c) => !placed(now.placement).includes(c));
+      if (left.length) changes.push(`member Services in ${left.join(', ')} are deleted, releasing their load balancers`);
+    }
     if (changes.length) return `service ${k}: ${changes.join(', ')}${by}`;
     return `service ${k} ${last?.type === 'ADDED' ? 'created' : 'changed'}${by}`;
   }

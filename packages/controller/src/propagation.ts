@@ -94,8 +94,10 @@ export class PropagationReconciler {
     const { ips, hostnames } = ingressOf(live);
     const released = [...ips, ...hostnames];
     const lb = released.length ? `; its load balancer ${released.join(', ')} is released` : '';
-    this.opts.log.info({ cluster: member.name, service: `${namespace}/${name}`, reason: why, loadBalancer: released }, 'member service deleted');
-    this.opts.onMemberDeleted(namespace, name, `member Service ${namespace}/${name} deleted in ${member.name} (${why})${lb}`);
+    const cause = `member Service ${namespace}/${name} deleted in ${member.name} (${why})${lb}`;
+    // A warning: a deleted copy's load balancer and its addresses are gone for good.
+    this.opts.log.warn({ cluster: member.name, service: `${namespace}/${name}`, loadBalancer: released, cause }, 'member service deleted');
+    this.opts.onMemberDeleted(namespace, name, cause);
   }
 
   private count(cluster: string, action: string): void {
