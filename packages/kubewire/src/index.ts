@@ -11,5 +11,6 @@ export * from './discovery.js';
 export * from './openapi.js';
 export * from './server.js';
 export * from './protobuf.js';
+export * from './protobuf-kinds.js';
 export * from './apply.js';
 export * from './fieldvalidation.js';
