@@ -6,6 +6,7 @@ export * from './selectors.js';
 export * from './store.js';
 export * from './watchers.js';
 export * from './patch.js';
+export * from './jsonpatch.js';
 export * from './table.js';
 export * from './discovery.js';
 export * from './openapi.js';

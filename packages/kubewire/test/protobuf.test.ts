@@ -30,7 +30,7 @@ function envelope(apiVersion: string, kind: string, ...raw: number[][]): Buffer 
 function rejects(body: Buffer, code: number, pattern: RegExp): void {
   assert.throws(
     () => decodeProtobufObject(body),
-    (e: unknown) => e instanceof StatusError && e.code === code && pattern.test(e.status.message),
+    (e: unknown) => e instanceof StatusError && e.code === code && pattern.test(e.status.message ?? ''),
   );
 }
 
