@@ -7,6 +7,8 @@ export * from './store.js';
 export * from './watchers.js';
 export * from './patch.js';
 export * from './jsonpatch.js';
+export * from './strategic.js';
+export * from './listtypes.js';
 export * from './table.js';
 export * from './discovery.js';
 export * from './openapi.js';
