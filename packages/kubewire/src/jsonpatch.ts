@@ -77,7 +77,7 @@ function edit(doc: Json, tokens: string[], mode: 'insert' | 'set' | 'delete', va
   return doc;
 }
 
-function valueOf(op: Op, name: string): Json {
+function required(op: Op, name: string): Json {
   if (!Object.hasOwn(op, 'value')) throw failed(`${name} operation does not apply: missing value field`);
   return clone(op.value);
 }
@@ -89,14 +89,14 @@ function applyOne(doc: Json, op: Op): Json {
   const missingPath = (what = 'path') => () => failed(`${name} operation does not apply: doc is missing ${what}: ${path}: missing value`);
   switch (name) {
     case 'add':
-      return edit(doc, parsePointer(name, 'path', op.path), 'insert', valueOf(op, name), missingPath());
+      return edit(doc, parsePointer(name, 'path', op.path), 'insert', required(op, name), missingPath());
     case 'remove':
       return edit(doc, parsePointer(name, 'path', op.path), 'delete', undefined, missingPath());
     case 'replace':
-      return edit(doc, parsePointer(name, 'path', op.path), 'set', valueOf(op, name), missingPath());
+      return edit(doc, parsePointer(name, 'path', op.path), 'set', required(op, name), missingPath());
     case 'test': {
       const tokens = parsePointer(name, 'path', op.path);
-      const want = valueOf(op, name);
+      const want = required(op, name);
       const have = get(doc, tokens);
       if (have === MISSING) throw missingPath()();
       if (!deepEqual(have, want)) throw failed(`testing value ${op.path} failed: test failed`);
