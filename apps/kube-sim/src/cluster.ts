@@ -15,6 +15,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { EndpointsController, EventRecorder, Kubelet, type LbIngressMode, LoadBalancerController } from './controllers.js';
 import { IpPool, intToIp, parseCidr } from './ipam.js';
 import { configMapHooks, defaultPod, genericHooks, namespaceHooks, PortAllocator, podHooks, secretHooks, serviceHooks, validatePod } from './resources.js';
+import {
+  configMapSchema,
+  endpointSliceSchema,
+  endpointsSchema,
+  eventSchema,
+  namespaceSchema,
+  nodeSchema,
+  podSchema,
+  secretSchema,
+  serviceAccountSchema,
+  serviceSchema,
+} from './schemas.js';
 
 export interface SimClusterOptions {
   /** Cluster name (default `kube-sim`). */
@@ -247,9 +259,9 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     for (const s of namespacedStores) for (const o of s.list({ namespace: ns }).items) s.delete(ns, o.metadata.name as string);
   };
 
-  api.addResource({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], store: stores.namespaces, statusSubresource: true, hooks: namespaceHooks(deleteNamespaceContents), nameValidation: 'label' });
-  api.addResource({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'], store: stores.nodes, statusSubresource: true, hooks: genericHooks() });
-  api.addResource({ group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, shortNames: ['svc'], categories: ['all'], store: stores.services, statusSubresource: true, hooks: svcHooks, nameValidation: 'dns1035' });
+  api.addResource({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], store: stores.namespaces, schema: namespaceSchema, statusSubresource: true, hooks: namespaceHooks(deleteNamespaceContents), nameValidation: 'label' });
+  api.addResource({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'], store: stores.nodes, schema: nodeSchema, statusSubresource: true, hooks: genericHooks() });
+  api.addResource({ group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, shortNames: ['svc'], categories: ['all'], store: stores.services, schema: serviceSchema, statusSubresource: true, hooks: svcHooks, nameValidation: 'dns1035' });
   api.addResource({
     group: '',
     version: 'v1',
@@ -260,6 +272,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     categories: ['all'],
     store: stores.pods,
     statusSubresource: true,
+    schema: podSchema,
     hooks: podHooks(),
     subresources: {
       log: {
@@ -271,12 +284,12 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       },
     },
   });
-  api.addResource({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true, store: stores.endpointSlices, hooks: genericHooks() });
-  api.addResource({ group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'], store: stores.endpoints, hooks: genericHooks() });
-  api.addResource({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], store: stores.configMaps, hooks: configMapHooks() });
-  api.addResource({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], store: stores.events, nameValidation: 'none' });
-  api.addResource({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, store: stores.secrets, hooks: secretHooks() });
-  api.addResource({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'], store: stores.serviceAccounts, hooks: genericHooks() });
+  api.addResource({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true, store: stores.endpointSlices, schema: endpointSliceSchema, hooks: genericHooks() });
+  api.addResource({ group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'], store: stores.endpoints, schema: endpointsSchema, hooks: genericHooks() });
+  api.addResource({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], store: stores.configMaps, schema: configMapSchema, hooks: configMapHooks() });
+  api.addResource({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], store: stores.events, schema: eventSchema, nameValidation: 'none' });
+  api.addResource({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, store: stores.secrets, schema: secretSchema, hooks: secretHooks() });
+  api.addResource({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'], store: stores.serviceAccounts, schema: serviceAccountSchema, hooks: genericHooks() });
 
   // ---- controllers ------------------------------------------------------------------------------
   const podCidr = options.podCidr ?? '10.244.0.0/16';

@@ -177,6 +177,18 @@ describe('kubectl against kube-sim', () => {
     assert.equal(sim.stores.services.list({ namespace: 'prod' }).items.length, 0);
   });
 
+  it('protobuf bodies keep empty values: create configmap --from-literal=k=, create secret --from-literal=pw=', async () => {
+    const cmr = await k('create', 'configmap', 'empty', '--from-literal=k=', '--from-literal=a=b');
+    assert.equal(cmr.code, 0, cmr.stderr);
+    const cm = JSON.parse((await k('get', 'cm', 'empty', '-o', 'json')).stdout);
+    assert.deepEqual(cm.data, { a: 'b', k: '' });
+    const sr = await k('create', 'secret', 'generic', 'empty', '--from-literal=pw=');
+    assert.equal(sr.code, 0, sr.stderr);
+    const sec = JSON.parse((await k('get', 'secret', 'empty', '-o', 'json')).stdout);
+    assert.deepEqual(sec.data, { pw: '' });
+    for (const kind of ['cm', 'secret']) assert.equal((await k('delete', kind, 'empty')).code, 0);
+  });
+
   it('namespaces: refuse deleting default', async () => {
     const del = await k('delete', 'namespace', 'default');
     assert.notEqual(del.code, 0);

@@ -180,6 +180,43 @@ describe('kube-sim cluster', () => {
     assert.equal((await http('DELETE', `${sim.url}/api/v1/namespaces/prod`)).status, 200);
     assert.equal((await http('GET', `${sim.url}/api/v1/namespaces/prod/configmaps/x`)).status, 404);
   });
+
+  it('strategic merge patch follows the list extensions each kind serves in its OpenAPI', async () => {
+    const smp = { 'content-type': 'application/strategic-merge-patch+json' };
+    const core = (await http('GET', `${sim.url}/openapi/v3/api/v1`)).json.components.schemas;
+    const ports = core['io.k8s.api.core.v1.Service'].properties.spec.properties.ports;
+    assert.equal(ports['x-kubernetes-patch-merge-key'], 'port');
+    assert.deepEqual(ports['x-kubernetes-list-map-keys'], ['port', 'protocol']);
+    const discovery = (await http('GET', `${sim.url}/openapi/v3/apis/discovery.k8s.io/v1`)).json.components.schemas;
+    assert.equal(discovery['io.k8s.api.discovery.v1.EndpointSlice'].properties.ports['x-kubernetes-list-type'], 'atomic');
+
+    // EndpointSlice ports and endpoints are atomic upstream: a patch replaces them.
+    const slices = `${sim.url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices`;
+    const slice = { metadata: { name: 'manual' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] };
+    assert.equal((await http('POST', slices, slice)).status, 201);
+    const ps = await http('PATCH', `${slices}/manual`, { ports: [{ name: 'https', port: 443, protocol: 'TCP' }], endpoints: [{ addresses: ['10.0.0.2'] }] }, smp);
+    assert.equal(ps.status, 200, ps.text);
+    assert.deepEqual(ps.json.ports, [{ name: 'https', port: 443, protocol: 'TCP' }]);
+    assert.deepEqual(ps.json.endpoints, [{ addresses: ['10.0.0.2'] }]);
+
+    // Service ports merge by port; Pod containers by name; Node status conditions by type.
+    const svcs = `${sim.url}/api/v1/namespaces/default/services`;
+    assert.equal((await http('POST', svcs, svc('smp', { type: 'ClusterIP' }))).status, 201);
+    const pv = await http('PATCH', `${svcs}/smp`, { spec: { ports: [{ name: 'https', port: 443, targetPort: 8443 }] } }, smp);
+    assert.deepEqual(pv.json.spec.ports.map((p: { name: string }) => p.name), ['http', 'https']);
+    const pods = `${sim.url}/api/v1/namespaces/default/pods`;
+    const pod = { metadata: { name: 'smp' }, spec: { containers: [{ name: 'a', image: 'x', env: [{ name: 'A', value: '1' }] }] } };
+    assert.equal((await http('POST', pods, pod)).status, 201);
+    const pp = await http('PATCH', `${pods}/smp`, { spec: { containers: [{ name: 'a', env: [{ name: 'B', value: '2' }] }] } }, smp);
+    assert.deepEqual(pp.json.spec.containers[0].env, [{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    assert.equal(pp.json.spec.containers[0].image, 'x');
+    const node = (await http('GET', `${sim.url}/api/v1/nodes`)).json.items[0].metadata.name;
+    const pn = await http('PATCH', `${sim.url}/api/v1/nodes/${node}/status`, { status: { conditions: [{ type: 'FednsTest', status: 'True' }] } }, smp);
+    assert.deepEqual(pn.json.status.conditions.map((c: { type: string }) => c.type), ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready', 'FednsTest']);
+    const back = await http('PATCH', `${sim.url}/api/v1/nodes/${node}/status`, { status: { conditions: [{ type: 'FednsTest', $patch: 'delete' }] } }, smp);
+    assert.equal(back.json.status.conditions.length, 4);
+    for (const url of [`${slices}/manual`, `${svcs}/smp`, `${pods}/smp`]) assert.equal((await http('DELETE', url)).status, 200);
+  });
 });
 
 describe('kube-sim hostname ingress', () => {

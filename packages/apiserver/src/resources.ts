@@ -5,7 +5,7 @@ import { explainName } from '@fedns/cascade';
  * read-only DNSRecordSet view — schemas (OpenAPI and unknown-field checks),
  * kubectl columns, validation and defaulting hooks.
  */
-import { errors, fieldError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, statusError, type TableDef } from '@fedns/kubewire';
+import { atomicList, errors, fieldError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
 import { ageOf } from '@fedns/kubewire';
 import type { ClusterObject } from '@fedns/model';
 import { labelProblem, topologyFromCluster } from '@fedns/model';
@@ -19,37 +19,40 @@ const str = { type: 'string' };
 const int = { type: 'integer' };
 const bool = { type: 'boolean' };
 const strList = { type: 'array', items: str };
+const atomicStrList = atomicList(str);
 const strMap = { type: 'object', additionalProperties: str };
 const intOrString = { 'x-kubernetes-int-or-string': true };
 const condition = {
   type: 'object',
   properties: { type: str, status: str, reason: str, message: str, lastTransitionTime: str, lastProbeTime: str, observedGeneration: int },
 };
+/** Conditions keyed by type (strategic merge patch and server-side apply), as upstream declares them. */
+const conditions = mapList(condition, ['type']);
 
-/** core/v1 Service, every field kube-apiserver 1.32 knows. */
+/** core/v1 Service, every field kube-apiserver 1.32 knows, its lists declared as upstream does (x-kubernetes-list-*, -patch-*). */
 export const serviceSchema: JsonSchema = kindSchema('Service is a named abstraction of software service (for example, mysql) consisting of local port(s) and a selector.', {
   spec: {
     type: 'object',
     properties: {
       allocateLoadBalancerNodePorts: bool,
       clusterIP: str,
-      clusterIPs: strList,
-      externalIPs: strList,
+      clusterIPs: atomicStrList,
+      externalIPs: atomicStrList,
       externalName: str,
       externalTrafficPolicy: str,
       healthCheckNodePort: int,
       internalTrafficPolicy: str,
-      ipFamilies: strList,
+      ipFamilies: atomicStrList,
       ipFamilyPolicy: str,
       loadBalancerClass: str,
       loadBalancerIP: str,
-      loadBalancerSourceRanges: strList,
-      ports: {
-        type: 'array',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['port', 'protocol'],
-        items: { type: 'object', required: ['port'], properties: { appProtocol: str, name: str, nodePort: int, port: int, protocol: str, targetPort: intOrString } },
-      },
+      loadBalancerSourceRanges: atomicStrList,
+      // merged by port under strategic merge patch, keyed by port and protocol under server-side apply
+      ports: mapList(
+        { type: 'object', required: ['port'], properties: { appProtocol: str, name: str, nodePort: int, port: int, protocol: { type: 'string', default: 'TCP' }, targetPort: intOrString } },
+        ['port', 'protocol'],
+        { mergeKey: 'port' },
+      ),
       publishNotReadyAddresses: bool,
       selector: strMap,
       sessionAffinity: str,
@@ -64,20 +67,17 @@ export const serviceSchema: JsonSchema = kindSchema('Service is a named abstract
       loadBalancer: {
         type: 'object',
         properties: {
-          ingress: {
-            type: 'array',
-            items: { type: 'object', properties: { ip: str, hostname: str, ipMode: str, ports: { type: 'array', items: { type: 'object', properties: { port: int, protocol: str, error: str } } } } },
-          },
+          ingress: atomicList({ type: 'object', properties: { ip: str, hostname: str, ipMode: str, ports: atomicList({ type: 'object', properties: { port: int, protocol: str, error: str } }) } }),
         },
       },
-      conditions: { type: 'array', items: condition },
+      conditions,
     },
   },
 });
 
 export const namespaceSchema: JsonSchema = kindSchema('Namespace provides a scope for Names.', {
-  spec: { type: 'object', properties: { finalizers: strList } },
-  status: { type: 'object', properties: { phase: str, conditions: { type: 'array', items: condition } } },
+  spec: { type: 'object', properties: { finalizers: atomicStrList } },
+  status: { type: 'object', properties: { phase: str, conditions } },
 });
 
 export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster of the federation.', {
@@ -92,7 +92,7 @@ export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster
       drainedZones: { type: 'array', items: str, description: 'Zones of this cluster whose shards are not published.' },
     },
   },
-  status: { type: 'object', properties: { region: str, zones: strList, conditions: { type: 'array', items: condition } } },
+  status: { type: 'object', properties: { region: str, zones: strList, conditions } },
 });
 
 export const recordSetSchema: JsonSchema = kindSchema('DNSRecordSet is one RRset of the federation zone, as published (read-only).', {

@@ -188,6 +188,29 @@ describe('writes', () => {
     assert.ok(!JSON.stringify((await req('GET', '/apis/federation.fedns.io/v1/clusters')).json).includes('secret'));
     assert.equal(clusterChanges - before, 2);
   });
+
+  it('Service lists follow the extensions the OpenAPI serves: ports merge by port, apply keys them by port and protocol', async () => {
+    const schemas = (await req('GET', '/openapi/v3/api/v1')).json.components.schemas;
+    const ports = schemas['io.k8s.api.core.v1.Service'].properties.spec.properties.ports;
+    assert.equal(ports['x-kubernetes-patch-merge-key'], 'port');
+    assert.deepEqual(ports['x-kubernetes-list-map-keys'], ['port', 'protocol']);
+    assert.equal(schemas['io.k8s.api.core.v1.Service'].properties.status.properties.conditions['x-kubernetes-patch-merge-key'], 'type');
+    assert.equal((await req('POST', '/api/v1/namespaces/default/services', svc('lists'))).status, 201);
+    const smp = await fetch(`${base}/api/v1/namespaces/default/services/lists`, { method: 'PATCH', headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: '{"spec":{"ports":[{"name":"https","port":443}]}}' });
+    assert.deepEqual(((await smp.json()) as { spec: { ports: { port: number }[] } }).spec.ports.map((p) => p.port), [80, 443]);
+    const apply = await fetch(`${base}/api/v1/namespaces/default/services/lists?fieldManager=lists`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/apply-patch+yaml' },
+      body: 'apiVersion: v1\nkind: Service\nmetadata:\n  name: lists\nspec:\n  ports:\n  - name: dns\n    port: 53\n    protocol: UDP\n',
+    });
+    const text = await apply.text();
+    assert.equal(apply.status, 200, text);
+    const applied = JSON.parse(text) as { spec: { ports: { port: number }[] }; metadata: { managedFields: { manager: string; fieldsV1: unknown }[] } };
+    assert.deepEqual(applied.spec.ports.map((p) => p.port), [80, 443, 53]);
+    const mine = applied.metadata.managedFields.find((m) => m.manager === 'lists');
+    assert.deepEqual(mine?.fieldsV1, { 'f:spec': { 'f:ports': { 'k:{"port":53,"protocol":"UDP"}': { '.': {}, 'f:name': {}, 'f:port': {}, 'f:protocol': {} } } } });
+    assert.equal((await req('DELETE', '/api/v1/namespaces/default/services/lists')).status, 200);
+  });
 });
 
 describe('authentication and TLS', () => {

@@ -5,9 +5,11 @@
  * manager set which fields; `PATCH application/apply-patch+yaml` merges the applied configuration
  * into the live object, removes the fields the manager applied before and no longer applies (unless
  * another manager owns them), and refuses (409 Conflict) to change a field another manager owns,
- * unless `force=true`. Associative lists (Service ports, containers, env, conditions...) merge by key;
- * other lists are atomic.
+ * unless `force=true`. Lists follow the kind's schema (listtypes.ts `ssaListOf`): associative lists
+ * (`x-kubernetes-list-type: map`) merge by their keys, sets by value, other lists are atomic.
  */
+import { itemSchema, propertySchema, type SsaList, ssaListOf, withObjectMeta } from './listtypes.js';
+import type { JsonSchema } from './openapi.js';
 import { statusError, type StatusCause } from './status.js';
 import type { KubeObject } from './types.js';
 import { clone, deepEqual, isPlainObject, rfc3339 } from './util.js';
@@ -22,44 +24,28 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-/** Associative list keys by field name (the list's own field name), as the Kubernetes types declare them. */
-export type ListKeys = (field: string, items: unknown[]) => string[] | undefined;
-
-const KEYS_BY_FIELD: Record<string, string[]> = {
-  containers: ['name'],
-  initContainers: ['name'],
-  ephemeralContainers: ['name'],
-  env: ['name'],
-  volumes: ['name'],
-  volumeMounts: ['mountPath'],
-  conditions: ['type'],
-  ownerReferences: ['uid'],
-  imagePullSecrets: ['name'],
-  hostAliases: ['ip'],
-  topologySpreadConstraints: ['topologyKey', 'whenUnsatisfiable'],
-};
-
-/** Defaults of key fields, so `{port: 80}` and `{port: 80, protocol: TCP}` are the same item. */
-const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
-
-export const defaultListKeys: ListKeys = (field, items) => {
-  if (field === 'ports') return items.some((i) => isPlainObject(i) && 'containerPort' in i) ? ['containerPort', 'protocol'] : ['port', 'protocol'];
-  return KEYS_BY_FIELD[field];
-};
-
-/** A path element: `f:<field>` or `k:<sorted key JSON>`. A path is encoded as JSON for set membership. */
+/** A path element: `f:<field>`, `k:<sorted key JSON>` (map item) or `v:<value JSON>` (set item). A path is encoded as JSON for set membership. */
 type Path = string[];
 const enc = (p: Path) => JSON.stringify(p);
 const dec = (s: string) => JSON.parse(s) as Path;
 
-function keyJson(item: unknown, keys: string[]): string {
+/** The path element of a list item, or undefined when the list is atomic. */
+function itemElement(item: unknown, list: SsaList): string | undefined {
+  if (list.type === 'set') return isPlainObject(item) || Array.isArray(item) ? undefined : `v:${JSON.stringify(item)}`;
+  if (list.type !== 'map' || !isPlainObject(item)) return undefined;
   const o: Record<string, unknown> = {};
-  for (const k of [...keys].sort()) {
-    const v = isPlainObject(item) ? (item[k] ?? KEY_DEFAULTS[k]) : undefined;
+  for (const k of [...list.keys].sort()) {
+    const v = item[k] ?? list.defaults[k];
     if (v !== undefined) o[k] = v;
   }
-  return JSON.stringify(o);
+  return `k:${JSON.stringify(o)}`;
 }
+
+/** Whether a list's items are owned one by one (a map of objects, a set of primitives). */
+const itemized = (value: unknown[], list: SsaList) => value.every((item) => itemElement(item, list) !== undefined);
+
+/** metadata itself is no one's: only what is in it (labels, annotations, ...) is owned. */
+const isMetadata = (p: Path) => p.length === 1 && p[0] === 'f:metadata';
 
 /** Fields that belong to the server or to identity, never owned by a manager. */
 function ignoredTop(path: Path, opts: TrackOptions): boolean {
@@ -77,32 +63,32 @@ export interface TrackOptions {
   /** status belongs to the /status subresource: the main resource's managers do not own it. */
   statusSubresource?: boolean;
   subresource?: string;
-  listKeys?: ListKeys;
+  /** The kind's OpenAPI schema: its x-kubernetes-list-* extensions say which lists are associative. */
+  schema?: JsonSchema;
 }
 
 /** Every owned path of an object: each map field, each associative-list item, down to the leaves. */
 export function fieldPaths(obj: unknown, opts: TrackOptions = {}): Set<string> {
   const out = new Set<string>();
-  const listKeys = opts.listKeys ?? defaultListKeys;
-  const walk = (value: unknown, path: Path, field: string | undefined) => {
+  const walk = (value: unknown, path: Path, schema: JsonSchema | undefined) => {
     if (isPlainObject(value)) {
       for (const [k, v] of Object.entries(value)) {
         const p = [...path, `f:${k}`];
         if (path.length <= 1 && ignoredTop(p, opts)) continue;
-        out.add(enc(p));
-        walk(v, p, k);
+        if (!isMetadata(p)) out.add(enc(p));
+        walk(v, p, propertySchema(schema, k));
       }
-    } else if (Array.isArray(value) && field) {
-      const keys = listKeys(field, value);
-      if (!keys || !value.every(isPlainObject)) return; // atomic list: the list is the leaf
+    } else if (Array.isArray(value)) {
+      const list = ssaListOf(schema);
+      if (!itemized(value, list)) return; // atomic list: the list is the leaf
       for (const item of value) {
-        const p = [...path, `k:${keyJson(item, keys)}`];
+        const p = [...path, itemElement(item, list) as string];
         out.add(enc(p));
-        walk(item, p, undefined);
+        walk(item, p, itemSchema(schema));
       }
     }
   };
-  walk(obj, [], undefined);
+  walk(obj, [], withObjectMeta(opts.schema));
   return out;
 }
 
@@ -130,7 +116,7 @@ export function fromFieldsV1(tree: unknown): Set<string> {
     for (const [k, v] of Object.entries(node)) {
       if (k === '.') continue;
       const p = [...path, k];
-      out.add(enc(p));
+      if (!isMetadata(p)) out.add(enc(p));
       walk(v, p);
     }
   };
@@ -138,43 +124,45 @@ export function fromFieldsV1(tree: unknown): Set<string> {
   return out;
 }
 
-function childOf(node: unknown, el: string, listKeys: ListKeys, field: string | undefined): { value: unknown; found: boolean; index?: number } {
+interface Found {
+  value: unknown;
+  found: boolean;
+  schema?: JsonSchema;
+  index?: number;
+}
+
+function childOf(node: unknown, el: string, schema: JsonSchema | undefined): Found {
   if (el.startsWith('f:')) {
     if (!isPlainObject(node)) return { value: undefined, found: false };
     const k = el.slice(2);
-    return { value: node[k], found: k in node };
+    return { value: node[k], found: k in node, schema: propertySchema(schema, k) };
   }
-  if (el.startsWith('k:') && Array.isArray(node) && field) {
-    const keys = listKeys(field, node);
-    if (!keys) return { value: undefined, found: false };
-    const want = el.slice(2);
-    const index = node.findIndex((item) => keyJson(item, keys) === want);
-    return index >= 0 ? { value: node[index], found: true, index } : { value: undefined, found: false };
+  if (Array.isArray(node)) {
+    const list = ssaListOf(schema);
+    const index = node.findIndex((item) => itemElement(item, list) === el);
+    if (index >= 0) return { value: node[index], found: true, index, schema: itemSchema(schema) };
   }
   return { value: undefined, found: false };
 }
 
-function lookup(obj: unknown, path: Path, listKeys: ListKeys): { value: unknown; found: boolean } {
-  let cur: unknown = obj;
-  let field: string | undefined;
+/** The value at a path of the object; `schema` is the kind's (ObjectMeta added). */
+function lookup(obj: unknown, path: Path, schema: JsonSchema): Found {
+  let cur: Found = { value: obj, found: true, schema };
   for (const el of path) {
-    const c = childOf(cur, el, listKeys, field);
-    if (!c.found) return { value: undefined, found: false };
-    cur = c.value;
-    field = el.startsWith('f:') ? el.slice(2) : undefined;
+    cur = childOf(cur.value, el, cur.schema);
+    if (!cur.found) return cur;
   }
-  return { value: cur, found: true };
+  return cur;
 }
 
-function removeAt(obj: unknown, path: Path, listKeys: ListKeys): void {
+function removeAt(obj: unknown, path: Path, schema: JsonSchema): void {
   if (!path.length) return;
-  const parent = lookup(obj, path.slice(0, -1), listKeys);
+  const parent = lookup(obj, path.slice(0, -1), schema);
   if (!parent.found) return;
   const last = path[path.length - 1] as string;
-  const parentField = path.length >= 2 && path[path.length - 2]?.startsWith('f:') ? path[path.length - 2]?.slice(2) : undefined;
   if (last.startsWith('f:') && isPlainObject(parent.value)) delete parent.value[last.slice(2)];
-  else if (last.startsWith('k:') && Array.isArray(parent.value)) {
-    const c = childOf(parent.value, last, listKeys, parentField);
+  else if (Array.isArray(parent.value)) {
+    const c = childOf(parent.value, last, parent.schema);
     if (c.index !== undefined) parent.value.splice(c.index, 1);
   }
 }
@@ -184,6 +172,7 @@ export function describePath(p: Path): string {
   return p
     .map((el) => {
       if (el.startsWith('f:')) return `.${el.slice(2)}`;
+      if (el.startsWith('v:')) return `[=${el.slice(2)}]`;
       const keys = JSON.parse(el.slice(2)) as Record<string, unknown>;
       return `[${Object.entries(keys).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`).join(',')}]`;
     })
@@ -200,24 +189,23 @@ function interiorOf(paths: Set<string>): Set<string> {
   return out;
 }
 
-/** Merges an applied configuration into the live object: maps recursively, associative lists by key. */
-function mergeApplied(live: unknown, applied: unknown, field: string | undefined, listKeys: ListKeys): unknown {
+/** Merges an applied configuration into the live object: maps recursively, associative lists by key, sets by value. */
+function mergeApplied(live: unknown, applied: unknown, schema: JsonSchema | undefined): unknown {
   if (isPlainObject(applied)) {
     const out: Record<string, unknown> = isPlainObject(live) ? clone(live) : {};
-    for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(out[k], v, k, listKeys);
+    for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(out[k], v, propertySchema(schema, k));
     return out;
   }
-  if (Array.isArray(applied) && Array.isArray(live) && field && applied.every(isPlainObject)) {
-    const keys = listKeys(field, applied);
-    if (keys) {
-      const out = clone(live) as unknown[];
-      for (const item of applied) {
-        const i = out.findIndex((x) => keyJson(x, keys) === keyJson(item, keys));
-        if (i >= 0) out[i] = mergeApplied(out[i], item, undefined, listKeys);
-        else out.push(clone(item));
-      }
-      return out;
+  const list = ssaListOf(schema);
+  if (Array.isArray(applied) && Array.isArray(live) && itemized(applied, list) && itemized(live, list)) {
+    const out = clone(live) as unknown[];
+    for (const item of applied) {
+      const el = itemElement(item, list);
+      const i = out.findIndex((x) => itemElement(x, list) === el);
+      if (i >= 0) out[i] = mergeApplied(out[i], item, itemSchema(schema));
+      else out.push(clone(item));
     }
+    return out;
   }
   return clone(applied);
 }
@@ -240,7 +228,7 @@ export interface ApplyOptions extends TrackOptions {
  * `live` undefined means the object is created. Throws 409 Conflict naming each conflicting field.
  */
 export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, opts: ApplyOptions): KubeObject {
-  const listKeys = opts.listKeys ?? defaultListKeys;
+  const schema = withObjectMeta(opts.schema);
   const cfg = clone(applied);
   if (cfg.metadata) delete cfg.metadata.managedFields;
   const newSet = fieldPaths(cfg, opts);
@@ -256,8 +244,8 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
     for (const s of newSet) {
       if (interior.has(s)) continue;
       const p = dec(s);
-      const want = lookup(cfg, p, listKeys);
-      const have = lookup(live, p, listKeys);
+      const want = lookup(cfg, p, schema);
+      const have = lookup(live, p, schema);
       if (!have.found || deepEqual(have.value, want.value)) continue;
       for (const o of others) if (o.set.has(s)) conflicts.push({ path: p, manager: o.e.manager, apiVersion: o.e.apiVersion });
     }
@@ -274,11 +262,11 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   for (const c of conflicts) for (const o of others) o.set.delete(enc(c.path));
 
   const base = live ? clone(live) : { apiVersion: cfg.apiVersion, kind: cfg.kind, metadata: {} };
-  const merged = mergeApplied(base, cfg, undefined, listKeys) as KubeObject;
+  const merged = mergeApplied(base, cfg, schema) as KubeObject;
   // Fields this manager applied before and no longer applies go, unless someone else owns them.
   const dropped = [...oldSet].filter((s) => !newSet.has(s) && !others.some((o) => o.set.has(s))).map(dec);
   dropped.sort((a, b) => b.length - a.length);
-  for (const p of dropped) removeAt(merged, p, listKeys);
+  for (const p of dropped) removeAt(merged, p, schema);
 
   const now = opts.now ?? rfc3339();
   const out: ManagedFieldsEntry[] = [];
@@ -321,7 +309,7 @@ export interface UpdateTrackOptions extends TrackOptions {
  * `next.metadata.managedFields`; leaves it as it was when nothing changed.
  */
 export function trackUpdate(old: KubeObject | undefined, next: KubeObject, opts: UpdateTrackOptions): void {
-  const listKeys = opts.listKeys ?? defaultListKeys;
+  const schema = withObjectMeta(opts.schema);
   const entries = entriesOf(old);
   const oldSet = old ? fieldPaths(old, opts) : new Set<string>();
   const newSet = fieldPaths(next, opts);
@@ -334,7 +322,7 @@ export function trackUpdate(old: KubeObject | undefined, next: KubeObject, opts:
     }
     if (interior.has(s)) continue;
     const p = dec(s);
-    if (!deepEqual(lookup(next, p, listKeys).value, lookup(old, p, listKeys).value)) changed.add(s);
+    if (!deepEqual(lookup(next, p, schema).value, lookup(old, p, schema).value)) changed.add(s);
   }
   const removed = [...oldSet].filter((s) => !newSet.has(s));
   if (!changed.size && !removed.length) {

@@ -54,7 +54,7 @@ export function checkFields(mode: FieldValidation, value: unknown, schema: JsonS
 const str = { type: 'string' };
 const strMap = { type: 'object', additionalProperties: { type: 'string' } };
 
-/** meta/v1 ObjectMeta, for schemas that validate their fields. */
+/** meta/v1 ObjectMeta, for schemas that validate their fields; its lists as upstream declares them (listtypes.ts). */
 export const objectMetaSchema: JsonSchema = {
   type: 'object',
   description: "Standard object's metadata.",
@@ -76,9 +76,13 @@ export const objectMetaSchema: JsonSchema = {
         type: 'object',
         properties: { apiVersion: str, kind: str, name: str, uid: str, controller: { type: 'boolean' }, blockOwnerDeletion: { type: 'boolean' } },
       },
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['uid'],
+      'x-kubernetes-patch-merge-key': 'uid',
+      'x-kubernetes-patch-strategy': 'merge',
     },
-    finalizers: { type: 'array', items: str },
-    managedFields: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+    finalizers: { type: 'array', items: str, 'x-kubernetes-list-type': 'set', 'x-kubernetes-patch-strategy': 'merge' },
+    managedFields: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, 'x-kubernetes-list-type': 'atomic' },
     selfLink: str,
   },
 };

@@ -6,12 +6,33 @@
  */
 import { createHash } from 'node:crypto';
 import type { DiscoveryResource } from './discovery.js';
+import { objectMetaSchema } from './fieldvalidation.js';
 
 export type JsonSchema = Record<string, unknown>;
 
 export interface OpenApiResource extends DiscoveryResource {
   /** OpenAPI schema of the kind; a permissive object schema by default. */
   schema?: JsonSchema;
+}
+
+/**
+ * The schema served for a kind: its own, else a permissive object with ObjectMeta (whose lists
+ * carry their x-kubernetes-* extensions; every other list is atomic, as upstream's default).
+ */
+export function servedSchema(r: { kind: string; schema?: JsonSchema }): JsonSchema {
+  if (r.schema) return r.schema;
+  return {
+    type: 'object',
+    description: `${r.kind} (served by kubewire).`,
+    properties: {
+      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      metadata: objectMetaSchema,
+      spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    },
+    'x-kubernetes-preserve-unknown-fields': true,
+  };
 }
 
 /** `io.k8s.api.core.v1.Service`, `io.k8s.api.discovery.v1.EndpointSlice`, `io.fedns.federation.v1.Cluster`. */
@@ -75,19 +96,7 @@ export function openApiV3GroupVersion(group: string, version: string, resources:
     const gvk = { group, version, kind: r.kind };
     const name = schemaName(group, version, r.kind);
     const listName = `${name}List`;
-    schemas[name] = r.schema ? { ...r.schema, 'x-kubernetes-group-version-kind': [gvk] } : {
-      type: 'object',
-      description: `${r.kind} (served by kubewire).`,
-      properties: {
-        apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-        kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-        metadata: { type: 'object', description: "Standard object's metadata.", 'x-kubernetes-preserve-unknown-fields': true },
-        spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-        status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-      },
-      'x-kubernetes-preserve-unknown-fields': true,
-      'x-kubernetes-group-version-kind': [gvk],
-    };
+    schemas[name] = { ...servedSchema(r), 'x-kubernetes-group-version-kind': [gvk] };
     schemas[listName] = {
       type: 'object',
       required: ['items'],

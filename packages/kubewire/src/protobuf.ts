@@ -3,13 +3,21 @@
  *
  * kubectl's typed generators (`kubectl create namespace|configmap|secret|service ...`) send
  * protobuf, not JSON. This decodes the `k8s\0` + runtime.Unknown envelope and the object inside
- * it, for the kinds registered here (field numbers from k8s.io/api and k8s.io/apimachinery
- * generated.proto), into the JSON form. More kinds can be added with registerProtobufKind().
+ * it, for the kinds of protobuf-kinds.ts (field numbers from k8s.io/api and k8s.io/apimachinery
+ * generated.proto), into the JSON form a client would have sent.
+ *
+ * Nothing is dropped silently: a field number missing from the tables is a 415 naming it (the
+ * client can send JSON instead), a known field with the wrong wire type a 400. Zero values follow
+ * Go: a non-pointer field is always on the wire and its zero value means "unset" (omitted, as
+ * `omitempty` would), a pointer field (`optional: true`) is on the wire only when set, so its zero
+ * value is kept. Map values are kept as they are, empty ones included; an entry without its value
+ * field (proto3 style) has the empty value.
  */
-import { errors } from './status.js';
+import { errors, statusError } from './status.js';
 import type { KubeObject } from './types.js';
+import { protobufKind } from './protobuf-kinds.js';
 
-export type ProtoScalar = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'time' | 'intOrString';
+export type ProtoScalar = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'time' | 'intOrString' | 'fieldsV1';
 
 export interface ProtoField {
   name: string;
@@ -18,11 +26,25 @@ export interface ProtoField {
   message?: ProtoMessage;
   /** for maps: value type (keys are strings) */
   mapValue?: 'string' | 'bytes';
+  /** A Go pointer: on the wire only when set, so its zero value (`false`, `0`, `""`, `{}`) is kept. */
+  optional?: boolean;
 }
 
 export type ProtoMessage = Record<number, ProtoField>;
 
 const PREFIX = [0x6b, 0x38, 0x73, 0x00];
+const WIRE_NAMES: Record<number, string> = { 0: 'varint', 1: '64-bit', 2: 'length-delimited', 3: 'start group', 4: 'end group', 5: '32-bit' };
+const wireName = (w: number) => `wire type ${w}, ${WIRE_NAMES[w] ?? 'invalid'}`;
+
+/** A decoding failure: `unsupported` (a field the tables lack) becomes a 415, anything else a 400. */
+class ProtoError extends Error {
+  constructor(
+    message: string,
+    readonly unsupported = false,
+  ) {
+    super(message);
+  }
+}
 
 class Reader {
   pos = 0;
@@ -34,250 +56,151 @@ class Reader {
     let result = 0n;
     let shift = 0n;
     for (;;) {
-      if (this.pos >= this.buf.length) throw new Error('truncated varint');
+      if (this.pos >= this.buf.length) throw new ProtoError('truncated varint');
       const b = this.buf[this.pos++] as number;
       result |= BigInt(b & 0x7f) << shift;
       if (!(b & 0x80)) return result;
       shift += 7n;
-      if (shift > 70n) throw new Error('varint too long');
+      if (shift > 70n) throw new ProtoError('varint too long');
     }
   }
   bytes(): Uint8Array {
     const len = Number(this.varint());
-    if (this.pos + len > this.buf.length) throw new Error('truncated field');
+    if (this.pos + len > this.buf.length) throw new ProtoError('truncated field');
     const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
     return out;
   }
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`unsupported wire type ${wire}`);
+  /** Tag of the next field: its number and wire type. */
+  tag(): { num: number; wire: number } {
+    const t = this.varint();
+    return { num: Number(t >> 3n), wire: Number(t & 7n) };
   }
 }
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const text = (b: Uint8Array, where: string) => {
+  try {
+    return utf8.decode(b);
+  } catch {
+    throw new ProtoError(`${where}: invalid UTF-8`);
+  }
+};
 
-function toSigned(v: bigint, bits: 32 | 64): number {
-  return Number(BigInt.asIntN(bits, v));
+const TIME: ProtoMessage = { 1: { name: 'seconds', type: 'int64' }, 2: { name: 'nanos', type: 'int32' } };
+const INT_OR_STRING: ProtoMessage = { 1: { name: 'type', type: 'int64' }, 2: { name: 'intVal', type: 'int32' }, 3: { name: 'strVal', type: 'string' } };
+const FIELDS_V1: ProtoMessage = { 1: { name: 'raw', type: 'bytes' } };
+
+const wireOf = (f: ProtoField) => (f.type === 'bool' || f.type === 'int32' || f.type === 'int64' ? 0 : 2);
+
+function isZero(v: unknown): boolean {
+  if (v === undefined || v === '' || v === 0 || v === false) return true;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 }
 
-/** Decodes one message per its descriptor into a JSON object. */
-export function decodeMessage(buf: Uint8Array, desc: ProtoMessage): Record<string, unknown> {
+function scalar(r: Reader, f: ProtoField, where: string): unknown {
+  switch (f.type) {
+    case 'string':
+      return text(r.bytes(), where);
+    case 'bytes':
+      return Buffer.from(r.bytes()).toString('base64');
+    case 'bool':
+      return r.varint() !== 0n;
+    case 'int32':
+      return Number(BigInt.asIntN(32, r.varint()));
+    case 'int64':
+      return Number(BigInt.asIntN(64, r.varint()));
+    case 'time': {
+      const t = decodeMessage(r.bytes(), TIME, where);
+      if (!t.seconds && !t.nanos) return undefined;
+      return new Date(Number(t.seconds ?? 0) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+    case 'intOrString': {
+      const v = decodeMessage(r.bytes(), INT_OR_STRING, where);
+      return Number(v.type ?? 0) === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
+    }
+    case 'fieldsV1': {
+      const raw = Buffer.from(String(decodeMessage(r.bytes(), FIELDS_V1, where).raw ?? ''), 'base64').toString('utf8');
+      try {
+        return raw ? JSON.parse(raw) : {};
+      } catch {
+        throw new ProtoError(`${where}: FieldsV1 is not JSON`);
+      }
+    }
+    default:
+      return decodeMessage(r.bytes(), f.message ?? {}, where);
+  }
+}
+
+/** One map entry: key 1 and value 2, both length-delimited; a missing one is the empty value. */
+function mapEntry(buf: Uint8Array, f: ProtoField, where: string): [string, string] {
+  const r = new Reader(buf);
+  let key = '';
+  let val = '';
+  while (!r.done) {
+    const { num, wire } = r.tag();
+    if (num !== 1 && num !== 2) throw new ProtoError(`field ${num} (${wireName(wire)}) of a map entry of ${where}`, true);
+    if (wire !== 2) throw new ProtoError(`${where}: map entry field ${num} has ${wireName(wire)}, expected length-delimited`);
+    const b = r.bytes();
+    if (num === 1) key = text(b, where);
+    else val = f.mapValue === 'bytes' ? Buffer.from(b).toString('base64') : text(b, `${where}.${key}`);
+  }
+  return [key, val];
+}
+
+/**
+ * Decodes one message per its descriptor into a JSON object. `where` is the dotted path of the
+ * message (for errors). Throws on fields the descriptor lacks and on wire-type mismatches.
+ */
+export function decodeMessage(buf: Uint8Array, desc: ProtoMessage, where = ''): Record<string, unknown> {
   const r = new Reader(buf);
   const out: Record<string, unknown> = {};
   while (!r.done) {
-    const tag = r.varint();
-    const num = Number(tag >> 3n);
-    const wire = Number(tag & 7n);
+    const { num, wire } = r.tag();
     const f = desc[num];
-    if (!f) {
-      r.skip(wire);
-      continue;
-    }
-    let value: unknown;
+    if (!f) throw new ProtoError(`field ${num} (${wireName(wire)}) at ${where || '.'}`, true);
+    const path = `${where}.${f.name}`;
+    if (wire !== wireOf(f)) throw new ProtoError(`${path} (field ${num}) has ${wireName(wire)}, expected ${wireName(wireOf(f))}`);
     if (f.type === 'map') {
-      const entry = r.bytes();
-      const er = new Reader(entry);
-      let key = '';
-      let val: unknown = f.mapValue === 'bytes' ? '' : '';
-      while (!er.done) {
-        const t = er.varint();
-        const n = Number(t >> 3n);
-        const w = Number(t & 7n);
-        if (w !== 2) {
-          er.skip(w);
-          continue;
-        }
-        const b = er.bytes();
-        if (n === 1) key = utf8.decode(b);
-        else if (n === 2) val = f.mapValue === 'bytes' ? Buffer.from(b).toString('base64') : utf8.decode(b);
-      }
-      const m = (out[f.name] as Record<string, unknown> | undefined) ?? {};
-      m[key] = val;
+      const [k, v] = mapEntry(r.bytes(), f, path);
+      const m = (out[f.name] as Record<string, string> | undefined) ?? {};
+      m[k] = v;
       out[f.name] = m;
       continue;
     }
-    switch (f.type) {
-      case 'string':
-        value = utf8.decode(r.bytes());
-        break;
-      case 'bytes':
-        value = Buffer.from(r.bytes()).toString('base64');
-        break;
-      case 'bool':
-        value = r.varint() !== 0n;
-        break;
-      case 'int32':
-        value = toSigned(r.varint(), 32);
-        break;
-      case 'int64':
-        value = toSigned(r.varint(), 64);
-        break;
-      case 'time': {
-        const t = decodeMessage(r.bytes(), { 1: { name: 'seconds', type: 'int64' }, 2: { name: 'nanos', type: 'int32' } });
-        value = t.seconds ? new Date(Number(t.seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
-        break;
-      }
-      case 'intOrString': {
-        const v = decodeMessage(r.bytes(), { 1: { name: 'type', type: 'int64' }, 2: { name: 'intVal', type: 'int32' }, 3: { name: 'strVal', type: 'string' } });
-        value = Number(v.type ?? 0) === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
-        break;
-      }
-      case 'message':
-        value = decodeMessage(r.bytes(), f.message ?? {});
-        break;
-    }
+    const value = scalar(r, f, path);
     if (f.repeated) {
       const arr = (out[f.name] as unknown[] | undefined) ?? [];
-      arr.push(value);
+      arr.push(value ?? {});
       out[f.name] = arr;
-    } else out[f.name] = value;
+    } else if (f.optional ? value !== undefined : !isZero(value)) out[f.name] = value;
+    else delete out[f.name];
   }
   return out;
 }
 
-const s = (name: string): ProtoField => ({ name, type: 'string' });
-const rs = (name: string): ProtoField => ({ name, type: 'string', repeated: true });
-const msg = (name: string, message: ProtoMessage, repeated = false): ProtoField => ({ name, type: 'message', message, repeated });
-const smap = (name: string): ProtoField => ({ name, type: 'map', mapValue: 'string' });
-
-export const ownerReferenceProto: ProtoMessage = {
-  1: s('kind'),
-  3: s('name'),
-  4: s('uid'),
-  5: s('apiVersion'),
-  6: { name: 'controller', type: 'bool' },
-  7: { name: 'blockOwnerDeletion', type: 'bool' },
-};
-
-export const objectMetaProto: ProtoMessage = {
-  1: s('name'),
-  2: s('generateName'),
-  3: s('namespace'),
-  5: s('uid'),
-  6: s('resourceVersion'),
-  7: { name: 'generation', type: 'int64' },
-  8: { name: 'creationTimestamp', type: 'time' },
-  9: { name: 'deletionTimestamp', type: 'time' },
-  10: { name: 'deletionGracePeriodSeconds', type: 'int64' },
-  11: smap('labels'),
-  12: smap('annotations'),
-  13: msg('ownerReferences', ownerReferenceProto, true),
-  14: rs('finalizers'),
-};
-
-const servicePortProto: ProtoMessage = {
-  1: s('name'),
-  2: s('protocol'),
-  3: { name: 'port', type: 'int32' },
-  4: { name: 'targetPort', type: 'intOrString' },
-  5: { name: 'nodePort', type: 'int32' },
-  6: s('appProtocol'),
-};
-
-const serviceSpecProto: ProtoMessage = {
-  1: msg('ports', servicePortProto, true),
-  2: smap('selector'),
-  3: s('clusterIP'),
-  4: s('type'),
-  5: rs('externalIPs'),
-  7: s('sessionAffinity'),
-  8: s('loadBalancerIP'),
-  9: rs('loadBalancerSourceRanges'),
-  10: s('externalName'),
-  11: s('externalTrafficPolicy'),
-  12: { name: 'healthCheckNodePort', type: 'int32' },
-  13: { name: 'publishNotReadyAddresses', type: 'bool' },
-  14: msg('sessionAffinityConfig', { 1: msg('clientIP', { 1: { name: 'timeoutSeconds', type: 'int32' } }) }),
-  17: s('ipFamilyPolicy'),
-  18: rs('clusterIPs'),
-  19: rs('ipFamilies'),
-  20: { name: 'allocateLoadBalancerNodePorts', type: 'bool' },
-  21: s('loadBalancerClass'),
-  22: s('internalTrafficPolicy'),
-  23: s('trafficDistribution'),
-};
-
-const kinds = new Map<string, ProtoMessage>([
-  ['v1/Namespace', { 1: msg('metadata', objectMetaProto), 2: msg('spec', { 1: rs('finalizers') }) }],
-  [
-    'v1/ConfigMap',
-    { 1: msg('metadata', objectMetaProto), 2: smap('data'), 3: { name: 'binaryData', type: 'map', mapValue: 'bytes' }, 4: { name: 'immutable', type: 'bool' } },
-  ],
-  [
-    'v1/Secret',
-    {
-      1: msg('metadata', objectMetaProto),
-      2: { name: 'data', type: 'map', mapValue: 'bytes' },
-      3: s('type'),
-      4: smap('stringData'),
-      5: { name: 'immutable', type: 'bool' },
-    },
-  ],
-  ['v1/Service', { 1: msg('metadata', objectMetaProto), 2: msg('spec', serviceSpecProto) }],
-  [
-    'v1/ServiceAccount',
-    {
-      1: msg('metadata', objectMetaProto),
-      2: msg('secrets', { 1: s('kind'), 2: s('namespace'), 3: s('name'), 4: s('uid'), 5: s('apiVersion'), 6: s('resourceVersion'), 7: s('fieldPath') }, true),
-      3: msg('imagePullSecrets', { 1: s('name') }, true),
-      4: { name: 'automountServiceAccountToken', type: 'bool' },
-    },
-  ],
-]);
-
-/**
- * Go's protobuf encoding writes non-pointer fields even when zero, where the JSON encoding
- * (omitempty) leaves them out. Drop empty strings, zero numbers, empty maps and lists so the
- * decoded object looks like the JSON a client would have sent. Booleans are kept.
- */
-export function pruneZeroValues(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(pruneZeroValues);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const p = pruneZeroValues(x);
-      if (p === undefined || p === '' || p === 0) continue;
-      if (Array.isArray(p) && p.length === 0) continue;
-      if (p && typeof p === 'object' && !Array.isArray(p) && Object.keys(p).length === 0 && k !== 'data') continue;
-      out[k] = p;
-    }
-    return out;
-  }
-  return v;
-}
-
-/** Teaches the decoder another kind (`apiVersion` like `v1` or `discovery.k8s.io/v1`). Status is not decoded. */
-export function registerProtobufKind(apiVersion: string, kind: string, desc: ProtoMessage): void {
-  kinds.set(`${apiVersion}/${kind}`, desc);
-}
-
-/** Decodes a `application/vnd.kubernetes.protobuf` body; 415 for unknown kinds or malformed input. */
+/** Decodes a `application/vnd.kubernetes.protobuf` body; 415 for unknown kinds or fields, 400 for malformed input. */
 export function decodeProtobufObject(body: Uint8Array): KubeObject {
   if (body.length < 4 || PREFIX.some((b, i) => body[i] !== b)) throw errors.unsupportedMediaType('application/vnd.kubernetes.protobuf (missing k8s magic prefix)');
-  let unknown: Record<string, unknown>;
+  let kindLabel = 'runtime.Unknown';
   try {
-    unknown = decodeMessage(body.subarray(4), {
-      1: msg('typeMeta', { 1: s('apiVersion'), 2: s('kind') }),
+    const unknown = decodeMessage(body.subarray(4), {
+      1: { name: 'typeMeta', type: 'message', message: { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } } },
       2: { name: 'raw', type: 'bytes' },
-      3: s('contentEncoding'),
-      4: s('contentType'),
+      3: { name: 'contentEncoding', type: 'string' },
+      4: { name: 'contentType', type: 'string' },
     });
+    const tm = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
+    const desc = protobufKind(`${tm.apiVersion}`, `${tm.kind}`);
+    if (!desc) throw errors.unsupportedMediaType(`application/vnd.kubernetes.protobuf for ${tm.apiVersion}/${tm.kind} (send JSON)`);
+    if (unknown.contentEncoding) throw errors.unsupportedMediaType(`application/vnd.kubernetes.protobuf with contentEncoding ${String(unknown.contentEncoding)}`);
+    kindLabel = `${tm.apiVersion} ${tm.kind}`;
+    const obj = decodeMessage(Buffer.from(String(unknown.raw ?? ''), 'base64'), desc);
+    return { apiVersion: tm.apiVersion, kind: tm.kind, ...obj, metadata: (obj.metadata as KubeObject['metadata']) ?? {} };
   } catch (err) {
-    throw errors.badRequest(`unable to decode protobuf body: ${(err as Error).message}`);
+    if (!(err instanceof ProtoError)) throw err;
+    if (err.unsupported)
+      throw statusError(415, 'UnsupportedMediaType', `application/vnd.kubernetes.protobuf: ${err.message} of ${kindLabel} is not supported by this server; send the object as application/json`);
+    throw errors.badRequest(`unable to decode protobuf ${kindLabel}: ${err.message}`);
   }
-  const tm = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
-  const desc = kinds.get(`${tm.apiVersion}/${tm.kind}`);
-  if (!desc) throw errors.unsupportedMediaType(`application/vnd.kubernetes.protobuf for ${tm.apiVersion}/${tm.kind} (send JSON)`);
-  const raw = Buffer.from(String(unknown.raw ?? ''), 'base64');
-  let obj: Record<string, unknown>;
-  try {
-    obj = pruneZeroValues(decodeMessage(raw, desc)) as Record<string, unknown>;
-  } catch (err) {
-    throw errors.badRequest(`unable to decode protobuf ${tm.kind}: ${(err as Error).message}`);
-  }
-  return { apiVersion: tm.apiVersion, kind: tm.kind, ...obj, metadata: (obj.metadata as KubeObject['metadata']) ?? {} };
 }

@@ -5,10 +5,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { fieldManagerOf, type ListKeys, serverSideApply, trackUpdate } from './apply.js';
+import { fieldManagerOf, serverSideApply, trackUpdate } from './apply.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, DEFAULT_VERBS, type DiscoveryResource } from './discovery.js';
 import { checkFields, parseFieldValidation } from './fieldvalidation.js';
-import { gvPath, hashOf, type JsonSchema, openApiV2, openApiV3GroupVersion } from './openapi.js';
+import { withObjectMeta } from './listtypes.js';
+import { gvPath, hashOf, type JsonSchema, openApiV2, openApiV3GroupVersion, servedSchema } from './openapi.js';
 import { applyPatch, PATCH_TYPES } from './patch.js';
 import { decodeProtobufObject } from './protobuf.js';
 import type { ListOptions, WatchHandle, WatchOptions, WatchSink, WriteOptions } from './store.js';
@@ -124,10 +125,13 @@ export interface ResourceDef<T extends KubeObject = KubeObject> {
   subresources?: Record<string, { verbs?: string[]; handler(ctx: SubresourceContext<T>): unknown | Promise<unknown> }>;
   /** Name rule: 'subdomain' (default), 'label' (DNS-1123 label), 'dns1035', 'none', or a function returning a problem. */
   nameValidation?: 'subdomain' | 'label' | 'dns1035' | 'none' | ((name: string) => string | undefined);
-  /** OpenAPI v3 schema of the kind; with `properties` it also drives fieldValidation (unknown fields). */
+  /**
+   * OpenAPI v3 schema of the kind (served at /openapi/v3). Its x-kubernetes-patch-* and
+   * x-kubernetes-list-* extensions say how strategic merge patch and server-side apply treat each
+   * list (listtypes.ts; lists it says nothing of are replaced / atomic); with `properties` it also
+   * drives fieldValidation (unknown fields).
+   */
   schema?: JsonSchema;
-  /** Associative lists for server-side apply and field ownership (default: the Kubernetes types' keys). */
-  listKeys?: ListKeys;
 }
 
 export interface VersionInfo {
@@ -172,6 +176,8 @@ interface Registered {
   def: ResourceDef<KubeObject>;
   table: TableDef;
   apiVersion: string;
+  /** The schema served for the kind, ObjectMeta included: what patches and apply read list semantics from. */
+  schema: JsonSchema;
 }
 
 interface OpenWatch {
@@ -272,7 +278,7 @@ export class KubeApiServer {
   addResource<T extends KubeObject>(def: ResourceDef<T>): void {
     const d = def as unknown as ResourceDef<KubeObject>;
     this.#resources = this.#resources.filter((r) => !(r.def.group === d.group && r.def.version === d.version && r.def.plural === d.plural));
-    this.#resources.push({ def: d, table: d.table ?? tableDefFor(d.group, d.kind), apiVersion: apiVersionOf(d.group, d.version) });
+    this.#resources.push({ def: d, table: d.table ?? tableDefFor(d.group, d.kind), apiVersion: apiVersionOf(d.group, d.version), schema: withObjectMeta(servedSchema(d)) });
     this.#openapiCache.clear();
   }
 
@@ -512,7 +518,7 @@ export class KubeApiServer {
         if (req.body instanceof ApplyPatchBody) return this.#apply(reg, namespace, name, req.body, subresource, ctx('patch'), reply);
         const old = reg.def.store.get(namespace, name);
         if (!old) throw errors.notFound(reg.def.plural, name, group || undefined);
-        const patched = applyPatch(String(req.headers['content-type'] ?? ''), clone(old), req.body);
+        const patched = applyPatch(String(req.headers['content-type'] ?? ''), clone(old), req.body, reg.schema);
         if (!isPlainObject(patched)) throw errors.badRequest('the patch must produce an object');
         this.#validateFields(reg, patched, ctx('patch'), reply);
         return this.#update(reg, namespace, name, patched, subresource, ctx('patch'), { checked: true });
@@ -679,7 +685,7 @@ export class KubeApiServer {
       if (causes?.length) throw errors.invalid(reg.def.kind, obj.metadata.name ?? obj.metadata.generateName ?? '', causes, group);
       if (this.options.managedFields && !opts.applied) {
         delete obj.metadata.managedFields;
-        trackUpdate(undefined, obj, { manager: fieldManagerOf(ctx.query, ctx.request.headers['user-agent']), apiVersion: reg.apiVersion, statusSubresource: reg.def.statusSubresource, listKeys: reg.def.listKeys });
+        trackUpdate(undefined, obj, { manager: fieldManagerOf(ctx.query, ctx.request.headers['user-agent']), apiVersion: reg.apiVersion, statusSubresource: reg.def.statusSubresource, schema: reg.schema });
       }
     };
     if (hooks?.prepareCreate) {
@@ -717,7 +723,7 @@ export class KubeApiServer {
       if (!this.options.managedFields) return;
       if (opts.applied) return;
       n.metadata.managedFields = old.metadata.managedFields;
-      trackUpdate(old, n, { manager: fieldManagerOf(ctx.query, ctx.request.headers['user-agent']), apiVersion: reg.apiVersion, statusSubresource: reg.def.statusSubresource, subresource: sub, listKeys: reg.def.listKeys });
+      trackUpdate(old, n, { manager: fieldManagerOf(ctx.query, ctx.request.headers['user-agent']), apiVersion: reg.apiVersion, statusSubresource: reg.def.statusSubresource, subresource: sub, schema: reg.schema });
     };
     if (subresource === 'status') {
       next = clone(old);
@@ -795,7 +801,7 @@ export class KubeApiServer {
       force,
       statusSubresource: reg.def.statusSubresource,
       subresource,
-      listKeys: reg.def.listKeys,
+      schema: reg.schema,
     });
     if (!live) {
       if (subresource) throw errors.notFound(reg.def.plural, name, reg.def.group || undefined);

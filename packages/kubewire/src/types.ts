@@ -13,6 +13,8 @@ export interface ObjectMeta {
   name?: string;
   generateName?: string;
   namespace?: string;
+  /** Deprecated, never set by servers since 1.20; still a field of ObjectMeta on the wire. */
+  selfLink?: string;
   uid?: string;
   resourceVersion?: string;
   generation?: number;

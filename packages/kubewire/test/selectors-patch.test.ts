@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import {
   humanDuration,
   jsonPatch,
+  kindSchema,
+  mapList,
   matchFields,
   matchLabels,
   mergePatch,
@@ -55,18 +57,21 @@ describe('patches', () => {
     assert.throws(() => jsonPatch(doc, [{ op: 'test', path: '/list/0', value: 9 }]), StatusError);
   });
   it('strategic merge patch merges ports by port and containers by name', () => {
+    // The lists merged are those the kind's schema declares (x-kubernetes-patch-*), as upstream.
+    const serviceSchema = kindSchema('Service', { spec: { type: 'object', properties: { ports: mapList({ type: 'object' }, ['port', 'protocol']) } } });
+    const podSchema = kindSchema('Pod', { spec: { type: 'object', properties: { containers: mapList({ type: 'object' }, ['name']) } } });
     const svc = { spec: { ports: [{ name: 'http', port: 80, targetPort: 80 }, { name: 'https', port: 443 }] } };
     const out = strategicMergePatch(svc, {
       $setElementOrder: undefined,
       spec: { ports: [{ port: 80, targetPort: 8080 }, { name: 'dns', port: 53, protocol: 'UDP' }], '$setElementOrder/ports': [{ port: 53 }, { port: 80 }, { port: 443 }] },
-    }) as typeof svc;
+    }, serviceSchema) as typeof svc;
     assert.deepEqual(out.spec.ports, [
       { name: 'dns', port: 53, protocol: 'UDP' },
       { name: 'http', port: 80, targetPort: 8080 },
       { name: 'https', port: 443 },
     ]);
     const pod = { spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] } };
-    const p2 = strategicMergePatch(pod, { spec: { containers: [{ name: 'b', image: 'z' }, { name: 'a', $patch: 'delete' }] } }) as typeof pod;
+    const p2 = strategicMergePatch(pod, { spec: { containers: [{ name: 'b', image: 'z' }, { name: 'a', $patch: 'delete' }] } }, podSchema) as typeof pod;
     assert.deepEqual(p2.spec.containers, [{ name: 'b', image: 'z' }]);
     const m = strategicMergePatch({ metadata: { labels: { a: '1', b: '2' }, finalizers: ['x'] } }, { metadata: { labels: { a: null, c: '3' }, finalizers: ['y'] } });
     assert.deepEqual(m, { metadata: { labels: { b: '2', c: '3' }, finalizers: ['x', 'y'] } });
