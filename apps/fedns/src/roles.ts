@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
 import { checkReachable, FederationController, JoinError, RecordsReconciler, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
+import { checkKubeconfig } from '@fedns/model';
 import { Store } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
@@ -23,10 +24,11 @@ export function makeLogger(c: Config, file?: string): Logger {
   return pino({ level: c.logLevel, base: { pid: process.pid } }, destination(file ? { dest: file, mkdir: true, append: true } : 2));
 }
 
-function makeRegistry(role: string): Registry {
+/** A role's metrics registry: prom-client's process and Node.js metrics as fedns_process_* and fedns_nodejs_*. */
+export function makeRegistry(role: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
-  collectDefaultMetrics({ register: registry, prefix: 'fedns_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'fedns_' });
   return registry;
 }
 
@@ -178,6 +180,9 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
   } catch (err) {
     throw new UsageError(`kubeconfig: cannot read ${c.kubeconfig}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+  // The checks the API makes of a Cluster's kubeconfig; local files and exec plugins are the operator's own here.
+  const checked = checkKubeconfig(text, { context: c.context, local: true });
+  if (!checked.ok) throw new UsageError(`kubeconfig ${c.kubeconfig}: ${checked.problems.join('; ')}`);
   try {
     const one = singleContextKubeconfig(text, c.context);
     const version = await checkReachable(one.kubeconfig);

@@ -69,7 +69,7 @@ describe('watch resourceVersion', () => {
 
 describe('authentication before the body', () => {
   it('unauthenticated garbage: 401, not 400', async () => {
-    for (const [type, body] of [['application/json', '{not json'], ['application/vnd.kubernetes.protobuf', 'garbage'], ['application/yaml', 'a: b']]) {
+    for (const [type, body] of [['application/json', '{not json'], ['application/vnd.kubernetes.protobuf', 'garbage'], ['application/yaml', 'a: b']] as const) {
       const res = await fetch(`${base}/api/v1/namespaces/default/services`, { method: 'POST', headers: { 'content-type': type }, body });
       assert.equal(res.status, 401, type);
       assert.equal((await res.json()).reason, 'Unauthorized');
