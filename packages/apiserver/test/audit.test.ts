@@ -67,7 +67,7 @@ describe('without authentication', () => {
     assert.equal(store.lastObjectChange('services', 'team', 'web')?.actor, 'system:anonymous', 'services deleted with their namespace');
     const deleted = store.objectChanges('namespaces', '', 'team', 1)[0];
     assert.equal(deleted?.type, 'DELETED');
-    assert.equal((deleted?.object as { metadata?: { name?: string } }).metadata?.name, 'team');
+    assert.equal((deleted?.object as { metadata?: { name?: string } } | undefined)?.metadata?.name, 'team');
   });
 
   it('one log line per request; a write names user, verb, resource, object and resourceVersion', async () => {
@@ -108,7 +108,7 @@ describe('with authentication', () => {
       assert.equal(patch.status, 200);
       const changes = store.objectChanges('services', 'default', 'web');
       assert.deepEqual(changes.map((c) => [c.type, c.actor]), [['MODIFIED', 'alice'], ['ADDED', 'alice']]);
-      assert.deepEqual((changes[0]?.object as { metadata: { labels: unknown } }).metadata.labels, { a: 'b' });
+      assert.deepEqual((changes[0]?.object as { metadata?: { labels?: unknown } } | undefined)?.metadata?.labels, { a: 'b' });
       const dry = await fetch(`${base}/api/v1/namespaces/default/services/web?dryRun=All`, { method: 'DELETE', headers: auth });
       assert.equal(dry.status, 200);
       assert.equal(store.objectChanges('services', 'default', 'web').length, 2, 'a dry run records nothing');
