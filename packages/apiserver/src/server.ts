@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ANONYMOUS_USER, KubeApiServer, requestAttributesOf } from '@fedns/kubewire';
 import type { Store } from '@fedns/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { authenticator, authorize, loadTokenFile } from './auth.js';
 import { logRequest } from './request-log.js';
@@ -51,7 +51,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     bodyLimit: 3 * 1024 * 1024,
     forceCloseConnections: true,
     // One line per request, written by logRequest when it is answered.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   };
   const https = opts.tls
     ? {
