@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Store } from '@fedns/store';
 import { parse } from 'yaml';
 import { type FednsProcess, freePort, kubeRequest, SHARED, spawnFedns, tempDir, waitFor } from './helpers.js';
 
@@ -330,4 +331,56 @@ test('/metrics counts requests by verb, resource and code', async () => {
   assert.match(text, /fedns_api_requests_total\{[^}]*verb="list",resource="dnsrecordsets\.federation\.fedns\.io",code="200"[^}]*\} [1-9]/);
   assert.match(text, /fedns_api_requests_total\{[^}]*verb="delete",resource="services",code="403"[^}]*\} [1-9]/);
   assert.match(text, /fedns_api_request_duration_seconds_count\{[^}]*verb="patch",resource="services"[^}]*\} [1-9]/);
+});
+
+test('validation matches what operators type (issue 9 items 4 and 6); every write names its user', async () => {
+  // kubectl's own port naming (80-8080) is a valid DNS-1123 port name.
+  assert.match(await ok('create', 'service', 'loadbalancer', 'lb8080', '--tcp=80:8080'), /service\/lb8080 created/);
+  assert.equal((await json('get', 'service', 'lb8080')).spec.ports[0].name, '80-8080');
+
+  // A Cluster whose kubeconfig is not YAML: 422 naming the field; the demo keeps serving.
+  const brokenCluster = file('broken-cluster.yaml', 'apiVersion: federation.fedns.io/v1\nkind: Cluster\nmetadata:\n  name: broken\nspec:\n  kubeconfig: "clusters: [oops"\n');
+  const b = await kubectl(['create', '-f', brokenCluster]);
+  assert.notEqual(b.code, 0);
+  assert.match(b.stderr, /The Cluster "broken" is invalid: spec\.kubeconfig: Invalid value: "<redacted>": not valid YAML/);
+  assert.match((await kubectl(['get', 'cluster', 'broken'])).stderr, /NotFound/);
+  assert.equal(demo.child.exitCode, null, 'the demo is still running');
+
+  // A drainedZones typo against the cluster's zones (c1 has r1-a).
+  const typo = await kubectl(['patch', 'cluster', 'c1', '--type=merge', '-p', '{"spec":{"drainedZones":["r1a"]}}']);
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.stderr, /spec\.drainedZones\[0\]: Invalid value: "r1a": cluster "c1" has no such zone \(zones: r1-a\)/);
+  // A cluster whose zones are not known yet: accepted, and kubectl prints the server's warning.
+  const kc = 'apiVersion: v1\nkind: Config\nclusters: [{name: m, cluster: {server: "https://192.0.2.1:6443"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: m, context: {cluster: m, user: u}}]\ncurrent-context: m\n';
+  const pending = file('pending-cluster.yaml', `apiVersion: federation.fedns.io/v1\nkind: Cluster\nmetadata:\n  name: pending\nspec:\n  drainedZones: [zz-1]\n  kubeconfig: ${JSON.stringify(kc)}\n`);
+  const p = await kubectl(['create', '-f', pending]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stderr, /^Warning: spec\.drainedZones\[0\]: cluster "pending" has not reported its zones yet/m);
+  await ok('delete', 'cluster', 'pending');
+
+  // Placement naming an unknown cluster; an unknown federation.fedns.io/* key.
+  const placed = await kubectl(['annotate', 'service', 'lb8080', 'federation.fedns.io/clusters=c1,c9']);
+  assert.notEqual(placed.code, 0);
+  assert.match(placed.stderr, /metadata\.annotations\[federation\.fedns\.io\/clusters\]: Invalid value: "c9": names no member cluster \(clusters: c1, c2, c3\)/);
+  const key = await kubectl(['annotate', 'service', 'lb8080', 'federation.fedns.io/tll=5']);
+  assert.notEqual(key.code, 0);
+  assert.match(key.stderr, /unknown federation\.fedns\.io\/\* annotation/);
+
+  // A field selector on a field Services do not have: kube-apiserver's 400.
+  const fs = await kubectl(['get', 'services', '--field-selector', 'spec.foo=x']);
+  assert.notEqual(fs.code, 0);
+  assert.match(fs.stderr, /field label not supported: spec\.foo/);
+  assert.match(await ok('get', 'services', '--field-selector', 'spec.type=LoadBalancer', '-o', 'name'), /service\/lb8080/);
+
+  // The store's object log names the demo's admin user for the create.
+  const store = Store.open({ dataDir, readonly: true });
+  try {
+    const changes = store.objectChanges('services', 'default', 'lb8080');
+    assert.equal(changes.find((c) => c.type === 'ADDED')?.actor, 'demo-admin');
+    assert.ok(changes.every((c) => c.type === 'ADDED' || c.actor === 'system:fedns'), 'after the create, only the controller (status)');
+    assert.equal(store.lastObjectChange('clusters', '', 'pending')?.type, 'DELETED');
+  } finally {
+    store.close();
+  }
+  await ok('delete', 'service', 'lb8080');
 });

@@ -41,6 +41,8 @@ export interface Config {
   tokenAuthFile?: string;
   /** Federation API over HTTPS; clientCaFile also accepts client certificates (CN = user, O = groups). */
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** Serve the API without authentication on a non-loopback address (refused otherwise). */
+  insecureApi: boolean;
 }
 
 /** Flag names and types; YAML keys and FEDNS_* variables are derived from them. */
@@ -63,6 +65,7 @@ const OPTIONS = {
   'tls-cert-file': { type: 'string' },
   'tls-private-key-file': { type: 'string' },
   'client-ca-file': { type: 'string' },
+  'insecure-api': { type: 'boolean' },
   ...DNS_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -153,6 +156,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     firstReportTimeoutMs: parseDuration('first-report-timeout', pick('first-report-timeout') ?? '10s'),
     nameservers,
     soa,
+    insecureApi: parseBool('insecure-api', flags['insecure-api'] === true ? 'true' : (env[envName('insecure-api')] ?? file[camel('insecure-api')])),
     dns: parseDns((k) => {
       const fromFlag = flags[k];
       if (typeof fromFlag === 'string') return fromFlag;
@@ -173,6 +177,12 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
   if (clientCaFile && !certFile) throw new UsageError('client-ca-file: client certificates need TLS (tls-cert-file and tls-private-key-file)');
   if (certFile && keyFile) config.tls = { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) };
   return { verb, positionals, config, help: Boolean(flags.help) };
+}
+
+function parseBool(key: string, raw: unknown): boolean {
+  if (raw === undefined || raw === null || raw === false || raw === 'false' || raw === '0' || raw === '') return false;
+  if (raw === true || raw === 'true' || raw === '1') return true;
+  throw new UsageError(`${key}: "${String(raw)}" is not true or false`);
 }
 
 function parseDns(get: Parameters<typeof parseDnsConfig>[0]): DnsConfig {

@@ -1,7 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordJoin } from '@fedns/controller';
@@ -9,6 +6,7 @@ import { buildKubeconfig, loadScenario, type Scenario, startSimCluster } from '@
 import { labelProblem } from '@fedns/model';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type Config, UsageError } from './config.js';
+import { demoApiSecurity } from './demo-security.js';
 import { type Running, startServe } from './roles.js';
 
 /** The seed's federation, beside the repo in shared/. */
@@ -35,22 +33,6 @@ export function readScenario(path: string): Scenario & { federation: string; zon
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
- * A self-signed certificate for the demo's API (kubectl sends bearer tokens over HTTPS only),
- * made with the openssl command; undefined when openssl is not there.
- */
-function selfSignedCertificate(dir: string, host: string): { certFile: string; keyFile: string } | undefined {
-  const certFile = resolve(join(dir, 'apiserver.crt'));
-  const keyFile = resolve(join(dir, 'apiserver.key'));
-  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...(isIP(host) && host !== '127.0.0.1' && host !== '0.0.0.0' && host !== '::' ? [`IP:${host}`] : [])];
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '365', '-subj', '/CN=fedns-demo', '-addext', `subjectAltName=${sans.join(',')}`], { stdio: 'ignore' });
-    return { certFile, keyFile };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * `demo`: `serve` plus the seed's simulated member clusters, each on its own
  * loopback port, joined to the federation; writes `<data-dir>/kubeconfig`.
  */
@@ -71,24 +53,9 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
     say(`  [${i + 1}/${scenario.clusters.length}] ${cl.name.padEnd(20)} ${cl.region}/${cl.zones.join(',')}  ${sim.url}`);
   }
   // The federation API asks for a bearer token (over HTTPS: kubectl sends none over plain HTTP);
-  // an admin token and the certificate go into the kubeconfig.
-  let adminToken: string | undefined;
-  let demoCa: string | undefined;
-  mkdirSync(cfg.dataDir, { recursive: true });
-  if (!cfg.tokenAuthFile && !cfg.tls) {
-    const tls = selfSignedCertificate(cfg.dataDir, cfg.apiListen.host);
-    if (tls) {
-      cfg.tls = tls;
-      demoCa = readFileSync(tls.certFile).toString('base64');
-    } else say('fedns demo: openssl not found; the federation API stays on plain HTTP without authentication');
-  }
-  if (!cfg.tokenAuthFile && cfg.tls) {
-    adminToken = randomBytes(24).toString('base64url');
-    const viewerToken = randomBytes(24).toString('base64url');
-    cfg.tokenAuthFile = resolve(join(cfg.dataDir, 'tokens.csv'));
-    const lines = ['# fedns demo API tokens: token,user,uid,"groups"', `${adminToken},demo-admin,demo-admin,"fedns:admin"`, `${viewerToken},demo-viewer,demo-viewer,"fedns:readonly"`];
-    writeFileSync(cfg.tokenAuthFile, `${lines.join('\n')}\n`, { mode: 0o600 });
-  }
+  // an admin token and the certificate go into the kubeconfig. Made once per data directory.
+  const { adminToken, demoCa, note } = demoApiSecurity(cfg);
+  if (note) say(`fedns demo: ${note}`);
   say('fedns demo: starting fedns (API, controller, nameserver)…');
   const { store, controller, apiUrl } = await startServe(cfg, run);
   for (const sim of sims) {

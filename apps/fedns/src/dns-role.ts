@@ -89,6 +89,12 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     cookieSecret: cookieSecret.toString('hex'),
   };
   const serials = new Map<number, number>();
+  // What the port answers with: the lowest serial any live worker serves (RFC 1982 order).
+  metrics.servedSerial(index.zone, () => {
+    let low: number | undefined;
+    for (const s of serials.values()) if (low === undefined || (compareSerial(s, low) ?? 0) < 0) low = s;
+    return low;
+  });
   let announce: number | undefined;
   const maybeNotify = () => {
     if (announce === undefined || !notifier) return;

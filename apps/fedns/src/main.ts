@@ -45,6 +45,12 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
   --tls-private-key-file F   ... and key
   --client-ca-file FILE      accept client certificates signed by this CA (CN = user, O = groups)
+  --insecure-api             serve the API without authentication on a non-loopback address
+                             (refused otherwise: exit 2)
+
+API security: serve and apiserver use <data-dir>/api-security.yaml (written by demo: its
+certificate and tokens.csv) for any of the settings above not given by flags, FEDNS_* or --config;
+a second demo on the same data dir reuses them.
 `;
 
 type Verb = (c: Config, run: Running, args: string[]) => Promise<void>;

@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
 import { checkReachable, FederationController, JoinError, RecordsReconciler, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
+import { checkKubeconfig } from '@fedns/model';
 import { acquireWriterLock, Store, WriterLockHeldError } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { isLoopback, resolveApiSecurity } from './api-security.js';
 import { type Config, UsageError } from './config.js';
 import { startDns } from './dns-role.js';
 
@@ -23,21 +25,32 @@ export function makeLogger(c: Config, file?: string): Logger {
   return pino({ level: c.logLevel, base: { pid: process.pid } }, destination(file ? { dest: file, mkdir: true, append: true } : 2));
 }
 
-function makeRegistry(role: string): Registry {
+/** A role's metrics registry: prom-client's process and Node.js metrics as fedns_process_* and fedns_nodejs_*. */
+export function makeRegistry(role: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
-  collectDefaultMetrics({ register: registry, prefix: 'fedns_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'fedns_' });
   return registry;
 }
 
 const fed = (c: Config) => ({ name: c.federation, zone: c.zone });
 
-/** The API's authentication and TLS settings; unreadable files are usage errors (one line, exit 2). */
-function apiSecurity(c: Config): { tokenFile?: string; tls?: Config['tls'] } {
-  for (const [key, path] of [['token-auth-file', c.tokenAuthFile], ['tls-cert-file', c.tls?.certFile], ['tls-private-key-file', c.tls?.keyFile], ['client-ca-file', c.tls?.clientCaFile]] as const) {
-    if (path !== undefined && !existsSync(path)) throw new UsageError(`${key}: cannot read ${path}: ENOENT`);
+/**
+ * The API's authentication and TLS settings (flags, environment and config, completed from the
+ * data directory's api-security.yaml), checked before anything starts: an unauthenticated API on a
+ * non-loopback address without --insecure-api, or an unreadable file, is a usage error (one line, exit 2).
+ */
+function apiSecurity(c: Config, logger: Logger): { tokenFile?: string; tls?: Config['tls'] } {
+  const s = resolveApiSecurity(c);
+  for (const [key, path] of [['token-auth-file', s.tokenAuthFile], ['tls-cert-file', s.tls?.certFile], ['tls-private-key-file', s.tls?.keyFile], ['client-ca-file', s.tls?.clientCaFile]] as const) {
+    if (path !== undefined && !existsSync(path)) throw new UsageError(`${key}: cannot read ${path}: ENOENT${s.from ? ` (from ${s.from})` : ''}`);
   }
-  return { tokenFile: c.tokenAuthFile, tls: c.tls };
+  const authenticated = s.tokenAuthFile !== undefined || s.tls?.clientCaFile !== undefined;
+  if (s.from) logger.info({ file: s.from, tokenAuthFile: s.tokenAuthFile, tlsCertFile: s.tls?.certFile }, 'API security settings from the data directory (flags and FEDNS_* variables win)');
+  if (!authenticated && !isLoopback(c.apiListen.host)) logger.warn({ listen: c.apiListen.host }, '--insecure-api: the federation API has no authentication; anyone who reaches it may change the federation');
+  else if (!authenticated) logger.info({ listen: c.apiListen.host }, 'the federation API has no authentication (loopback only)');
+  else if (!s.tls && !isLoopback(c.apiListen.host)) logger.warn({ listen: c.apiListen.host }, 'bearer tokens over plain HTTP on a non-loopback address (add --tls-cert-file and --tls-private-key-file)');
+  return { tokenFile: s.tokenAuthFile, tls: s.tls };
 }
 
 /** buildApiServer with problems in the token file or TLS files reported as usage errors. */
@@ -94,6 +107,7 @@ function watchForeignWrites(store: Store, run: Running, onChange: () => void): v
 /** `serve`: API, controller loops and nameserver in one process over one store. */
 export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; controller: FederationController; apiUrl: string }> {
   const { logger, closers } = run;
+  const security = apiSecurity(c, logger);
   lockWriter(c, run, 'serve');
   const store = openStore(c, logger);
   closers.push(() => store.close());
@@ -103,7 +117,7 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   await startDns(c, run, store, registry);
 
   const api = await buildApi({
-    ...apiSecurity(c),
+    ...security,
     store,
     federation: fed(c),
     registry,
@@ -167,10 +181,11 @@ export async function startNameserver(c: Config, run: Running): Promise<void> {
 
 /** `apiserver`: the federation API alone; a separate `controller` publishes records. */
 export async function startApiserver(c: Config, run: Running): Promise<void> {
+  const security = apiSecurity(c, run.logger);
   const store = openStore(c, run.logger);
   run.closers.push(() => store.close());
   const registry = makeRegistry('apiserver');
-  const api = await buildApi({ ...apiSecurity(c), store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
+  const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
   const url = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   run.closers.push(() => api.close());
   run.logger.info({ url }, 'federation API listening');
@@ -196,6 +211,9 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
   } catch (err) {
     throw new UsageError(`kubeconfig: cannot read ${c.kubeconfig}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+  // The checks the API makes of a Cluster's kubeconfig; local files and exec plugins are the operator's own here.
+  const checked = checkKubeconfig(text, { context: c.context, local: true });
+  if (!checked.ok) throw new UsageError(`kubeconfig ${c.kubeconfig}: ${checked.problems.join('; ')}`);
   try {
     const one = singleContextKubeconfig(text, c.context);
     const version = await checkReachable(one.kubeconfig);

@@ -5,13 +5,14 @@ import { explainName } from '@fedns/cascade';
  * read-only DNSRecordSet view — schemas (OpenAPI and unknown-field checks),
  * kubectl columns, validation and defaulting hooks.
  */
-import { atomicList, errors, fieldError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
+import { addWarning, atomicList, errors, fieldError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
 import { ageOf } from '@fedns/kubewire';
 import type { ClusterObject } from '@fedns/model';
-import { labelProblem, topologyFromCluster } from '@fedns/model';
+import { checkKubeconfig, labelProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
 import type { Store } from '@fedns/store';
 import { FEDERATION_GROUP, RecordSetBackend } from './recordsets.js';
 import { Committer, SqlBackend } from './sqlite-backend.js';
+import { drainedZoneCauses } from './drained-zones.js';
 import { clustersTable, namespacesTable, servicesTable } from './tables.js';
 import { defaultService, type ServiceObject, validateService } from './validate-service.js';
 
@@ -170,7 +171,7 @@ export interface FederationBackends {
 
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 /** Annotations the controller writes; a user's update that leaves them out keeps them. */
-const SERVER_ANNOTATIONS = ['federation.fedns.io/shards'];
+const SERVER_WRITTEN = Object.values(SERVER_ANNOTATIONS);
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** Registers Service, Namespace, Cluster and DNSRecordSet on `api`, served from the store. */
@@ -311,23 +312,31 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
       },
       prepareUpdate(svc, old) {
         defaultService(svc as ServiceObject);
-        for (const k of SERVER_ANNOTATIONS) {
+        for (const k of SERVER_WRITTEN) {
           const v = old.metadata.annotations?.[k];
           if (v !== undefined && svc.metadata.annotations?.[k] === undefined) svc.metadata.annotations = { ...(svc.metadata.annotations ?? {}), [k]: v };
         }
       },
-      validate(svc) {
-        return validateService(svc as ServiceObject, federation, topologies());
+      validate(svc, old, ctx) {
+        return validateService(svc as ServiceObject, federation, topologies(), { old: old as ServiceObject | undefined, warn: (w) => addWarning(ctx.reply, w) });
       },
     },
   });
 
-  const clusterCauses = (c: KubeObject, creating: boolean) => {
+  const clusterCauses = (c: KubeObject, old: KubeObject | undefined, warn: (text: string) => void) => {
+    const creating = old === undefined;
     const causes = [];
     const name = c.metadata.name ?? '';
     const p = labelProblem(name);
     if (p) causes.push(fieldError.invalid('metadata.name', name, p));
-    if (creating && !pendingKubeconfig.get(c)?.trim()) causes.push(fieldError.required('spec.kubeconfig', 'the member cluster kubeconfig (stored encrypted, never returned)'));
+    const kubeconfig = pendingKubeconfig.get(c);
+    if (creating && !kubeconfig?.trim()) causes.push(fieldError.required('spec.kubeconfig', 'the member cluster kubeconfig (stored encrypted, never returned)'));
+    else if (kubeconfig !== undefined) {
+      // Stored is the checked kubeconfig reduced to its one context: what the controller loads always loads.
+      const checked = checkKubeconfig(kubeconfig);
+      if (checked.ok) pendingKubeconfig.set(c, checked.kubeconfig);
+      else for (const p of checked.problems) causes.push(fieldError.invalid('spec.kubeconfig', '<redacted>', p));
+    }
     const spec = c.spec ?? {};
     if (spec.region !== undefined && (typeof spec.region !== 'string' || labelProblem(spec.region))) causes.push(fieldError.invalid('spec.region', spec.region, labelProblem(String(spec.region)) ?? 'must be a string'));
     for (const f of ['zones', 'drainedZones'] as const) {
@@ -341,6 +350,7 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
         if (zp) causes.push(fieldError.invalid(`spec.${f}[${i}]`, z, zp));
       });
     }
+    causes.push(...drainedZoneCauses(c, old, warn));
     if (spec.drained !== undefined && typeof spec.drained !== 'boolean') causes.push(fieldError.invalid('spec.drained', spec.drained, 'must be true or false'));
     return causes;
   };
@@ -383,8 +393,8 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
       prepareUpdate(c) {
         takeKubeconfig(c);
       },
-      validate(c, old) {
-        return clusterCauses(c, old === undefined);
+      validate(c, old, ctx) {
+        return clusterCauses(c, old, (w) => addWarning(ctx.reply, w));
       },
     },
   });

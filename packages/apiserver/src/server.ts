@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { KubeApiServer, requestAttributesOf } from '@fedns/kubewire';
+import { ANONYMOUS_USER, KubeApiServer, requestAttributesOf } from '@fedns/kubewire';
 import type { Store } from '@fedns/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { authenticator, authorize, loadTokenFile } from './auth.js';
+import { logRequest } from './request-log.js';
 import { type FederationBackends, registerFederationResources } from './resources.js';
 
 export interface ApiServerOptions {
@@ -49,6 +50,8 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 3 * 1024 * 1024,
     forceCloseConnections: true,
+    // One line per request, written by logRequest when it is answered.
+    logController: new LogController({ disableRequestLogging: true }),
   };
   const https = opts.tls
     ? {
@@ -74,6 +77,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const resource = a?.resourceRequest ? `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.apiGroup ? `.${a.apiGroup}` : ''}` : (req.routeOptions.url ?? 'unmatched');
     requests.inc({ verb, resource, code: String(reply.statusCode) });
     if (verb !== 'watch') latency.observe({ verb, resource }, reply.elapsedTime / 1000);
+    logRequest(req, reply, authOn ? undefined : ANONYMOUS_USER);
   });
 
   const authOn = tokens !== undefined || opts.tls?.clientCaFile !== undefined;

@@ -22,7 +22,7 @@ import {
   type WatchSink,
   type WriteOptions,
 } from '@fedns/kubewire';
-import type { Store } from '@fedns/store';
+import { type Store, SYSTEM_ACTOR } from '@fedns/store';
 import { WatchHub } from './watch-hub.js';
 
 /** One stored row: identity columns plus the object (stored without its resourceVersion). */
@@ -40,32 +40,43 @@ export interface RowTable {
   list(): Row[];
   /** key (`ns/name`) → resourceVersion, cheaply, to find what another process changed. */
   versions(): Map<string, { namespace?: string; name: string; rv: number }>;
-  put(row: Row): void;
-  remove(namespace: string | undefined, name: string): boolean;
+  /** Writes a row and records the change in the store's object log as `actor`'s. */
+  put(row: Row, actor: string): void;
+  /** Deletes a row; the deletion takes the next resourceVersion (`currentResourceVersion()` after it) and is logged. */
+  remove(namespace: string | undefined, name: string, actor: string): boolean;
 }
 
 export const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
 /**
  * Runs writes in one store transaction and the in-memory follow-ups (cache,
- * watch events, callbacks) only after it committed. Nested runs join the outer one.
+ * watch events, callbacks) only after it committed. Nested runs join the outer
+ * one and act for its actor (a namespace created by a user's service create is that user's).
  */
 export class Committer {
   #after: (() => void)[] | undefined;
+  #actor: string | undefined;
   constructor(readonly store: Store) {}
 
-  run<T>(fn: (after: (cb: () => void) => void) => T): T {
+  /** Who the current run writes for: its caller's user, else `system:fedns`. */
+  get actor(): string {
+    return this.#actor ?? SYSTEM_ACTOR;
+  }
+
+  run<T>(fn: (after: (cb: () => void) => void) => T, actor?: string): T {
     if (this.#after) {
       const outer = this.#after;
       return fn((cb) => outer.push(cb));
     }
     const after: (() => void)[] = [];
     this.#after = after;
+    this.#actor = actor;
     let result: T;
     try {
       result = this.store.tx(() => fn((cb) => after.push(cb)));
     } finally {
       this.#after = undefined;
+      this.#actor = undefined;
     }
     for (const cb of after) cb();
     return result;
@@ -183,13 +194,13 @@ export class SqlBackend implements ResourceBackend {
       delete meta.resourceVersion;
       if (opts.dryRun) return obj;
       const rv = this.#store.nextResourceVersion();
-      this.opts.table.put({ namespace: ns, name, uid: meta.uid, resourceVersion: rv, object: this.#stored(obj) });
+      this.opts.table.put({ namespace: ns, name, uid: meta.uid, resourceVersion: rv, object: this.#stored(obj) }, this.opts.committer.actor);
       this.opts.inTx?.('ADDED', input, obj, undefined);
       meta.resourceVersion = String(rv);
       const published = clone(obj);
       after(() => this.#committed({ type: 'ADDED', object: published, rv }));
       return obj;
-    });
+    }, opts.user);
   }
 
   update(input: KubeObject, opts: WriteOptions = {}): KubeObject {
@@ -214,12 +225,12 @@ export class SqlBackend implements ResourceBackend {
       // Nothing changed: no new resourceVersion, no event.
       if (deepEqual(obj, cur) && !extra) return cur;
       const rv = this.#store.nextResourceVersion();
-      this.opts.table.put({ namespace: ns, name, uid: row.uid, resourceVersion: rv, object: this.#stored(obj) });
+      this.opts.table.put({ namespace: ns, name, uid: row.uid, resourceVersion: rv, object: this.#stored(obj) }, this.opts.committer.actor);
       obj.metadata.resourceVersion = String(rv);
       const published = clone(obj);
       after(() => this.#committed({ type: 'MODIFIED', object: published, old: cur, rv }));
       return obj;
-    });
+    }, opts.user);
   }
 
   delete(namespace: string | undefined, name: string, opts: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } } = {}): KubeObject {
@@ -234,14 +245,14 @@ export class SqlBackend implements ResourceBackend {
       if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion)
         throw errors.conflict(this.opts.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`, this.opts.group);
       if (opts.dryRun) return cur;
-      this.opts.table.remove(ns, name);
-      const rv = this.#store.nextResourceVersion();
+      this.opts.table.remove(ns, name, this.opts.committer.actor);
+      const rv = this.#store.currentResourceVersion();
       this.opts.inTx?.('DELETED', cur, cur, cur);
       const obj = clone(cur);
       obj.metadata.resourceVersion = String(rv);
       after(() => this.#committed({ type: 'DELETED', object: clone(obj), old: cur, rv }));
       return obj;
-    });
+    }, opts.user);
   }
 
   watch(opts: WatchOptions, sink: WatchSink<KubeObject>): WatchHandle {

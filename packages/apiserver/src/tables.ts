@@ -18,8 +18,8 @@ export function servicesTable(store: Store): RowTable {
       for (const r of versions.all() as { namespace: string; name: string; rv: number }[]) out.set(keyOf(r.namespace, r.name), r);
       return out;
     },
-    put: (row: Row) => store.putService({ namespace: row.namespace ?? '', name: row.name, uid: row.uid, resourceVersion: row.resourceVersion, object: row.object }),
-    remove: (ns, name) => store.deleteService(ns ?? '', name),
+    put: (row: Row, actor) => store.putService({ namespace: row.namespace ?? '', name: row.name, uid: row.uid, resourceVersion: row.resourceVersion, object: row.object }, actor),
+    remove: (ns, name, actor) => store.deleteService(ns ?? '', name, actor),
   };
 }
 
@@ -36,8 +36,8 @@ export function clustersTable(store: Store): RowTable {
       for (const r of versions.all() as { name: string; rv: number }[]) out.set(keyOf(undefined, r.name), r);
       return out;
     },
-    put: (row: Row) => store.putCluster({ name: row.name, uid: row.uid, resourceVersion: row.resourceVersion, object: row.object }),
-    remove: (_ns, name) => store.deleteCluster(name),
+    put: (row: Row, actor) => store.putCluster({ name: row.name, uid: row.uid, resourceVersion: row.resourceVersion, object: row.object }, actor),
+    remove: (_ns, name, actor) => store.deleteCluster(name, actor),
   };
 }
 
@@ -48,7 +48,7 @@ interface NsRow {
   object: string;
 }
 
-/** Namespaces live in their own table (migration 0004); only the API writes them. */
+/** Namespaces live in their own table (migration 0004); only the API writes them, each change in the store's object log. */
 export function namespacesTable(store: Store): RowTable {
   const db = store.db;
   const get = db.prepare('SELECT name, uid, resource_version, object FROM namespaces WHERE name = ?');
@@ -71,7 +71,18 @@ export function namespacesTable(store: Store): RowTable {
       for (const r of versions.all() as { name: string; rv: number }[]) out.set(keyOf(undefined, r.name), r);
       return out;
     },
-    put: (row) => void put.run(row.name, row.uid, row.resourceVersion, JSON.stringify(row.object)),
-    remove: (_ns, name) => remove.run(name).changes > 0,
+    put: (row, actor) =>
+      store.tx(() => {
+        const existed = get.get(row.name) !== undefined;
+        put.run(row.name, row.uid, row.resourceVersion, JSON.stringify(row.object));
+        store.logChange('namespaces', '', row.name, existed ? 'MODIFIED' : 'ADDED', row.resourceVersion, actor, row.object);
+      }),
+    remove: (_ns, name, actor) =>
+      store.tx(() => {
+        const prior = get.get(name) as NsRow | undefined;
+        if (!prior || remove.run(name).changes === 0) return false;
+        store.logChange('namespaces', '', name, 'DELETED', store.nextResourceVersion(), actor, JSON.parse(prior.object));
+        return true;
+      }),
   };
 }

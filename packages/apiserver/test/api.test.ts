@@ -72,6 +72,10 @@ function watch(path: string) {
   };
 }
 
+/** A member kubeconfig with a bearer token, as kubectl writes one. */
+const memberKubeconfig = (token: string) =>
+  `apiVersion: v1\nkind: Config\nclusters:\n- name: m\n  cluster:\n    server: https://203.0.113.5:6443\nusers:\n- name: u\n  user:\n    token: ${token}\ncontexts:\n- name: m\n  context:\n    cluster: m\n    user: u\ncurrent-context: m\n`;
+
 const svc = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, ...extra }, spec: { type: 'LoadBalancer', selector: { run: name }, ports: [{ name: 'http', port: 80 }] } });
 
 before(async () => {
@@ -177,13 +181,13 @@ describe('writes', () => {
     const missing = await req('POST', '/apis/federation.fedns.io/v1/clusters', { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'c1' }, spec: {} });
     assert.equal(missing.status, 422);
     assert.deepEqual(missing.json.details.causes.map((c: { field: string }) => c.field), ['spec.kubeconfig']);
-    const created = await req('POST', '/apis/federation.fedns.io/v1/clusters', { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'c1' }, spec: { kubeconfig: 'secret: 1', region: 'r1' } });
+    const created = await req('POST', '/apis/federation.fedns.io/v1/clusters', { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'c1' }, spec: { kubeconfig: memberKubeconfig('secret-1'), region: 'r1' } });
     assert.equal(created.status, 201);
     assert.equal(created.json.spec.kubeconfig, undefined);
-    assert.equal(store.clusterCredentials('c1'), 'secret: 1');
-    const patched = await fetch(`${base}/apis/federation.fedns.io/v1/clusters/c1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: '{"spec":{"drained":true,"kubeconfig":"secret: 2"}}' });
+    assert.match(store.clusterCredentials('c1') ?? '', /"token":"secret-1"/);
+    const patched = await fetch(`${base}/apis/federation.fedns.io/v1/clusters/c1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { drained: true, kubeconfig: memberKubeconfig('secret-2') } }) });
     assert.equal(patched.status, 200);
-    assert.equal(store.clusterCredentials('c1'), 'secret: 2');
+    assert.match(store.clusterCredentials('c1') ?? '', /"token":"secret-2"/);
     assert.equal((await req('GET', '/apis/federation.fedns.io/v1/clusters/c1')).json.spec.drained, true);
     assert.ok(!JSON.stringify((await req('GET', '/apis/federation.fedns.io/v1/clusters')).json).includes('secret'));
     assert.equal(clusterChanges - before, 2);

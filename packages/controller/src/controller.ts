@@ -1,7 +1,7 @@
 import type { FederationRef } from '@fedns/cascade';
 import type { PolicyDefaults } from '@fedns/model';
 import { DEFAULT_POLICY, policyFromService } from '@fedns/model';
-import type { Store } from '@fedns/store';
+import { type ObjectKind, type Store, SYSTEM_ACTOR } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { ClusterConnections, type Connection } from './connections.js';
 import { HostnameFlattener } from './flatten.js';
@@ -144,8 +144,10 @@ export class FederationController {
     };
   }
 
-  private by(kind: string, namespace: string, name: string): string {
-    const actor = this.opts.store.lastObjectChange(kind, namespace, name)?.actor;
+  /** Who made the latest change to an object's spec: the newest writer that is not the controller's own status writes. */
+  private by(kind: ObjectKind, namespace: string, name: string): string {
+    const changes = this.opts.store.objectChanges(kind, namespace, name, 20);
+    const actor = (changes.find((c) => c.actor !== SYSTEM_ACTOR) ?? changes[0])?.actor;
     return actor ? ` by ${actor}` : '';
   }
 

@@ -170,3 +170,54 @@ export function matchFields(selector: FieldSelector, obj: unknown): boolean {
   }
   return true;
 }
+
+/**
+ * Fields every kind may be selected by (apimachinery's DefaultMetaV1FieldSelectorConversion, as a
+ * CustomResourceDefinition's objects are).
+ */
+export const DEFAULT_SELECTABLE_FIELDS: readonly string[] = ['metadata.name', 'metadata.namespace'];
+
+/** The extra selectable fields kube-apiserver registers for built-in kinds (pkg/apis/core/v1/conversion.go). */
+const BUILTIN_SELECTABLE_FIELDS: Record<string, readonly string[]> = {
+  '/Pod': [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.podIPs',
+    'status.nominatedNodeName',
+  ],
+  '/Node': ['spec.unschedulable'],
+  '/Namespace': ['status.phase'],
+  '/Secret': ['type'],
+  '/Service': ['spec.clusterIP', 'spec.type'],
+  '/ReplicationController': ['status.replicas'],
+  '/Event': [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
+};
+
+/** The fields a kind's list and watch accept in a fieldSelector: the defaults plus the built-in kind's own. */
+export function selectableFieldsFor(group: string, kind: string): string[] {
+  return [...DEFAULT_SELECTABLE_FIELDS, ...(BUILTIN_SELECTABLE_FIELDS[`${group}/${kind}`] ?? [])];
+}
+
+/** Throws kube-apiserver's 400 for a fieldSelector naming a field outside `supported`. */
+export function checkFieldSelector(input: string | undefined, supported: readonly string[]): void {
+  for (const r of parseFieldSelector(input)) {
+    if (!supported.includes(r.field)) throw errors.badRequest(`field label not supported: ${r.field}`);
+  }
+}

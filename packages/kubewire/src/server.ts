@@ -13,6 +13,7 @@ import { gvPath, hashOf, type JsonSchema, openApiV2, openApiV3GroupVersion, serv
 import { applyPatch, PATCH_TYPES } from './patch.js';
 import { decodeProtobufObject } from './protobuf.js';
 import type { ListOptions, WatchHandle, WatchOptions, WatchSink, WriteOptions } from './store.js';
+import { checkFieldSelector, selectableFieldsFor } from './selectors.js';
 import { errors, type StatusCause, StatusError, toStatus } from './status.js';
 import { buildTable, type IncludeObject, type TableDef, tableDefFor } from './table.js';
 import { apiVersionOf, type KubeObject, type WatchEvent } from './types.js';
@@ -53,10 +54,38 @@ export interface RequestAttributes {
 }
 
 const attributes = new WeakMap<FastifyRequest, RequestAttributes>();
+/** Who authentication found, set by the onRequest hook (before the body is read). */
+const authenticated = new WeakMap<FastifyRequest, UserInfo | undefined>();
+/** The object a successful write answered with. */
+const written = new WeakMap<FastifyRequest, WriteResult>();
+
+/** The user name writes are attributed to when the server authenticates nobody (kube-apiserver's anonymous user). */
+export const ANONYMOUS_USER = 'system:anonymous';
 
 /** The attributes of a request KubeApiServer handled (for metrics and audit), once it has parsed the path. */
 export function requestAttributesOf(req: FastifyRequest): RequestAttributes | undefined {
   return attributes.get(req);
+}
+
+/** What a successful write (create, update, patch, delete) of one object produced. */
+export interface WriteResult {
+  namespace?: string;
+  name?: string;
+  resourceVersion?: string;
+  dryRun: boolean;
+}
+
+/** The result of a request's successful write of one object, for audit logs; undefined for reads and failures. */
+export function writeResultOf(req: FastifyRequest): WriteResult | undefined {
+  return written.get(req);
+}
+
+/** Adds a Kubernetes warning (`Warning: 299 - "text"`, printed by kubectl) to a reply; several may be added. */
+export function addWarning(reply: FastifyReply | undefined, text: string): void {
+  if (!reply) return;
+  const value = `299 - ${JSON.stringify(text)}`;
+  const prev = reply.getHeader('warning');
+  reply.header('warning', prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value]);
 }
 
 /** An apply-patch body, kept as text until the PATCH handler knows server-side apply is wanted. */
@@ -132,6 +161,11 @@ export interface ResourceDef<T extends KubeObject = KubeObject> {
    * drives fieldValidation (unknown fields).
    */
   schema?: JsonSchema;
+  /**
+   * Fields a fieldSelector may name (others: 400 "field label not supported"). Default:
+   * metadata.name and metadata.namespace, plus what kube-apiserver allows for the built-in kind.
+   */
+  selectableFields?: string[];
 }
 
 export interface VersionInfo {
@@ -266,8 +300,15 @@ export class KubeApiServer {
     if (options.installErrorHandler !== false) installStatusErrorHandler(app);
     const handler = (req: FastifyRequest, reply: FastifyReply) => this.#dispatch(req, reply);
     const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+    // Authentication runs before the body is read: an unauthenticated request gets 401, whatever it carries.
+    const authenticate = options.authenticate;
+    const onRequest = authenticate
+      ? async (req: FastifyRequest) => {
+          authenticated.set(req, (await authenticate(req)) ?? undefined);
+        }
+      : undefined;
     for (const url of ['/api', '/api/*', '/apis', '/apis/*', '/openapi/v2', '/openapi/v3', '/openapi/v3/*', '/version', '/version/'])
-      app.route({ method: [...methods], url, handler });
+      app.route({ method: [...methods], url, handler, ...(onRequest ? { onRequest } : {}) });
     app.addHook('preClose', (done) => {
       this.closeWatches({ destroy: true });
       done();
@@ -328,7 +369,7 @@ export class KubeApiServer {
   }
 
   async #dispatch(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    const user = this.options.authenticate ? ((await this.options.authenticate(req)) ?? undefined) : undefined;
+    const user = authenticated.get(req);
     const rawPath = (req.url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';
     const segs = rawPath.split('/').filter(Boolean).map(decodeURIComponent);
     const query = firstQuery(req.query);
@@ -484,7 +525,7 @@ export class KubeApiServer {
         case 'POST':
           if (!namespace && reg.def.namespaced) throw errors.methodNotAllowed(method, reg.def.plural);
           reply.code(201);
-          return this.#create(reg, namespace, req.body, ctx('create'));
+          return this.#wrote(req, await this.#create(reg, namespace, req.body, ctx('create')), dryRun);
         case 'DELETE':
           return this.#deleteCollection(reg, namespace, query, ctx('deletecollection'));
         default:
@@ -513,25 +554,44 @@ export class KubeApiServer {
         return obj;
       }
       case 'PUT':
-        return this.#update(reg, namespace, name, req.body, subresource, ctx('update'));
+        return this.#wrote(req, await this.#update(reg, namespace, name, req.body, subresource, ctx('update')), dryRun);
       case 'PATCH': {
-        if (req.body instanceof ApplyPatchBody) return this.#apply(reg, namespace, name, req.body, subresource, ctx('patch'), reply);
+        if (req.body instanceof ApplyPatchBody) return this.#wrote(req, await this.#apply(reg, namespace, name, req.body, subresource, ctx('patch'), reply), dryRun);
         const old = reg.def.store.get(namespace, name);
         if (!old) throw errors.notFound(reg.def.plural, name, group || undefined);
         const patched = applyPatch(String(req.headers['content-type'] ?? ''), clone(old), req.body, reg.schema);
         if (!isPlainObject(patched)) throw errors.badRequest('the patch must produce an object');
         this.#validateFields(reg, patched, ctx('patch'), reply);
-        return this.#update(reg, namespace, name, patched, subresource, ctx('patch'), { checked: true });
+        return this.#wrote(req, await this.#update(reg, namespace, name, patched, subresource, ctx('patch'), { checked: true }), dryRun);
       }
       case 'DELETE':
         if (subresource) throw errors.methodNotAllowed(method, reg.def.plural);
-        return this.#delete(reg, namespace, name, req.body, ctx('delete'));
+        return this.#wrote(req, await this.#delete(reg, namespace, name, req.body, ctx('delete')), dryRun || (isPlainObject(req.body) && Array.isArray(req.body.dryRun) && req.body.dryRun.includes('All')));
       default:
         throw errors.methodNotAllowed(method, reg.def.plural);
     }
   }
 
+  #wrote(req: FastifyRequest, obj: KubeObject, dryRun: boolean): KubeObject {
+    const m = obj?.metadata;
+    written.set(req, { namespace: m?.namespace, name: m?.name, resourceVersion: m?.resourceVersion, dryRun });
+    return obj;
+  }
+
+  /** WriteOptions for a backend call: dry run and who asks. */
+  #writeOptions(ctx: RequestContext, dryRun = ctx.dryRun): WriteOptions {
+    return { dryRun, user: ctx.user?.name ?? ANONYMOUS_USER };
+  }
+
+  /** Selectors and resourceVersion of a list, watch or deletecollection: bad ones are a 400 before anything is read. */
+  #checkListQuery(reg: Registered, query: Record<string, string>): void {
+    checkFieldSelector(query.fieldSelector, reg.def.selectableFields ?? selectableFieldsFor(reg.def.group, reg.def.kind));
+    const rv = query.resourceVersion;
+    if (rv && !/^\d{1,20}$/.test(rv)) throw errors.badRequest(`resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`);
+  }
+
   #list(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>): unknown {
+    this.#checkListQuery(reg, query);
     const { items: all, resourceVersion } = reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
     let items = all;
     let cont: string | undefined;
@@ -574,7 +634,8 @@ export class KubeApiServer {
       bookmarkIntervalMs: this.options.bookmarkIntervalMs,
       sendInitialEvents: truthy(query.sendInitialEvents),
     };
-    // Parse selectors before committing to a 200 stream, so bad selectors are a 400.
+    // Parse selectors and the resourceVersion before committing to a 200 stream, so bad ones are a 400.
+    this.#checkListQuery(reg, query);
     reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
     reply.hijack();
     const res = reply.raw;
@@ -693,11 +754,11 @@ export class KubeApiServer {
       if (p instanceof Promise) {
         await p;
         validate();
-        return reg.def.store.create(obj, { dryRun: ctx.dryRun });
+        return reg.def.store.create(obj, this.#writeOptions(ctx));
       }
     }
     validate();
-    return reg.def.store.create(obj, { dryRun: ctx.dryRun });
+    return reg.def.store.create(obj, this.#writeOptions(ctx));
   }
 
   async #update(
@@ -731,7 +792,7 @@ export class KubeApiServer {
       if (opts.applied) next.metadata.managedFields = obj.metadata.managedFields;
       next.metadata.resourceVersion = obj.metadata.resourceVersion ?? old.metadata.resourceVersion;
       track(next, 'status');
-      return reg.def.store.update(next, { dryRun: ctx.dryRun });
+      return reg.def.store.update(next, this.#writeOptions(ctx));
     }
     next = obj;
     next.metadata.uid = old.metadata.uid;
@@ -749,7 +810,7 @@ export class KubeApiServer {
     const causes = hooks?.validate?.(next, old, ctx);
     if (causes?.length) throw errors.invalid(reg.def.kind, name, causes, group);
     track(next);
-    return reg.def.store.update(next, { dryRun: ctx.dryRun });
+    return reg.def.store.update(next, this.#writeOptions(ctx));
   }
 
   /** fieldValidation: 400 on unknown fields under Strict, a Warning header under Warn. */
@@ -757,7 +818,7 @@ export class KubeApiServer {
     const mode = parseFieldValidation(ctx.query.fieldValidation);
     const warnings = checkFields(mode, body, reg.def.schema);
     const r = reply ?? ctx.reply;
-    for (const w of warnings) r?.header('warning', `299 - ${JSON.stringify(w)}`);
+    for (const w of warnings) addWarning(r, w);
   }
 
   /** Server-side apply: creates the object when missing, else merges the applied configuration (see apply.ts). */
@@ -835,12 +896,13 @@ export class KubeApiServer {
       const handled = hooks.delete(obj, ctx);
       if (handled) return handled;
     }
-    const deleted = reg.def.store.delete(namespace, name, { dryRun, preconditions: pre });
+    const deleted = reg.def.store.delete(namespace, name, { ...this.#writeOptions(ctx, dryRun), preconditions: pre });
     if (!dryRun) hooks?.afterDelete?.(deleted, ctx);
     return deleted;
   }
 
   async #deleteCollection(reg: Registered, namespace: string | undefined, query: Record<string, string>, ctx: RequestContext): Promise<unknown> {
+    this.#checkListQuery(reg, query);
     const { items } = reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
     const deleted: KubeObject[] = [];
     for (const o of items) {

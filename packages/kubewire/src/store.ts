@@ -80,6 +80,8 @@ export interface StoreOptions {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** Who asks for the write (the authenticated user's name; `system:anonymous` without authentication), for audit. */
+  user?: string;
 }
 
 const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;

@@ -130,7 +130,7 @@ describe('JSON patch (RFC 6902)', () => {
         () => jsonPatch(c.doc, c.patch),
         (e: unknown) => {
           assert.ok(e instanceof StatusError, String(e));
-          assert.equal(e.code, c.error, e.status.message);
+          assert.equal(e.code, c.error, e.status.message ?? "");
           assert.equal(e.status.reason, c.error === 422 ? 'Invalid' : 'BadRequest');
           if (c.message) assert.match(e.status.message ?? '', c.message);
           return true;

@@ -3,3 +3,4 @@ export * from './names.js';
 export * from './ip.js';
 export * from './serial.js';
 export * from './policy.js';
+export * from './kubeconfig.js';

@@ -8,6 +8,24 @@ export const ANNOTATIONS = {
   clusters: 'federation.fedns.io/clusters',
 } as const;
 
+/** Annotations fedns writes itself on a federated Service (the per-cluster shard summary). */
+export const SERVER_ANNOTATIONS = {
+  shards: 'federation.fedns.io/shards',
+} as const;
+
+export const ANNOTATION_PREFIX = 'federation.fedns.io/';
+
+/** Every federation.fedns.io/* annotation key a Service may carry; any other key under the prefix is rejected. */
+export const KNOWN_ANNOTATIONS: readonly string[] = [...Object.values(ANNOTATIONS), ...Object.values(SERVER_ANNOTATIONS)];
+
+/** The cluster names of a placement annotation value (`c1, c2`), in order, without blanks. */
+export function placementClusters(value: string): string[] {
+  return value
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0);
+}
+
 export interface PolicyDefaults {
   ttl: number;
   failMode: FailMode;
@@ -22,11 +40,26 @@ interface ObjectMeta {
   annotations?: Record<string, string> | null;
 }
 
-/** Problems with the policy annotations, as (field path, message) pairs; [] when valid. */
-export function policyProblems(meta: ObjectMeta): { field: string; value: string; message: string }[] {
+/**
+ * Problems with the policy annotations, as (field path, message) pairs; [] when valid. Unknown
+ * federation.fedns.io/* keys are problems. With `clusters` (the member cluster names), a placement
+ * naming another cluster is one too.
+ */
+export function policyProblems(meta: ObjectMeta, clusters?: readonly string[]): { field: string; value: string; message: string }[] {
   const a = meta.annotations ?? {};
   const out: { field: string; value: string; message: string }[] = [];
   const field = (k: string) => `metadata.annotations[${k}]`;
+  for (const k of Object.keys(a)) {
+    if (k.startsWith(ANNOTATION_PREFIX) && !KNOWN_ANNOTATIONS.includes(k)) {
+      out.push({ field: field(k), value: k, message: `unknown ${ANNOTATION_PREFIX}* annotation (known: ${KNOWN_ANNOTATIONS.join(', ')})` });
+    }
+  }
+  const placement = a[ANNOTATIONS.clusters];
+  if (placement !== undefined && clusters) {
+    for (const c of placementClusters(placement)) {
+      if (!clusters.includes(c)) out.push({ field: field(ANNOTATIONS.clusters), value: c, message: `names no member cluster (clusters: ${clusters.join(', ') || 'none'})` });
+    }
+  }
   const ttl = a[ANNOTATIONS.ttl];
   if (ttl !== undefined && !(/^\d+$/.test(ttl) && Number(ttl) >= 1 && Number(ttl) <= 86400)) {
     out.push({ field: field(ANNOTATIONS.ttl), value: ttl, message: `must be a whole number of seconds from 1 to 86400, got "${ttl}"` });
@@ -56,12 +89,7 @@ export function policyFromService(meta: ObjectMeta, defaults: PolicyDefaults = D
     failMode: fm === 'closed' || fm === 'open' ? fm : defaults.failMode,
     minReadyEndpoints: mre !== undefined && /^\d+$/.test(mre) ? Math.max(1, Number(mre)) : defaults.minReadyEndpoints,
   };
-  if (clusters !== undefined) {
-    policy.clusters = clusters
-      .split(',')
-      .map((c) => c.trim())
-      .filter((c) => c.length > 0);
-  }
+  if (clusters !== undefined) policy.clusters = placementClusters(clusters);
   return policy;
 }
 

@@ -70,13 +70,23 @@ export function respond(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: numb
   }
 }
 
-/** Header-only error reply (FORMERR, NOTIMP, SERVFAIL): ID, opcode, RD and CD copied. */
+/**
+ * The two flag octets of a reply to `q`: QR, the opcode, AA as given, the RCODE; RD and CD copied
+ * only for opcode QUERY — they are defined for queries alone (RFC 1035 4.1.1, RFC 4035 3.1.6), so
+ * a NOTIMP to another opcode carries neither (as NSD answers; ISC's genreport flags it otherwise).
+ */
+export function replyFlags(q: Buffer, aa: boolean, rcode: number): [number, number] {
+  const f1 = q[2] as number;
+  const query = (f1 & 0x78) === 0;
+  return [0x80 | (f1 & 0x78) | (aa ? 0x04 : 0) | (query ? f1 & 0x01 : 0), (query ? (q[3] as number) & 0x10 : 0) | (rcode & 0x0f)];
+}
+
+/** Header-only error reply (FORMERR, NOTIMP, SERVFAIL): ID and opcode copied; RD and CD for QUERY only. */
 export function headerOnly(q: Buffer, reserve: number, rcode: number): Buffer {
   const out = Buffer.alloc(reserve + 12);
   out[reserve] = q[0] as number;
   out[reserve + 1] = q[1] as number;
-  out[reserve + 2] = 0x80 | ((q[2] as number) & 0x79); // QR, opcode, RD
-  out[reserve + 3] = ((q[3] as number) & 0x10) | (rcode & 0x0f); // CD
+  [out[reserve + 2], out[reserve + 3]] = replyFlags(q, false, rcode);
   return out;
 }
 

@@ -5,7 +5,7 @@
  * their arrays to the primary (`snapshot()` → `setRemote()`), whose scrape
  * sums them with its own.
  */
-import { Counter, type Registry, register as defaultRegistry } from 'prom-client';
+import { Counter, Gauge, type Registry, register as defaultRegistry } from 'prom-client';
 import type { QueryInfo } from './answer.js';
 
 const QTYPES: [number, string][] = [
@@ -69,11 +69,13 @@ const NAMES = [
   'fedns_dns_rrl_total',
   'fedns_dns_transfers_total',
   'fedns_dns_notify_total',
+  'fedns_dns_zone_serial',
 ];
 
 export class DnsMetrics {
   private readonly a: Record<Name, Float64Array>;
   private readonly remotes = new Map<string, MetricsSnapshot>();
+  private served: { zone: string; serial: () => number | undefined } | undefined;
   readonly registry: Registry;
 
   constructor(registry?: Registry) {
@@ -149,10 +151,26 @@ export class DnsMetrics {
         });
       },
     });
+    new Gauge({
+      name: 'fedns_dns_zone_serial',
+      help: 'SOA serial of the zone this nameserver answers with (compare with the secondaries\' to find one lagging behind).',
+      labelNames: ['zone'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const v = self.served?.serial();
+        if (self.served && v !== undefined) this.set({ zone: self.served.zone }, v >>> 0);
+      },
+    });
     this.registry.registerMetric(new ArrayHistogram(this, 'fedns_dns_response_size_bytes', 'Size of DNS replies in octets, by protocol.', SIZE_BUCKETS, 'sizeBuckets', 'sizeSum', 'sizeCount') as never);
     this.registry.registerMetric(
       new ArrayHistogram(this, 'fedns_dns_request_duration_seconds', 'Time from a message arriving to its reply being sent, by protocol.', LATENCY_BUCKETS, 'latBuckets', 'latSum', 'latCount') as never,
     );
+  }
+
+  /** Where fedns_dns_zone_serial reads the serial being served (the zone index, or the workers' lowest). */
+  servedSerial(zone: string, serial: () => number | undefined): void {
+    this.served = { zone, serial };
   }
 
   /** Local value plus every worker's. */

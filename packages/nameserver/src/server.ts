@@ -83,6 +83,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const idleMs = opts.tcpIdleTimeoutMs ?? 10_000;
   const log = opts.logger;
   const metrics = opts.metrics ?? new DnsMetrics(opts.registry);
+  metrics.servedSerial(index.zone, () => index.serial);
   const sockets = new Set<net.Socket>();
   const udpInfo: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
   const cookies = opts.cookies === false ? undefined : new ServerCookies(opts.cookies ?? {});
@@ -90,7 +91,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const transfers = opts.transfers ?? {};
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
 
-  const slow = (msg: Buffer, tcp: boolean, clientIp: string, ctx: RespondContext): Buffer[] => {
+  /** Transfers and signed messages; the reply's RCODE goes into `info`, which the query metrics count. */
+  const slow = (msg: Buffer, tcp: boolean, clientIp: string, ctx: RespondContext, info: QueryInfo): Buffer[] => {
     let out: SlowOutcome;
     try {
       out = handleSlow(index, msg, tcp, clientIp, transfers, ctx);
@@ -98,6 +100,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       log?.error({ err }, 'slow path failed');
       return [];
     }
+    if (out.rcode >= 0) info.rcode = out.rcode;
     if (out.kind !== 'query') {
       metrics.recordTransfer(out.kind, out.result);
       log?.info({ client: clientIp, type: out.kind, result: out.result, serial: index.serial, messages: out.messages.length, key: out.key }, 'zone transfer');
@@ -109,7 +112,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     const t0 = performance.now();
     udpCtx.clientIp = rinfo.address;
     let reply = respond(index, msg, false, 0, udpInfo, udpCtx);
-    if (reply === SLOW_PATH) reply = slow(msg, false, rinfo.address, udpCtx)[0] ?? null;
+    if (reply === SLOW_PATH) reply = slow(msg, false, rinfo.address, udpCtx, udpInfo)[0] ?? null;
     if (!reply) {
       metrics.recordDrop(false);
       return;
@@ -153,7 +156,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         off += 2 + mlen;
         const reply = respond(index, msg, true, 2, info, ctx);
         if (reply === SLOW_PATH) {
-          const msgs = slow(Buffer.from(msg), true, clientIp, ctx);
+          const msgs = slow(Buffer.from(msg), true, clientIp, ctx, info);
           if (msgs.length === 0) metrics.recordDrop(true);
           for (const m of msgs) {
             const framed = Buffer.allocUnsafe(m.length + 2);

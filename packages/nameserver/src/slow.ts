@@ -6,7 +6,7 @@
 import { compareSerial } from '@fedns/model';
 import type { JournalEntry } from '@fedns/store';
 import { type AclEntry, aclAllows } from './acl.js';
-import { type QueryInfo, type RespondContext, SLOW_PATH, expandName, headerOnly, respond, skipName } from './answer.js';
+import { type QueryInfo, type RespondContext, SLOW_PATH, expandName, headerOnly, replyFlags, respond, skipName } from './answer.js';
 import { TSIG_ERROR, type TsigKey, TsigSigner, findTsig, unsignedError, verifyRequest } from './tsig.js';
 import { RCODE, TYPE } from './wire.js';
 import { type XfrRequest, axfrMessages, ixfrMessages, singleSoa } from './xfr.js';
@@ -31,6 +31,8 @@ export interface SlowOutcome {
   messages: Buffer[];
   rrs?: number;
   key?: string;
+  /** RCODE of the reply (of its first message); -1 when nothing is sent. What the query metrics count. */
+  rcode: number;
 }
 
 interface Parsed {
@@ -49,8 +51,7 @@ function shortReply(m: Buffer, qEnd: number, rcode: number, aa: boolean): Buffer
   if (qEnd <= 12) return headerOnly(m, 0, rcode);
   const out = Buffer.alloc(qEnd);
   m.copy(out, 0, 0, qEnd);
-  out[2] = 0x80 | (aa ? 0x04 : 0) | ((m[2] as number) & 0x79);
-  out[3] = ((m[3] as number) & 0x10) | (rcode & 0x0f);
+  [out[2], out[3]] = replyFlags(m, aa, rcode);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(0, 6);
   out.writeUInt16BE(0, 8);
@@ -91,8 +92,14 @@ function parse(m: Buffer): Parsed | null {
   return { qEnd, qtype, qclass, question, edns, clientSerial };
 }
 
-/** Handles a SLOW_PATH message; returns the reply messages (none = drop). Never throws for bad input. */
+/** Handles a SLOW_PATH message; returns the reply messages (none = drop) and their RCODE. Never throws for bad input. */
 export function handleSlow(index: ZoneIndex, q: Buffer, tcp: boolean, clientIp: string, opts: TransferOptions, ctx?: RespondContext): SlowOutcome {
+  const out = slowReply(index, q, tcp, clientIp, opts, ctx);
+  const first = out.messages[0];
+  return { ...out, rcode: first && first.length >= 12 ? (first[3] as number) & 0x0f : -1 };
+}
+
+function slowReply(index: ZoneIndex, q: Buffer, tcp: boolean, clientIp: string, opts: TransferOptions, ctx?: RespondContext): Omit<SlowOutcome, 'rcode'> {
   const t = findTsig(q);
   if (t === 'formerr') return { kind: 'query', result: 'formerr', messages: [headerOnly(q, 0, RCODE.FORMERR)] };
   let signer: TsigSigner | null = null;

@@ -219,6 +219,20 @@ describe('answers from the worked example (dig)', () => {
     assert.ok(!r.flags.includes('ra'));
     assert.ok(!r.flags.includes('ad'));
   });
+
+  it('another opcode (STATUS, NOTIFY, UPDATE): NOTIMP without RD and CD, which only QUERY defines (14)', async () => {
+    for (const opcode of ['status', 'notify', 'update']) {
+      for (const tcp of [[], ['+tcp']]) {
+        const r = await dig(port, ['+rec', '+cdflag', `+opcode=${opcode}`, ...tcp, 'example.com', 'SOA']);
+        const what = `opcode ${opcode} ${tcp.join('')}`;
+        assert.equal(r.status, 'NOTIMP', `${what}: ${r.raw}`);
+        assert.match(r.raw, new RegExp(`opcode: ${opcode.toUpperCase()}`), what);
+        assert.ok(!r.flags.includes('rd'), `RD clear: ${what}`);
+        assert.ok(!r.flags.includes('cd'), `CD clear: ${what}`);
+        assert.ok(!r.flags.includes('aa'), `AA clear: ${what}`);
+      }
+    }
+  });
 });
 
 describe('EDNS and sizes (dig, kdig)', () => {

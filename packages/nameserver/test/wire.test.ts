@@ -91,15 +91,41 @@ describe('malformed messages over UDP (12, 13, 14, 18)', () => {
     }
   });
 
-  it('unknown opcode: NOTIMP (14)', async () => {
-    for (const opcode of [1, 2, 3, 6, 15]) {
-      const r = await udpQuery(port, mkQuery({ name: G, flags: (opcode << 11) | 0x0100 }));
-      assert.ok(r, `opcode ${opcode}`);
-      assert.equal(rcode(r), 4);
-      assert.equal((flags(r) >> 11) & 0xf, opcode);
-      assert.ok(flags(r) & 0x0100, 'RD copied');
-      assert.ok(!(flags(r) & 0x0400), 'AA clear');
+  it('unknown opcode: NOTIMP (14), with RD and CD clear: they are defined for QUERY only (genreport opcodeflg)', async () => {
+    for (const opcode of [1, 2, 3, 4, 5, 6, 15]) {
+      for (const transport of ['udp', 'tcp'] as const) {
+        const q = mkQuery({ name: G, flags: (opcode << 11) | 0x0100 | 0x0010 }); // RD and CD set
+        let r: Buffer | null;
+        if (transport === 'udp') r = await udpQuery(port, q);
+        else {
+          const c = new TcpClient(port);
+          await c.connected();
+          c.sock.write(TcpClient.frame(q));
+          r = (await c.waitFor(1))[0] ?? null;
+          c.close();
+        }
+        const what = `opcode ${opcode} over ${transport}`;
+        assert.ok(r, what);
+        assert.equal(rcode(r), 4, what);
+        assert.equal((flags(r) >> 11) & 0xf, opcode, what);
+        assert.equal(flags(r) & 0x0100, 0, `RD clear: ${what}`);
+        assert.equal(flags(r) & 0x0010, 0, `CD clear: ${what}`);
+        assert.ok(!(flags(r) & 0x0400), `AA clear: ${what}`);
+        assert.ok(flags(r) & 0x8000, `QR: ${what}`);
+      }
     }
+  });
+
+  it('RD and CD stay copied in replies to QUERY, errors included', async () => {
+    const q = mkQuery({ name: G, flags: 0x0100 | 0x0010 });
+    const ok = await udpQuery(port, q);
+    assert.ok(ok);
+    assert.equal(flags(ok) & 0x0110, 0x0110);
+    const bad = Buffer.concat([q, Buffer.from([1])]); // trailing garbage: FORMERR
+    const r = await udpQuery(port, bad);
+    assert.ok(r);
+    assert.equal(rcode(r), 1);
+    assert.equal(flags(r) & 0x0110, 0x0110);
   });
 
   it('two OPT records: FORMERR (18)', async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
 import { nextSerial } from '@fedns/model';
 import { migrate, readMigrations } from './migrate.js';
+import { type ObjectChangeSummary, type ObjectKind, ObjectLog, type ObjectLogEntry, SYSTEM_ACTOR } from './object-log.js';
 import { SecretBox } from './secrets.js';
 import { pluck, transaction } from './sqlite.js';
 
@@ -23,6 +24,8 @@ export interface StoreOptions {
   keyFile?: string;
   /** Open an existing database without migrating or writing (a follower such as a lone nameserver). */
   readonly?: boolean;
+  /** Object log rows kept (default 100,000; older ones are pruned in batches). */
+  objectLogSize?: number;
 }
 
 /** A Kubernetes object as stored: the JSON object plus its identity columns. */
@@ -145,12 +148,14 @@ export class Store extends EventEmitter {
   readonly db: DatabaseSync;
   private readonly secrets: SecretBox | undefined;
   private readonly stmts;
+  private readonly objectLog: ObjectLog;
 
-  private constructor(db: DatabaseSync, path: string, secrets: SecretBox | undefined) {
+  private constructor(db: DatabaseSync, path: string, secrets: SecretBox | undefined, objectLogSize?: number) {
     super();
     this.db = db;
     this.path = path;
     this.secrets = secrets;
+    this.objectLog = new ObjectLog(db, objectLogSize);
     this.stmts = {
       getMeta: pluck<string>(db, 'SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
@@ -161,6 +166,7 @@ export class Store extends EventEmitter {
          ON CONFLICT(namespace, name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version, object = excluded.object`,
       ),
       deleteService: db.prepare('DELETE FROM services WHERE namespace = ? AND name = ?'),
+      hasService: db.prepare('SELECT 1 AS one FROM services WHERE namespace = ? AND name = ?'),
       getCluster: db.prepare('SELECT name, uid, resource_version, object FROM clusters WHERE name = ?'),
       listClusters: db.prepare('SELECT name, uid, resource_version, object FROM clusters ORDER BY name'),
       putCluster: db.prepare(
@@ -170,6 +176,7 @@ export class Store extends EventEmitter {
       setCredentials: db.prepare('UPDATE clusters SET credentials = ? WHERE name = ?'),
       getCredentials: pluck<Uint8Array | null>(db, 'SELECT credentials FROM clusters WHERE name = ?'),
       deleteCluster: db.prepare('DELETE FROM clusters WHERE name = ?'),
+      hasCluster: db.prepare('SELECT 1 AS one FROM clusters WHERE name = ?'),
       putShard: db.prepare(
         `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -228,7 +235,7 @@ export class Store extends EventEmitter {
     db.exec('PRAGMA foreign_keys = ON');
     if (!opts.readonly) migrate(db, readMigrations(opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR));
     const secrets = opts.readonly ? undefined : SecretBox.fromKeyFile(opts.keyFile ?? join(opts.dataDir, 'secret.key'), true);
-    const store = new Store(db, path, secrets);
+    const store = new Store(db, path, secrets, opts.objectLogSize);
     if (!opts.readonly) store.initMeta();
     return store;
   }
@@ -300,13 +307,28 @@ export class Store extends EventEmitter {
     return (this.stmts.listServices.all() as unknown as ObjRow[]).map((r) => toService<T>(r));
   }
 
-  putService(s: StoredService<unknown>): void {
-    this.stmts.putService.run(s.namespace, s.name, s.uid, s.resourceVersion, JSON.stringify(s.object));
+  /**
+   * Writes a service row and records the change in the object log (one transaction). `actor`: who
+   * made the change — the API passes its authenticated user; anything else is `system:fedns`.
+   * `s.resourceVersion` must come from `nextResourceVersion()`.
+   */
+  putService(s: StoredService<unknown>, actor = SYSTEM_ACTOR): void {
+    this.tx(() => {
+      const existed = this.stmts.hasService.get(s.namespace, s.name) !== undefined;
+      this.stmts.putService.run(s.namespace, s.name, s.uid, s.resourceVersion, JSON.stringify(s.object));
+      this.logChange('services', s.namespace, s.name, existed ? 'MODIFIED' : 'ADDED', s.resourceVersion, actor, s.object);
+    });
     this.emit('object', { kind: 'service', namespace: s.namespace, name: s.name } satisfies ObjectChange);
   }
 
-  deleteService(namespace: string, name: string): boolean {
-    const gone = this.stmts.deleteService.run(namespace, name).changes > 0;
+  /** Deletes a service row; the deletion gets a new resourceVersion (`currentResourceVersion()` after it) and an object log entry. */
+  deleteService(namespace: string, name: string, actor = SYSTEM_ACTOR): boolean {
+    const gone = this.tx(() => {
+      const prior = this.stmts.getService.get(namespace, name) as ObjRow | undefined;
+      if (!prior || this.stmts.deleteService.run(namespace, name).changes === 0) return false;
+      this.logChange('services', namespace, name, 'DELETED', this.nextResourceVersion(), actor, JSON.parse(prior.object));
+      return true;
+    });
     if (gone) this.emit('object', { kind: 'service', namespace, name } satisfies ObjectChange);
     return gone;
   }
@@ -322,15 +344,48 @@ export class Store extends EventEmitter {
     return (this.stmts.listClusters.all() as unknown as ObjRow[]).map((r) => toCluster<T>(r));
   }
 
-  putCluster(c: StoredCluster<unknown>): void {
-    this.stmts.putCluster.run(c.name, c.uid, c.resourceVersion, JSON.stringify(c.object));
+  /** As putService, for a cluster row (credentials are not part of the object and never logged). */
+  putCluster(c: StoredCluster<unknown>, actor = SYSTEM_ACTOR): void {
+    this.tx(() => {
+      const existed = this.stmts.hasCluster.get(c.name) !== undefined;
+      this.stmts.putCluster.run(c.name, c.uid, c.resourceVersion, JSON.stringify(c.object));
+      this.logChange('clusters', '', c.name, existed ? 'MODIFIED' : 'ADDED', c.resourceVersion, actor, c.object);
+    });
     this.emit('object', { kind: 'cluster', name: c.name } satisfies ObjectChange);
   }
 
-  deleteCluster(name: string): boolean {
-    const gone = this.stmts.deleteCluster.run(name).changes > 0;
+  /** As deleteService, for a cluster row. */
+  deleteCluster(name: string, actor = SYSTEM_ACTOR): boolean {
+    const gone = this.tx(() => {
+      const prior = this.stmts.getCluster.get(name) as ObjRow | undefined;
+      if (!prior || this.stmts.deleteCluster.run(name).changes === 0) return false;
+      this.logChange('clusters', '', name, 'DELETED', this.nextResourceVersion(), actor, JSON.parse(prior.object));
+      return true;
+    });
     if (gone) this.emit('object', { kind: 'cluster', name } satisfies ObjectChange);
     return gone;
+  }
+
+  // ---- object log ---------------------------------------------------------
+
+  /**
+   * Records one object change in the object log, inside the caller's transaction. Used by the
+   * put/delete methods above and by writers of kinds the Store does not own (the API's namespaces).
+   * Keeps the resourceVersion counter at or above `rv`, so the log's order is the commit order.
+   */
+  logChange(kind: ObjectKind, namespace: string, name: string, type: ObjectLogEntry['type'], rv: number, actor: string, object: unknown): void {
+    if (rv > this.currentResourceVersion()) this.setMeta('resource_version', String(rv));
+    this.objectLog.append({ rv, kind, namespace, name, type, actor, object });
+  }
+
+  /** The newest recorded change of one object (namespace '' for clusters and namespaces), or undefined. */
+  lastObjectChange(kind: ObjectKind, namespace: string, name: string): ObjectChangeSummary | undefined {
+    return this.objectLog.last(kind, namespace, name);
+  }
+
+  /** The newest `limit` recorded changes of one object, newest first, with the object JSON. */
+  objectChanges<T = Record<string, unknown>>(kind: ObjectKind, namespace: string, name: string, limit = 100): ObjectLogEntry<T>[] {
+    return this.objectLog.changes<T>(kind, namespace, name, limit);
   }
 
   /** Stores a cluster's credentials (e.g. a kubeconfig) encrypted at rest. */
@@ -344,11 +399,6 @@ export class Store extends EventEmitter {
     if (!sealed) return undefined;
     if (!this.secrets) throw new Error('store opened read-only: cannot read credentials');
     return this.secrets.open(sealed).toString('utf8');
-  }
-
-  /** TEMPORARY until the object log lands (branch api): who last changed an object. */
-  lastObjectChange(_kind: string, _namespace: string, _name: string): { actor: string; type: string } | undefined {
-    return undefined;
   }
 
   // ---- shards -----------------------------------------------------------
