@@ -11,7 +11,7 @@ import type { ClusterObject } from '@fedns/model';
 import { Store } from '@fedns/store';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { dig, type FednsProcess, freePort, kubeRequest, lines, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, lines, runFedns, spawnFedns, tempDir, waitFor } from './helpers.js';
 
 const dataDir = tempDir();
 let demo: FednsProcess;
@@ -109,6 +109,17 @@ test('draining a cluster takes its shards out of every level, and status says so
   editClusterSpec('c2', { drained: false });
   await waitFor('r1-c back', async () => JSON.stringify(await addrs(n.zone('r1-c', 'r1'))) === JSON.stringify(before) && (await cnameOf(n.zone('r1-c', 'r1'))) === undefined, 5000, 50);
   await waitFor('Drained=False', async () => (await clusterCondition('c2', 'Drained'))?.status === 'False');
+});
+
+test('a drain through the API is attributed: history names the cluster, the drain and the user', async () => {
+  const n = names('web');
+  const patch = (drained: boolean) => kubeRequest(join(dataDir, 'kubeconfig'), '/apis/federation.fedns.io/v1/clusters/c3', { method: 'PATCH', body: { spec: { drained } }, contentType: 'application/merge-patch+json' });
+  assert.equal((await patch(true)).status, 200);
+  await waitFor('r2 falls back', async () => (await cnameOf(n.region('r2'))) === n.global, 5000, 50);
+  const history = async () => (await runFedns(['history', 'default/web', '--data-dir', dataDir, '--federation', 'ops'])).stdout;
+  await waitFor('the drain in history, by the demo admin', async () => /cluster c3 drained \(spec\.drained: true\) by demo-admin/.test(await history()));
+  assert.equal((await patch(false)).status, 200);
+  await waitFor('the undrain in history', async () => /cluster c3 undrained \(spec\.drained: false\) by demo-admin/.test(await history()));
 });
 
 test('draining one zone of a multi-zone cluster affects only that zone', async () => {

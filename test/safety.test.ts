@@ -38,7 +38,7 @@ before(async () => {
   const apiPort = await freePort();
   dnsPort = await freePort();
   base = `http://127.0.0.1:${apiPort}`;
-  serve = spawnFedns(['serve', ...fedArgs, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--cluster-grace', '3s', '--stabilization', '200ms', '--first-report-timeout', '2s', '--log-level', 'info']);
+  serve = spawnFedns(['serve', ...fedArgs, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--cluster-grace', '3s', '--stabilization', '200ms', '--first-report-timeout', '3s', '--log-level', 'info']);
   await waitReady(base, serve);
   await createService('web');
   for (const s of sims) {
@@ -150,7 +150,8 @@ test('status, explain and history tell the truth: placement, drains, TTL, and a 
   });
 
   // A new service, no pods anywhere (fail-open), and c2's load balancer slow: until c2 reports (or the
-  // 2 s first-report timeout), the global name never answers c1's address alone.
+  // 3 s first-report timeout, counted from the creationTimestamp's whole second), the global name
+  // never answers c1's address alone.
   const slow = sims[sims.length - 1] as SimCluster;
   slow.faults.freezeLoadBalancers(true);
   const created = Date.now();

@@ -91,6 +91,8 @@ test('serve on a demo data directory keeps its TLS and tokens; demo again reuses
   // demo again: the same certificate, tokens and kubeconfig token.
   const second = await startDemo();
   assert.match(second.output(), /reusing the API certificate and tokens recorded in .*api-security\.yaml/);
+  // Restartable on its data dir (issue 9 item 5): the members come back on new ports and are Ready.
+  assert.match(second.output(), /1\/1 member clusters joined and Ready/);
   assert.equal(readFileSync(join(dataDir, 'tokens.csv'), 'utf8'), tokens);
   assert.equal(readFileSync(join(dataDir, 'apiserver.crt'), 'utf8'), cert);
   assert.equal(tokenOf(), token);

@@ -107,8 +107,8 @@ function watchForeignWrites(store: Store, run: Running, onChange: () => void): v
 /** `serve`: API, controller loops and nameserver in one process over one store. */
 export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; controller: FederationController; apiUrl: string }> {
   const { logger, closers } = run;
-  const security = apiSecurity(c, logger);
   lockWriter(c, run, 'serve');
+  const security = apiSecurity(c, logger);
   const store = openStore(c, logger);
   closers.push(() => store.close());
   const registry = makeRegistry('serve');
