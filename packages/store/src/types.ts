@@ -1,0 +1,223 @@
+/**
+ * The store interface (issue 11): one narrow, async contract that every
+ * engine implements — SQLite (embedded default, one writer) and PostgreSQL
+ * (high availability). Nothing above it runs SQL. Shaped like k3s's kine
+ * Backend: objects with compare-and-swap on their resourceVersion, a durable
+ * change log every write appends to in its own transaction (watches resume
+ * from it on any API server; a compacted log is 410), and the zone commit as
+ * one fenced transaction of any size.
+ */
+import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
+
+/** The object kinds the federation API stores. */
+export type ObjectKind = 'services' | 'clusters' | 'namespaces';
+export type ObjectChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** Who wrote when nobody authenticated did: the controller's status writes, `fedns join`. */
+export const SYSTEM_ACTOR = 'system:fedns';
+
+/** A stored object: its identity columns and the whole Kubernetes object as JSON (resourceVersion kept apart). */
+export interface StoredObject<T = Record<string, unknown>> {
+  kind: ObjectKind;
+  /** '' for cluster-scoped kinds. */
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: number;
+  object: T;
+}
+
+/** One entry of the object log: the change a resourceVersion made. */
+export interface ObjectChange<T = Record<string, unknown>> {
+  rv: number;
+  type: ObjectChangeType;
+  kind: ObjectKind;
+  namespace: string;
+  name: string;
+  uid: string;
+  actor: string;
+  at: string;
+  /** The object after the change; before it, for DELETED. */
+  object: T;
+}
+
+export interface ObjectChangeSummary {
+  rv: number;
+  type: ObjectChangeType;
+  actor: string;
+  at: string;
+}
+
+/** A write of one object. `expectedRv`: compare-and-swap (0 = must not exist). */
+export interface ObjectWrite<T = unknown> {
+  kind: ObjectKind;
+  namespace: string;
+  name: string;
+  uid: string;
+  object: T;
+  actor?: string;
+  /** Cluster credentials (e.g. a kubeconfig), sealed at rest; undefined keeps what is stored. */
+  credentials?: string;
+}
+
+/** A shard as stored: the cascade's view plus its whole health state, so a restart keeps it. */
+export interface StoredShard extends Shard {
+  /** When `healthy` last changed (ISO 8601). */
+  since: string;
+  message: string;
+  /** Whether it was ever published healthy (a first appearance needs no stabilisation). */
+  everHealthy?: boolean;
+  /** Set while a recovered shard waits out its stabilisation window (ISO 8601). */
+  recoveringSince?: string;
+  /** Whether the member has shown this shard once; default true. */
+  reported?: boolean;
+  /** `federation/installation-id` of another federation that owns the member object. */
+  conflict?: string;
+}
+
+/** When a member cluster last answered and whether it counted as Ready then. */
+export interface MemberState {
+  lastSeen: string;
+  ready: boolean;
+}
+
+export interface JournalEntry {
+  seq: number;
+  soaSerial: number;
+  prevSoaSerial: number;
+  at: string;
+  cause: string;
+  deleted: RecordSet[];
+  added: RecordSet[];
+}
+
+export interface ZoneSnapshot {
+  soaSerial: number;
+  seq: number;
+  recordSets: RecordSet[];
+}
+
+/**
+ * The proof of leadership a controller's writes carry: the lease it holds and
+ * the epoch it won it at. The engine checks it inside each write's own
+ * transaction, so a deposed leader (paused, partitioned, slow) can never
+ * commit. Engines without leader election (SQLite's single writer) ignore it.
+ */
+export interface Fence {
+  lease: string;
+  holder: string;
+  epoch: number;
+}
+
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  epoch: number;
+  /** Expiry by the database's clock (ISO 8601). */
+  expiresAt: string;
+  renewedAt: string;
+}
+
+/** A change any process committed: objects (with the highest rv seen) or the zone (with its seq). */
+export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number };
+
+/** An object write that lost its compare-and-swap, or a create of something that exists. */
+export class ConflictError extends Error {
+  constructor(
+    readonly kind: ObjectKind,
+    readonly namespace: string,
+    readonly name: string,
+    readonly reason: 'exists' | 'stale' | 'missing',
+  ) {
+    super(reason === 'exists' ? `${kind} ${namespace ? `${namespace}/` : ''}${name} already exists` : reason === 'stale' ? `${kind} ${namespace ? `${namespace}/` : ''}${name} was modified (resourceVersion changed)` : `${kind} ${namespace ? `${namespace}/` : ''}${name} not found`);
+  }
+}
+
+/** A write refused because the writer's fence (lease epoch) is no longer the current one. */
+export class FencedError extends Error {
+  constructor(readonly fence: Fence) {
+    super(`lease ${fence.lease}: epoch ${fence.epoch} of ${fence.holder} is no longer current; this process is not the leader`);
+  }
+}
+
+export interface Store {
+  /** `sqlite` or `postgres`. */
+  readonly engine: string;
+  /** Where it is, with any password removed (for logs). */
+  readonly location: string;
+  /** Whether several writers may run against it (then they must elect a leader and fence their writes). */
+  readonly needsLeaderElection: boolean;
+  /** This installation's id, generated at its first start (ownership marks on member objects). */
+  readonly installationId: string;
+  close(): Promise<void>;
+
+  // ---- objects: compare-and-swap writes, each appended to the object log in its transaction ----
+  getObject<T = Record<string, unknown>>(kind: ObjectKind, namespace: string, name: string): Promise<StoredObject<T> | undefined>;
+  /** Every object of a kind (in one namespace when given), and the revision the list is consistent at. */
+  listObjects<T = Record<string, unknown>>(kind: ObjectKind, namespace?: string): Promise<{ items: StoredObject<T>[]; revision: number }>;
+  /** ConflictError('exists') when it exists. */
+  createObject<T = Record<string, unknown>>(w: ObjectWrite<T>): Promise<StoredObject<T>>;
+  /** Replaces an object whose resourceVersion is still `expectedRv`; ConflictError('stale'|'missing') otherwise. */
+  updateObject<T = Record<string, unknown>>(w: ObjectWrite<T>, expectedRv: number, fence?: Fence): Promise<StoredObject<T>>;
+  /** Deletes it (when its resourceVersion is `expectedRv`, if given); the deleted object with the deletion's rv, or undefined. */
+  deleteObject<T = Record<string, unknown>>(kind: ObjectKind, namespace: string, name: string, opts?: { expectedRv?: number; actor?: string }): Promise<StoredObject<T> | undefined>;
+  /** The latest resourceVersion handed out. */
+  revision(): Promise<number>;
+  /**
+   * The object log after `rv`, oldest first (at most `limit`); 'compacted' when
+   * entries after `rv` were pruned (the caller relists: a watch answers 410).
+   */
+  objectChangesSince(rv: number, limit?: number): Promise<ObjectChange[] | 'compacted'>;
+  /** The newest changes of one object, newest first (who changed what: `fedns history`, causes). */
+  objectHistory(kind: ObjectKind, namespace: string, name: string, limit?: number): Promise<ObjectChange[]>;
+  clusterCredentials(name: string): Promise<string | undefined>;
+
+  // ---- controller state (fenced) ----
+  putShard(s: StoredShard, fence?: Fence): Promise<void>;
+  getShard(cluster: string, namespace: string, service: string): Promise<StoredShard | undefined>;
+  listShards(): Promise<StoredShard[]>;
+  shardsOfService(namespace: string, service: string): Promise<StoredShard[]>;
+  shardsOfCluster(cluster: string): Promise<StoredShard[]>;
+  deleteShard(cluster: string, namespace: string, service: string, fence?: Fence): Promise<void>;
+  deleteShardsOfCluster(cluster: string, fence?: Fence): Promise<void>;
+  memberState(cluster: string): Promise<MemberState | undefined>;
+  setMemberState(cluster: string, state: MemberState | undefined, fence?: Fence): Promise<void>;
+
+  // ---- the zone ----
+  zoneSnapshot(): Promise<ZoneSnapshot>;
+  listRecordSets(): Promise<RecordSet[]>;
+  recordSetsOfService(namespace: string, service: string): Promise<RecordSet[]>;
+  /**
+   * Applies a record diff, bumps the SOA serial once (RFC 1982; above every
+   * serial a nameserver reported serving) and journals it, all in one
+   * transaction that first checks the fence. An empty diff commits nothing.
+   */
+  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined>;
+  /** Journal entries after `seq`; undefined when entries after it were pruned (reload in full). */
+  zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined>;
+  /** The journal from SOA serial `serial` to the head, for IXFR; [] when current; undefined when unknown or pruned. */
+  journalFromSoa(serial: number): Promise<JournalEntry[] | undefined>;
+  /** The newest journal entries that touched a service's records, newest first. */
+  historyOf(namespace: string, service: string, limit?: number): Promise<JournalEntry[]>;
+  pruneJournal(keep: number): Promise<void>;
+  /** A nameserver records the serial it serves, so a new leader never reuses one (issue 11). */
+  recordServedSerial(server: string, serial: number): Promise<void>;
+
+  // ---- leader election (engines that need it) ----
+  /**
+   * Takes the lease when it is free or expired (a new, higher epoch), or
+   * renews it when `holder` holds it; undefined when someone else holds it.
+   * Judged by the database's clock.
+   */
+  acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  readLease(name: string): Promise<LeaseRecord | undefined>;
+
+  // ---- change feed ----
+  /**
+   * Calls `listener` when anything commits — in this process at once; from
+   * other processes as the engine learns of it (LISTEN/NOTIFY, or polling).
+   * Returns the unsubscribe function.
+   */
+  watch(listener: (change: StoreChange) => void): () => void;
+}
