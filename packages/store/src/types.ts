@@ -34,7 +34,6 @@ export interface ObjectChange<T = Record<string, unknown>> {
   kind: ObjectKind;
   namespace: string;
   name: string;
-  uid: string;
   actor: string;
   at: string;
   /** The object after the change; before it, for DELETED. */
