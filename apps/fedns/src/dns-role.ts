@@ -7,15 +7,16 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { compareSerial } from '@fedns/model';
-import { DnsMetrics, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, followStore, startDnsServer } from '@fedns/nameserver';
+import { DnsMetrics, type Follower, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, followStore, startDnsServer } from '@fedns/nameserver';
 import type { Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
-import { type Config, federationConfig, UsageError } from './config.js';
+import { type Config, federationConfig, storeUrlOf, UsageError } from './config.js';
 import type { Running } from './roles.js';
 
 /** What the primary sends a DNS worker (over IPC, so secrets stay out of argv and the environment). */
 export interface WorkerInit {
-  dataDir: string;
+  /** The store to follow, read-only (workers open their own connection). */
+  storeUrl: string;
   federation: ReturnType<typeof federationConfig>;
   listen: string;
   logLevel: string;
@@ -32,8 +33,8 @@ export type WorkerMessage =
   | { type: 'metrics'; snapshot: MetricsSnapshot }
   | { type: 'error'; message: string; code?: string };
 
-export function transfersFor(c: Pick<Config, 'dns'>, store: Store): TransferOptions {
-  return { allow: c.dns.xfrAllow, tsigKeys: c.dns.tsigKeys, journal: (from) => store.journalFromSoa(from) };
+export function transfersFor(c: Pick<Config, 'dns'>, follower: Follower): TransferOptions {
+  return { allow: c.dns.xfrAllow, tsigKeys: c.dns.tsigKeys, journal: (from) => follower.journalFromSoa(from) };
 }
 
 const listenOf = (c: Config) => `${c.dnsListen.host.includes(':') ? `[${c.dnsListen.host}]` : c.dnsListen.host}:${c.dnsListen.port}`;
@@ -52,12 +53,13 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
   if (c.dns.workers <= 1) {
     const follower = followStore(store, index, { logger: run.logger, onSerial: (s) => notifier?.notify(s) });
     run.closers.push(() => follower.stop());
+    await follower.loaded;
     const dns = await startDnsServer({
       index,
       listen: listenOf(c),
       registry,
       metrics,
-      transfers: transfersFor(c, store),
+      transfers: transfersFor(c, follower),
       rrl: c.dns.rrl,
       cookies: { secret: cookieSecret },
       logger: log,
@@ -79,7 +81,7 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
   if (c.dnsListen.port === 0) throw new UsageError('dns-workers: more than one worker needs a fixed dns-listen port (not 0)');
   const log = run.logger.child({ role: 'dns' });
   const init: WorkerInit = {
-    dataDir: c.dataDir,
+    storeUrl: storeUrlOf(c),
     federation: federationConfig(c),
     listen: listenOf(c),
     logLevel: c.logLevel,
