@@ -23,6 +23,8 @@ export interface Config {
   dataDir: string;
   /** `sqlite:PATH` or `postgres://…`; undefined: `sqlite:<dataDir>/fedns.db`. */
   store?: string;
+  /** A file holding the PostgreSQL password (else PGPASSWORD; never in the URL). */
+  storePasswordFile?: string;
   logLevel: string;
   defaultTtl: number;
   /** How long an unreachable member cluster's shards keep their last state (ms). */
@@ -62,6 +64,7 @@ const OPTIONS = {
   'dns-listen': { type: 'string' },
   'data-dir': { type: 'string' },
   store: { type: 'string' },
+  'store-password-file': { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'default-ttl': { type: 'string' },
@@ -182,6 +185,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
   };
   const store = pick('store');
   if (store !== undefined) config.store = parseStoreUrl(store);
+  const storePasswordFile = pick('store-password-file');
+  if (storePasswordFile !== undefined) config.storePasswordFile = storePasswordFile;
   const id = pick('id');
   if (id !== undefined) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) throw new UsageError(`id: "${id}" must be 1-63 letters, digits, dots, dashes or underscores`);

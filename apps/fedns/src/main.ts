@@ -28,6 +28,12 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --api-listen HOST:PORT     default 127.0.0.1:8080
   --dns-listen HOST:PORT     default 127.0.0.1:5353 (UDP and TCP)
   --data-dir DIR             default ./data
+  --store URL                sqlite:PATH (default <data-dir>/fedns.db) or postgres://USER@HOST:PORT/DB
+  --store-password-file F    the PostgreSQL password (or PGPASSWORD); never in the URL
+  --id NAME                  this process in leader election and served-serial records (default host-pid)
+  --lease-duration D         leader election on PostgreSQL: lease (default 15s) ...
+  --renew-deadline D         ... a leader that cannot renew stops acting after this (default 10s) ...
+  --retry-period D           ... and candidates retry this often (default 2s)
   --config FILE              YAML with the same keys (camelCase), plus nameservers and soa
   --log-level LEVEL          default info
   --default-ttl SECONDS      default 30
