@@ -110,7 +110,7 @@ test('`fedns explain` shows the chain and the shards behind it; `fedns history` 
   assert.match(out, /- c1: healthy since .*3 ready, LB 203\.0\.113\.10/);
   const h = await runFedns(['history', 'prod/nginx', '--data-dir', dataDir]);
   assert.equal(h.code, 0, h.stderr);
-  assert.match(h.stdout, /serial \d+ +service prod\/nginx created by system:anonymous/);
+  assert.match(h.stdout, /serial \d+ .*service prod\/nginx created by system:anonymous/);
   assert.match(h.stdout, /\+ nginx\.prod\.myfed\.svc\.europe-west1\.example\.com\. CNAME/);
   const bad = await runFedns(['explain', 'www.example.org', '--data-dir', dataDir]);
   assert.equal(bad.code, 2);

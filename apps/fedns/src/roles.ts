@@ -113,12 +113,12 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   const store = await openRoleStore(c, run);
   const registry = makeRegistry('serve');
   await startDns(c, run, store, registry);
-  let plane: ControlPlane | undefined;
-  const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: logger.child({ role: 'api' }), readyText: () => (plane ? readyText(plane) : 'ok') });
+  // The control loops before the API: once /readyz answers, a write is acted on.
+  const plane = await startControlPlane(c, run, store, registry);
+  const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: logger.child({ role: 'api' }), readyText: () => readyText(plane) });
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
   logger.info({ url: apiUrl }, 'federation API listening');
-  plane = await startControlPlane(c, run, store, registry);
   return { store, plane, apiUrl };
 }
 

@@ -1,7 +1,7 @@
 import type { FederationRef } from '@fedns/cascade';
 import type { PolicyDefaults } from '@fedns/model';
-import { DEFAULT_POLICY, policyFromService } from '@fedns/model';
-import { ConflictError, CONTROLLER_ACTOR, type Fence, type ObjectKind, type Store } from '@fedns/store';
+import { DEFAULT_POLICY } from '@fedns/model';
+import { ConflictError, type Fence, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { ClusterConnections, type Connection } from './connections.js';
 import { HostnameFlattener } from './flatten.js';
@@ -11,7 +11,6 @@ import type { MemberEvent } from './member.js';
 import { type ControllerMetrics, controllerMetrics } from './metrics.js';
 import type { Owner } from './ownership.js';
 import { PropagationReconciler } from './propagation.js';
-import type { FederatedService } from './propagate.js';
 import { type ReconcileResult, WorkQueue } from './queue.js';
 import type { RecordsReconciler } from './records.js';
 import { parseShardKey, ShardReconciler, shardKey } from './shards.js';
@@ -39,12 +38,6 @@ export interface FederationControllerOptions {
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
 
-/** The parts of a service's policy whose change is worth a line in `fedns history`. */
-function policyWords(fed: FederatedService, defaults: PolicyDefaults) {
-  const p = policyFromService(fed.metadata, defaults);
-  return { ttl: String(p.ttl), 'fail-mode': p.failMode, 'min-ready-endpoints': String(p.minReadyEndpoints), placement: p.clusters?.join(',') ?? '(every cluster)' };
-}
-
 /**
  * The member-cluster side of fedns, wired in one place (controller-runtime's
  * manager): one reconciler per concern, each behind its own work queue —
@@ -65,8 +58,6 @@ export class FederationController {
   private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue };
   /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
   private readonly failing = new Map<string, Set<string>>();
-  /** The last policy seen per service, to say in words what an update changed. */
-  private readonly policies = new Map<string, ReturnType<typeof policyWords>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly defaults: PolicyDefaults;
 
@@ -90,16 +81,17 @@ export class FederationController {
       hooks: {
         onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
         onStateChanged: (conn) => this.background(() => this.clusterKeys(conn.name, conn.reachable)),
-        onSpecChanged: (cluster, change) =>
+        // The records reconciler names these changes (and who made them) from the object log.
+        onSpecChanged: () =>
           this.background(async () => {
-            records.enqueueAll(`cluster ${cluster} ${change}${await this.by('clusters', '', cluster)}`);
+            records.enqueueAll();
             await this.statusAll();
           }),
         onRemoved: (cluster) =>
           this.background(async () => {
             this.shards.forgetCluster(cluster);
             this.failing.delete(cluster);
-            records.enqueueAll(`cluster ${cluster} left the federation${await this.by('clusters', '', cluster)}`);
+            records.enqueueAll();
             for (const s of await store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
             await this.statusAll();
           }),
@@ -153,13 +145,6 @@ export class FederationController {
     };
   }
 
-  /** Who made the latest change to an object's spec: the newest writer that is not the controller's own status writes. */
-  private async by(kind: ObjectKind, namespace: string, name: string): Promise<string> {
-    const changes = await this.opts.store.objectHistory(kind, namespace, name, 20);
-    const actor = changes.find((c) => c.actor !== CONTROLLER_ACTOR)?.actor;
-    return actor ? ` by ${actor}` : '';
-  }
-
   /** Runs follow-up work off the caller's path; a failure is logged, never unhandled. */
   private background(fn: () => Promise<void>): void {
     fn().catch((err) => {
@@ -200,13 +185,10 @@ export class FederationController {
     else void this.syncClusters();
   }
 
-  /** A federated service was created, changed or deleted. */
+  /** A federated service was created, changed or deleted (the records reconciler names the change from the object log). */
   onServiceChange(namespace: string, name: string): void {
     const k = svcKey(namespace, name);
-    this.background(async () => {
-      const fed = (await this.opts.store.getObject<FederatedService>('services', namespace, name))?.object;
-      this.opts.records.enqueue(namespace, name, await this.describeServiceChange(k, fed));
-    });
+    this.opts.records.enqueue(namespace, name);
     for (const cluster of this.connections.names()) {
       this.queues.propagation.add(shardKey(cluster, namespace, name));
       this.queues.shards.add(shardKey(cluster, namespace, name));
@@ -243,28 +225,6 @@ export class FederationController {
   clusterState(name: string): { reachable: boolean; countsReady: boolean; synced: boolean } | undefined {
     const c = this.connections.get(name);
     return c && { reachable: c.reachable, countsReady: c.countsReady, synced: c.member?.hasSynced ?? false };
-  }
-
-  private async describeServiceChange(k: string, fed: FederatedService | undefined): Promise<string> {
-    const [ns = '', name = ''] = k.split('/');
-    const last = (await this.opts.store.objectHistory('services', ns, name, 20)).find((c) => c.actor !== CONTROLLER_ACTOR);
-    const by = last?.actor ? ` by ${last.actor}` : '';
-    const before = this.policies.get(k);
-    if (!fed) {
-      this.policies.delete(k);
-      return `service ${k} deleted${by}`;
-    }
-    const now = policyWords(fed, this.defaults);
-    this.policies.set(k, now);
-    const changes = before ? (Object.keys(now) as (keyof typeof now)[]).filter((f) => before[f] !== now[f]).map((f) => `${f} ${before[f]} → ${now[f]}`) : [];
-    if (before && before.placement !== now.placement) {
-      // Narrowing deletes member copies: their load balancers (and addresses) are gone for good.
-      const placed = (p: string) => (p === '(every cluster)' ? this.connections.names() : p.split(','));
-      const left = placed(before.placement).filter((c) => !placed(now.placement).includes(c));
-      if (left.length) changes.push(`member Services in ${left.join(', ')} are deleted, releasing their load balancers`);
-    }
-    if (changes.length) return `service ${k}: ${changes.join(', ')}${by}`;
-    return `service ${k} ${last?.type === 'ADDED' ? 'created' : 'changed'}${by}`;
   }
 
   private onMemberEvent(cluster: string, ev: MemberEvent): void {

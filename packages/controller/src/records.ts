@@ -1,7 +1,8 @@
 import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
 import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
 import { DEFAULT_POLICY, policyFromService, topologyFromCluster } from '@fedns/model';
-import type { Fence, JournalEntry, Store, StoredShard } from '@fedns/store';
+import { CONTROLLER_ACTOR, type Fence, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
+import { describeChange } from './causes.js';
 import type { Registry } from 'prom-client';
 import { type Logger, SILENT } from './logger.js';
 import { type ZoneMetrics, zoneMetrics } from './metrics.js';
@@ -51,6 +52,9 @@ export class RecordsReconciler {
   private readonly log: Logger;
   private scheduled = false;
   private all = false;
+  /** Where this reconciler has read the object log to (causes), and the objects as of there. */
+  private logRv: number | undefined;
+  private readonly seen = new Map<string, unknown>();
   /** The commit in flight: flushes run one at a time, each on what the previous one committed. */
   private flushing: Promise<JournalEntry | undefined> | undefined;
 
@@ -63,18 +67,22 @@ export class RecordsReconciler {
     return this.opts.federation;
   }
 
-  /** Marks one service for reconciling, with the cause recorded in the journal. */
-  enqueue(namespace: string, name: string, cause: string): void {
+  /**
+   * Marks one service for reconciling. `cause` says why when the object log
+   * does not (a shard's health, a timeout); changes to services and clusters
+   * are named from the log at commit time, with who made them.
+   */
+  enqueue(namespace: string, name: string, cause?: string): void {
     this.dirty.add(key(namespace, name));
-    this.causes.add(cause);
+    if (cause) this.causes.add(cause);
     this.schedule();
   }
 
   /** Marks every service (and every service that has records but no longer exists). */
-  enqueueAll(cause: string): void {
+  enqueueAll(cause?: string): void {
     this.all = true;
     this.dirty.add('*');
-    this.causes.add(cause);
+    if (cause) this.causes.add(cause);
     this.schedule();
   }
 
@@ -124,7 +132,11 @@ export class RecordsReconciler {
     let entry: JournalEntry | undefined;
     try {
       const diff = await this.computeDiff(keys);
-      const cause = causes.slice(0, 20).join('; ') + (causes.length > 20 ? `; (+${causes.length - 20} more)` : '');
+      // Read after the state the diff came from: every object change it reflects is named.
+      const named = [...(await this.objectCauses()), ...causes];
+      // Nothing named it (a store changed underneath, a resync): say what was looked at.
+      const all = named.length ? named : [keys ? `reconciled ${keys.join(', ')}` : 'reconciled every service'];
+      const cause = all.slice(0, 20).join('; ') + (all.length > 20 ? `; (+${all.length - 20} more)` : '');
       entry = await store.commitZone(diff, cause, this.opts.fence?.());
     } catch (err) {
       // Nothing was committed: mark it all again, so the retry loses no cause and no service.
@@ -143,6 +155,38 @@ export class RecordsReconciler {
       this.opts.onCommit?.(entry);
     }
     return entry;
+  }
+
+  /** Changes to services and clusters since the last commit, in words (who changed what). */
+  private async objectCauses(): Promise<string[]> {
+    const { store } = this.opts;
+    if (this.logRv === undefined) return this.primeLog();
+    const out: string[] = [];
+    for (;;) {
+      const changes = await store.objectChangesSince(this.logRv, 5000);
+      if (changes === 'compacted') return this.primeLog();
+      const clusters = [...this.seen.keys()].filter((k) => k.startsWith('clusters//')).map((k) => k.slice('clusters//'.length));
+      for (const c of changes) {
+        this.logRv = c.rv;
+        const k = `${c.kind}/${c.namespace}/${c.name}`;
+        const before = this.seen.get(k);
+        if (c.type === 'DELETED') this.seen.delete(k);
+        else if (c.kind !== 'namespaces') this.seen.set(k, c.object);
+        if (c.actor === CONTROLLER_ACTOR) continue; // its own status writes
+        const words = describeChange(c, before, clusters, this.opts.defaults ?? DEFAULT_POLICY);
+        if (words) out.push(words);
+      }
+      if (changes.length < 5000) return out;
+    }
+  }
+
+  /** Where the object log stands now and what every service and cluster looks like there. */
+  private async primeLog(): Promise<string[]> {
+    const { store } = this.opts;
+    this.logRv = await store.revision();
+    this.seen.clear();
+    for (const kind of ['services', 'clusters'] as const) for (const o of (await store.listObjects(kind)).items) this.seen.set(`${kind}/${o.namespace}/${o.name}`, o.object);
+    return [];
   }
 
   /** The change that brings the given services' records (all when undefined) to what the cascade says. */

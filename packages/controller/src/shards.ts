@@ -61,6 +61,11 @@ export class ShardReconciler {
     const conn = connections.get(cluster);
     const fed = (await store.getObject<FederatedService>('services', namespace, name))?.object;
     const prev = await store.getShard(cluster, namespace, name);
+    // A cluster that is stored but not connected yet (joined a moment ago, or this process just
+    // started): its shards stay; the connection looks at them once it is up.
+    if (!conn && (await store.getObject('clusters', '', cluster))) return undefined;
+    // A cluster fedns cannot watch (no credentials): its shards are reported by other means; left as they are.
+    if (conn?.unmanaged) return undefined;
     if (!conn || !fed || !placedIn(cluster, fed)) {
       this.noteConflict(cluster, key, undefined);
       if (prev) {
@@ -70,7 +75,6 @@ export class ShardReconciler {
       }
       return undefined;
     }
-    if (conn.unmanaged) return undefined;
     const now = Date.now();
     let observed: Omit<StoredShard, 'healthy' | 'since' | 'message' | 'everHealthy' | 'recoveringSince'>;
     let judged: { ok: boolean; message: string };

@@ -161,7 +161,7 @@ test('propagation: never touches what another federation owns; deletes only its 
   const ours = fakeMember('c1', [lbService('api', '192.0.2.1')]);
   await prop(ours).reconcile('c1/default/api');
   assert.deepEqual(ours.calls.map((c) => c.verb), ['delete']);
-  assert.deepEqual((ours.calls[0]?.args.body as { preconditions?: unknown }).preconditions, { uid: 'member-api' });
+  assert.deepEqual((ours.calls[0]?.args.body as { preconditions?: unknown } | undefined)?.preconditions, { uid: 'member-api' });
 
   // An unowned pre-existing Service is adopted: replaced with our marks, its resourceVersion kept for the CAS.
   await addService(store, 'web');
