@@ -25,6 +25,11 @@ export interface Config {
   store?: string;
   /** A file holding the PostgreSQL password (else PGPASSWORD; never in the URL). */
   storePasswordFile?: string;
+  /** The key that seals member credentials at rest (SQLite: beside the file by default; shared by every process). */
+  secretKeyFile?: string;
+  /** `store migrate`: the store to copy from and the one to copy into. */
+  from?: string;
+  to?: string;
   logLevel: string;
   defaultTtl: number;
   /** How long an unreachable member cluster's shards keep their last state (ms). */
@@ -65,6 +70,9 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   store: { type: 'string' },
   'store-password-file': { type: 'string' },
+  'secret-key-file': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'default-ttl': { type: 'string' },
@@ -187,6 +195,12 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
   if (store !== undefined) config.store = parseStoreUrl(store);
   const storePasswordFile = pick('store-password-file');
   if (storePasswordFile !== undefined) config.storePasswordFile = storePasswordFile;
+  const secretKeyFile = pick('secret-key-file');
+  if (secretKeyFile !== undefined) config.secretKeyFile = secretKeyFile;
+  const from = pick('from');
+  if (from !== undefined) config.from = from;
+  const to = pick('to');
+  if (to !== undefined) config.to = to;
   const id = pick('id');
   if (id !== undefined) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) throw new UsageError(`id: "${id}" must be 1-63 letters, digits, dots, dashes or underscores`);

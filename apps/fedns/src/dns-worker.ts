@@ -16,7 +16,7 @@ async function start(init: WorkerInit): Promise<void> {
   const logger = pino({ level: init.logLevel, base: { pid: process.pid, role: 'dns-worker' } }, destination(2));
   let store: Store;
   try {
-    store = await openStore({ url: init.storeUrl, readonly: true });
+    store = await openStore({ url: init.storeUrl, readonly: true, ...(init.storePasswordFile ? { passwordFile: init.storePasswordFile } : {}) });
   } catch (err) {
     send({ type: 'error', message: `cannot open the store: ${(err as Error).message}` });
     process.exit(1);

@@ -4,11 +4,12 @@ import { absoluteName, isInZone, topologyFromCluster } from '@fedns/model';
 import { openStore, type Store } from '@fedns/store';
 import { existsSync } from 'node:fs';
 import { type Config, storeUrlOf, UsageError } from './config.js';
+import { storeSecrets } from './roles.js';
 
 async function openForReading(c: Config): Promise<Store> {
   const url = storeUrlOf(c);
   if (url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length))) throw new UsageError(`store: ${url} holds no fedns database`);
-  return openStore({ url, dataDir: c.dataDir, readonly: true });
+  return openStore({ url, dataDir: c.dataDir, readonly: true, ...storeSecrets(c) });
 }
 
 /** `explain NAME`: the chain a name resolves through now, the shards behind each level, and why. */

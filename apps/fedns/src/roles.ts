@@ -65,11 +65,16 @@ async function buildApi(opts: Parameters<typeof buildApiServer>[0]): ReturnType<
   }
 }
 
+/** Where a role's store finds its password and credentials key. */
+export function storeSecrets(c: Config): { passwordFile?: string; keyFile?: string } {
+  return { ...(c.storePasswordFile ? { passwordFile: c.storePasswordFile } : {}), ...(c.secretKeyFile ? { keyFile: c.secretKeyFile } : {}) };
+}
+
 /** Opens the role's store (`--store`, default the data dir's SQLite file); a bad URL is a usage error. */
 async function openRoleStore(c: Config, run: Running, opts: { readonly?: boolean } = {}): Promise<Store> {
   let store: Store;
   try {
-    store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...opts });
+    store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c), ...opts });
   } catch (err) {
     if (err instanceof StoreUrlError || err instanceof SchemaTooNewError) throw new UsageError(err.message);
     throw err;
@@ -181,7 +186,7 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
   try {
     const one = singleContextKubeconfig(text, c.context);
     const version = await checkReachable(one.kubeconfig);
-    const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir });
+    const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c) });
     try {
       await recordJoin(store, name, one.kubeconfig, one.server);
     } finally {
@@ -197,7 +202,7 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
 /** `unjoin NAME`: removes a member cluster and what only it contributed to the zone. */
 export async function unjoinCluster(c: Config, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('unjoin: NAME is required');
-  const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir });
+  const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c) });
   try {
     await recordUnjoin(store, name);
   } catch (err) {

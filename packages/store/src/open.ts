@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
   keyFile?: string;
   /** Object log rows kept. */
   objectLogSize?: number;
+  /** PostgreSQL: a file holding the password (else PGPASSWORD). */
+  passwordFile?: string;
 }
 
 /** A store URL or option the operator gave that cannot work: one line for the CLI. */
