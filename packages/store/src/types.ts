@@ -125,7 +125,7 @@ export class ConflictError extends Error {
   constructor(
     readonly kind: ObjectKind,
     readonly namespace: string,
-    readonly name: string,
+    override readonly name: string,
     readonly reason: 'exists' | 'stale' | 'missing',
   ) {
     super(reason === 'exists' ? `${kind} ${namespace ? `${namespace}/` : ''}${name} already exists` : reason === 'stale' ? `${kind} ${namespace ? `${namespace}/` : ''}${name} was modified (resourceVersion changed)` : `${kind} ${namespace ? `${namespace}/` : ''}${name} not found`);
