@@ -7,7 +7,7 @@
  *   await pg.destroy();
  *
  *   const c = await startReplicated();                   // primary + s1, s2, synchronous ANY 1, proxy in front
- *   c.primary.kill();                                    // kill -9 (postmaster and its children)
+ *   await c.primary.kill();                              // kill -9 (postmaster and its children)
  *   await c.promote(await c.mostAdvancedStandby());      // others re-pointed, proxy moved: c.url() still works
  *   await c.reclone(oldPrimary);                         // back as a standby of the new primary
  *   await c.destroy();

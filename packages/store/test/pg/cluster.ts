@@ -73,11 +73,23 @@ export interface ReplicatedOptions extends PgServerOptions {
 
 /** A replicated cluster: promote, re-clone, and the servers' start/stop/kill. */
 export class PgCluster extends PgHarness {
-  /** Promotes `standby`, re-points the other running standbys at it, moves the proxy. */
+  /** Whether commits wait for a quorum of standbys (then a promotion names the new quorum). */
+  synchronous = true;
+
+  /**
+   * Promotes `standby`, re-points the other running standbys at it, makes every
+   * other node (the old primary included, once re-cloned) a synchronous
+   * candidate of the new primary, as a failover manager does, and moves the proxy.
+   */
   async promote(standby: PgServer): Promise<void> {
     await standby.promote();
     for (let i = 0; i < 100 && (await standby.query('SELECT pg_is_in_recovery() AS r'))[0]?.r; i++) await sleep(100);
     const others = this.standbys.filter((s) => s !== standby);
+    if (this.synchronous) {
+      const names = [this.primary, ...others].map((s) => s.name);
+      await standby.query(`ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (${names.join(', ')})'`);
+      await standby.query('SELECT pg_reload_conf()');
+    }
     for (const s of others.filter((o) => o.running())) {
       await s.query(`ALTER SYSTEM SET primary_conninfo = '${conninfo(standby.port, s.name, this.password)}'`);
       await s.query('SELECT pg_reload_conf()');
@@ -113,7 +125,7 @@ export class PgCluster extends PgHarness {
 
   /** Makes `server` (stopped or killed, e.g. the old primary) a fresh standby of the current primary. */
   async reclone(server: PgServer): Promise<PgServer> {
-    if (server.running()) server.kill();
+    if (server.running()) await server.kill();
     const fresh = new PgServer(server.name, this.base, server.port, this.password);
     removeDataDir(fresh);
     await basebackup(this.primary, fresh, this.password);
@@ -133,6 +145,7 @@ export async function startReplicated(opts: ReplicatedOptions = {}): Promise<PgC
     const primary = await initServer(base, 'primary', { settings: { synchronous_standby_names: synchronous, ...opts.settings } });
     await primary.start();
     cluster = new PgCluster(base, primary);
+    cluster.synchronous = synchronous !== '';
     for (const name of names) {
       const standby = new PgServer(name, base, await freePort(), primary.password);
       await basebackup(primary, standby, primary.password);

@@ -104,13 +104,7 @@ export class PgServer {
 
   running(): boolean {
     const pid = this.pid();
-    if (!pid) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
+    return pid !== undefined && alive(pid);
   }
 
   async start(): Promise<void> {
@@ -119,7 +113,12 @@ export class PgServer {
       if (asRoot) chownSync(this.socketDir, postgresIds().uid, postgresIds().gid);
     }
     const opts = `-p ${this.port} -k ${this.socketDir} -c listen_addresses=127.0.0.1`;
-    await pgTool('pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-o', opts, '-w', '-t', '120', 'start']);
+    try {
+      await pgTool('pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-o', opts, '-w', '-t', '120', 'start']);
+    } catch (err) {
+      const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+      throw new Error(`${(err as Error).message}\n${this.name}'s log ends:\n${log}`);
+    }
     running.add(this);
   }
 
@@ -129,18 +128,17 @@ export class PgServer {
     running.delete(this);
   }
 
-  /** kill -9 of the postmaster and every process it started, as a machine dying would. */
-  kill(): void {
+  /**
+   * kill -9 of the postmaster and every process it started, as a machine dying
+   * would. Waits until they are gone, then removes the lock files they left
+   * (this machine's init may leave them as zombies, whose pids would make a
+   * restart think the old postmaster still runs).
+   */
+  async kill(): Promise<void> {
     const pid = this.pid();
     if (!pid) return;
-    const children = (() => {
-      try {
-        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      } catch {
-        return [];
-      }
-    })();
-    for (const p of [pid, ...children]) {
+    const pids = [pid, ...childrenOf(pid)];
+    for (const p of pids) {
       try {
         process.kill(p, 'SIGKILL');
       } catch {
@@ -148,6 +146,10 @@ export class PgServer {
       }
     }
     running.delete(this);
+    for (let i = 0; i < 500 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 10));
+    for (const f of [join(this.dataDir, 'postmaster.pid'), join(this.socketDir, `.s.PGSQL.${this.port}.lock`), join(this.socketDir, `.s.PGSQL.${this.port}`)]) {
+      rmSync(f, { force: true });
+    }
   }
 
   /** Ends a standby's recovery: it becomes a primary on a new timeline. */
@@ -171,6 +173,24 @@ export class PgServer {
     if (!this.running()) return;
     const [cmd, argv] = pgCommand('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
     spawnSync(cmd, argv, { stdio: 'ignore' });
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process that exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
