@@ -196,6 +196,7 @@ function alive(pid: number): boolean {
 
 /** initdb of a new server in `base` (not started). */
 export async function initServer(base: string, name: string, opts: PgServerOptions = {}): Promise<PgServer> {
+  if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL 15 is not installed (${PG_BIN}/initdb missing): run scripts/setup.sh, or set PG_BIN`);
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const pwfile = join(base, `${name}.pw`);
   writeFileSync(pwfile, password, { mode: 0o600 });
