@@ -132,13 +132,17 @@ CREATE TABLE served_serials (
 
 -- Leader-election leases, judged by the database's clock. The row stays after a
 -- release (expired), so epochs only grow and an old fence never matches again.
+-- UNIQUE (name, epoch) makes epoch a key column: a fenced write holds the row
+-- FOR KEY SHARE, which a takeover (an UPDATE that changes the epoch) waits for,
+-- while a renewal (only the times change) does not.
 CREATE TABLE leases (
   name        text COLLATE "C" PRIMARY KEY,
   holder      text NOT NULL,
   epoch       bigint NOT NULL,
   acquired_at timestamptz NOT NULL,
   renewed_at  timestamptz NOT NULL,
-  expires_at  timestamptz NOT NULL
+  expires_at  timestamptz NOT NULL,
+  UNIQUE (name, epoch)
 );
 
 -- lz4 for the large JSON values (a full build's journal entry is tens of MB) where the server has it:

@@ -8,32 +8,34 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { SchemaTooNewError } from '../src/migrate.js';
 import { POSTGRES_MIGRATIONS_DIR, PostgresStore, type PostgresStoreOptions } from '../src/postgres/index.js';
+import { checkFence } from '../src/postgres/tx.js';
 import type { StoreChange } from '../src/types.js';
 import { storeConformance } from './conformance.js';
 import { sleep, waitFor } from './conformance/helpers.js';
 import { type PgHarness, startPostgres } from './pg-harness.js';
 import { pgTool } from './pg/server.js';
 
-let pg: PgHarness;
+let pgh: PgHarness;
 const dir = mkdtempSync(join(tmpdir(), 'fedns-pgstore-'));
 const keyFile = join(dir, 'secret.key');
 let databases = 0;
-const base = (url: string, extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({ url, passwordFile: pg.passwordFile, keyFile, createKeyFile: true, ...extra });
-const freshDatabase = () => pg.createDatabase(`t${++databases}`);
+const base = (url: string, extra: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({ url, passwordFile: pgh.passwordFile, keyFile, createKeyFile: true, ...extra });
+const freshDatabase = () => pgh.createDatabase(`t${++databases}`);
 
 before(async () => {
-  pg = await startPostgres();
+  pgh = await startPostgres();
 });
 after(async () => {
-  await pg?.destroy();
+  await pgh?.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** pg_dump of a database, with every bytea value also decoded, so a secret stored in clear as bytes would show. */
 async function dump(database: string): Promise<Buffer> {
-  const text = await pgTool('pg_dump', ['-h', pg.primary.socketDir, '-p', String(pg.primary.port), '-U', 'postgres', '--data-only', database]);
+  const text = await pgTool('pg_dump', ['-h', pgh.primary.socketDir, '-p', String(pgh.primary.port), '-U', 'postgres', '--data-only', database]);
   const decoded = [...text.matchAll(/\\\\x([0-9a-f]+)/g)].map((m) => Buffer.from(m[1] ?? '', 'hex'));
   return Buffer.concat([Buffer.from(text), ...decoded]);
 }
@@ -41,7 +43,7 @@ async function dump(database: string): Promise<Buffer> {
 let conformanceUrl = '';
 describe('postgres', () => {
   before(async () => {
-    conformanceUrl = await pg.createDatabase('conformance');
+    conformanceUrl = await pgh.createDatabase('conformance');
   });
   storeConformance('postgres', () => PostgresStore.open(base(conformanceUrl, { objectLogSize: 200 })), {
     fencing: true,
@@ -57,7 +59,7 @@ describe('postgres engine', () => {
     const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStore.open(base(url))));
     try {
       assert.equal(new Set(stores.map((s) => s.installationId)).size, 1);
-      const rows = await pg.primary.query('SELECT version FROM schema_migrations', [], url.split('/').pop());
+      const rows = await pgh.primary.query('SELECT version FROM schema_migrations', [], url.split('/').pop());
       assert.equal(rows.length, 1);
       assert.ok(stores.every((s) => s.needsLeaderElection && s.engine === 'postgres'));
     } finally {
@@ -68,7 +70,7 @@ describe('postgres engine', () => {
   test('migrations: a database newer than the code is refused, read-only too', async () => {
     const url = await freshDatabase();
     await (await PostgresStore.open(base(url))).close();
-    await pg.primary.query("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')", [], url.split('/').pop());
+    await pgh.primary.query("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')", [], url.split('/').pop());
     await assert.rejects(PostgresStore.open(base(url)), SchemaTooNewError);
     await assert.rejects(PostgresStore.open(base(url, { readonly: true })), SchemaTooNewError);
   });
@@ -81,7 +83,7 @@ describe('postgres engine', () => {
     const url = await freshDatabase();
     const db = url.split('/').pop();
     await assert.rejects(PostgresStore.open(base(url, { migrationsDir: migs })), /no_such_table/);
-    const [gone] = await pg.primary.query("SELECT to_regclass('half') AS half, to_regclass('objects') AS objects", [], db);
+    const [gone] = await pgh.primary.query("SELECT to_regclass('half') AS half, to_regclass('objects') AS objects", [], db);
     assert.deepEqual(gone, { half: null, objects: null });
 
     rmSync(join(migs, '0002_broken.sql'));
@@ -92,7 +94,7 @@ describe('postgres engine', () => {
     const s2 = await PostgresStore.open(base(url, { migrationsDir: migs }));
     try {
       assert.deepEqual(await s2.getObject('services', 'default', 'web'), o);
-      const cols = await pg.primary.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'objects' AND column_name = 'note'", [], db);
+      const cols = await pgh.primary.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'objects' AND column_name = 'note'", [], db);
       assert.equal(cols.length, 1);
     } finally {
       await s2.close();
@@ -125,7 +127,7 @@ describe('postgres engine', () => {
     await (await PostgresStore.open(base(url))).close();
     await assert.rejects(PostgresStore.open({ url }), /password/i);
     const saved = process.env.PGPASSWORD;
-    process.env.PGPASSWORD = pg.password;
+    process.env.PGPASSWORD = pgh.password;
     try {
       const s = await PostgresStore.open({ url });
       assert.equal(s.location, url);
@@ -134,10 +136,10 @@ describe('postgres engine', () => {
       if (saved === undefined) delete process.env.PGPASSWORD;
       else process.env.PGPASSWORD = saved;
     }
-    const withPassword = url.replace('postgres@', `postgres:${encodeURIComponent(pg.password)}@`);
+    const withPassword = url.replace('postgres@', `postgres:${encodeURIComponent(pgh.password)}@`);
     const s = await PostgresStore.open({ url: withPassword });
     try {
-      assert.ok(!s.location.includes(pg.password), s.location);
+      assert.ok(!s.location.includes(pgh.password), s.location);
     } finally {
       await s.close();
     }
@@ -147,7 +149,7 @@ describe('postgres engine', () => {
     const url = await freshDatabase();
     await (await PostgresStore.open(base(url))).close();
     await assert.rejects(PostgresStore.open(base(url, { keyFile: join(dir, 'other.key') })), /does not belong/);
-    const noKey = await PostgresStore.open({ url, passwordFile: pg.passwordFile });
+    const noKey = await PostgresStore.open({ url, passwordFile: pgh.passwordFile });
     try {
       await assert.rejects(noKey.createObject({ kind: 'clusters', namespace: '', name: 'c', uid: 'u', object: {}, credentials: 'x' }), /keyFile/);
     } finally {
@@ -180,7 +182,7 @@ describe('postgres engine', () => {
     const stop = watcher.watch((c) => seen.push(c));
     try {
       await waitFor(() => watcher.feedListening, 3000, 'LISTEN up');
-      await pg.primary.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedns-feedtest-listen'");
+      await pgh.primary.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedns-feedtest-listen'");
       await waitFor(() => !watcher.feedListening, 3000, 'LISTEN noticed down');
       const o = await writer.createObject({ kind: 'services', namespace: 'default', name: 'web', uid: 'u1', object: {} });
       await waitFor(() => seen.some((c) => c.what === 'objects' && c.rv >= o.resourceVersion), 3000, 'change while LISTEN was down');
@@ -190,6 +192,57 @@ describe('postgres engine', () => {
     } finally {
       stop();
       await Promise.all([writer.close(), watcher.close()]);
+    }
+  });
+
+  test('fencing: a takeover waits for a fenced commit in flight; the holder renews meanwhile', async () => {
+    const url = await freshDatabase();
+    const s = await PostgresStore.open(base(url));
+    const raw = new pg.Client({ host: '127.0.0.1', port: pgh.primary.port, user: 'postgres', password: pgh.password, database: url.split('/').pop() });
+    await raw.connect();
+    try {
+      const l = await s.acquireLease('leader', 'A', 400);
+      assert.ok(l);
+      // A commit of A's in flight: fence checked, not yet committed.
+      await raw.query('BEGIN');
+      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
+      const t0 = Date.now();
+      const renewed = await s.acquireLease('leader', 'A', 400);
+      assert.equal(renewed?.epoch, l.epoch);
+      assert.ok(Date.now() - t0 < 300, "the holder's renewal does not wait for its own commit");
+      await sleep(600);
+      let done = false;
+      const takeover = s.acquireLease('leader', 'B', 10_000).finally(() => {
+        done = true;
+      });
+      await sleep(400);
+      assert.equal(done, false, "the takeover waits for the old epoch's commit");
+      await raw.query('COMMIT');
+      const t = await takeover;
+      assert.ok(t && t.holder === 'B' && t.epoch === l.epoch + 1);
+    } finally {
+      await raw.end();
+      await s.close();
+    }
+  });
+
+  test('fencing: a takeover that waits longer than lock_timeout answers "not acquired"', async () => {
+    const url = await freshDatabase();
+    const s = await PostgresStore.open(base(url, { lockTimeoutMs: 300 }));
+    const raw = new pg.Client({ host: '127.0.0.1', port: pgh.primary.port, user: 'postgres', password: pgh.password, database: url.split('/').pop() });
+    await raw.connect();
+    try {
+      const l = await s.acquireLease('leader', 'A', 200);
+      assert.ok(l);
+      await raw.query('BEGIN');
+      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
+      await sleep(400);
+      assert.equal(await s.acquireLease('leader', 'B', 10_000), undefined);
+      await raw.query('COMMIT');
+      assert.equal((await s.acquireLease('leader', 'B', 10_000))?.epoch, l.epoch + 1);
+    } finally {
+      await raw.end();
+      await s.close();
     }
   });
 

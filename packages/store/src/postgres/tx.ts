@@ -51,14 +51,16 @@ export function inSnapshot<T>(pool: pg.Pool, fn: (c: Conn) => Promise<T>): Promi
 
 /**
  * Refuses the write unless `fence` is the current, unexpired lease by the
- * database's clock. FOR SHARE keeps the lease row locked until this transaction
- * ends, so a takeover (an UPDATE of that row) waits for this commit: no write of
- * an old epoch can land after a new epoch begins.
+ * database's clock. FOR KEY SHARE keeps the lease row locked until this
+ * transaction ends against any change of its key (name, epoch): a takeover,
+ * which bumps the epoch, waits for this commit, so no write of an old epoch can
+ * land after a new epoch begins; the holder's renewals (only the times change)
+ * do not wait, so a long zone commit never holds up its own leader's renewal.
  */
 export async function checkFence(c: Conn, fence: Fence | undefined): Promise<void> {
   if (!fence) return;
   const r = await c.query(
-    'SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp() FOR SHARE',
+    'SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp() FOR KEY SHARE',
     [fence.lease, fence.holder, fence.epoch],
   );
   if (r.rowCount !== 1) throw new FencedError(fence);
