@@ -7,11 +7,10 @@ import { type Fence, FencedError } from '../types.js';
 
 export type Conn = pg.PoolClient;
 
-/** Errors after which a pooled connection is not worth keeping (lost, shut down, or now a read-only server). */
+/** Server errors after which a pooled connection is not worth keeping (lost, shut down, or now on a read-only server). */
 function isBroken(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code !== 'string') return true; // not a server error: the socket or the protocol failed
-  return code.startsWith('08') || code.startsWith('57P') || code === '25006';
+  return typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || code === '25006');
 }
 
 /**
@@ -30,6 +29,8 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (c: Conn) => Promise<T
     await c.query('COMMIT');
     return result;
   } catch (err) {
+    // Our own refusals (ConflictError, FencedError) and statement errors roll back and keep the
+    // connection; a ROLLBACK that fails too (the socket is gone) discards it.
     if (isBroken(err)) broken = err as Error;
     else {
       try {

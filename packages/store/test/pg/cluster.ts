@@ -111,13 +111,16 @@ export class PgCluster extends PgHarness {
     return best.s;
   }
 
-  /** Waits until every running standby streams from the primary. */
+  /** Waits until every running standby streams from the primary (and, when synchronous, counts for the quorum). */
   async waitForStandbys(timeoutMs = 30_000): Promise<void> {
     const want = this.standbys.filter((s) => s.running()).map((s) => s.name);
     const deadline = Date.now() + timeoutMs;
+    const ok = (r: { state: string; sync_state: string }) => r.state === 'streaming' && (!this.synchronous || r.sync_state === 'quorum' || r.sync_state === 'sync');
     for (;;) {
-      const rows = await this.primary.query<{ application_name: string; state: string }>('SELECT application_name, state FROM pg_stat_replication');
-      if (want.every((n) => rows.some((r) => r.application_name === n && r.state === 'streaming'))) return;
+      const rows = await this.primary.query<{ application_name: string; state: string; sync_state: string }>(
+        'SELECT application_name, state, sync_state FROM pg_stat_replication',
+      );
+      if (want.every((n) => rows.some((r) => r.application_name === n && ok(r)))) return;
       if (Date.now() > deadline) throw new Error(`standbys not streaming: want ${want.join(', ')}, have ${JSON.stringify(rows)}`);
       await sleep(100);
     }
