@@ -55,7 +55,7 @@ CREATE TABLE shards (
   cluster          text COLLATE "C" NOT NULL,
   namespace        text COLLATE "C" NOT NULL,
   service          text COLLATE "C" NOT NULL,
-  addresses        jsonb NOT NULL,        -- JSON array of IP literals
+  addresses        json NOT NULL,         -- JSON array of IP literals
   ready_endpoints  integer NOT NULL,
   healthy          boolean NOT NULL,
   since            text NOT NULL,
@@ -89,7 +89,7 @@ CREATE TABLE record_sets (
   name      text COLLATE "C" NOT NULL,
   type      text COLLATE "C" NOT NULL,
   ttl       integer NOT NULL,
-  data      jsonb NOT NULL,             -- JSON array of strings
+  data      json NOT NULL,              -- JSON array of strings
   level     text NOT NULL,
   namespace text COLLATE "C" NOT NULL,
   service   text COLLATE "C" NOT NULL,

@@ -23,7 +23,7 @@ export class PgShards {
     return this.#exec(
       fence,
       `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)
+       VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (cluster, namespace, service) DO UPDATE SET addresses = excluded.addresses, ready_endpoints = excluded.ready_endpoints,
          healthy = excluded.healthy, since = excluded.since, message = excluded.message, ever_healthy = excluded.ever_healthy,
          recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict`,
