@@ -11,6 +11,9 @@ import { inTransaction } from './tx.js';
 /** pg_advisory_xact_lock key of the runner ('fedns' in ASCII). */
 const MIGRATION_LOCK = 0x6665646e73;
 
+/** A migration may rewrite big tables: the client waits far longer than for everyday statements. */
+const MIGRATION_TIMEOUT_MS = 6 * 3600_000;
+
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version    integer PRIMARY KEY,
   name       text NOT NULL,
@@ -27,7 +30,8 @@ export async function migratePostgres(pool: pg.Pool, migrations: Migration[]): P
     const latest = migrations.length;
     if (from > latest) throw new SchemaTooNewError(from, latest);
     for (const mig of migrations.slice(from)) {
-      await c.query(mig.sql);
+      // query_timeout per query is honoured by pg, though its types do not list it.
+      await c.query({ text: mig.sql, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
       await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [mig.version, mig.name]);
     }
     return { from, to: latest };

@@ -98,12 +98,16 @@ const types = {
  */
 export function clientConfig(o: PostgresStoreOptions): pg.ClientConfig {
   const fromUrl = parseIntoClientConfig(o.url);
+  const statementTimeout = o.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
   const config: pg.ClientConfig = {
     ...fromUrl,
     options: [sessionOptions(o), fromUrl.options].filter(Boolean).join(' '),
     application_name: fromUrl.application_name ?? o.applicationName ?? DEFAULTS.applicationName,
     connectionTimeoutMillis: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    // A server cut off by a partition cannot end a statement: the client gives up a little after it would have.
+    ...(statementTimeout > 0 ? { query_timeout: statementTimeout + 10_000 } : {}),
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     types,
   };
   // No password in the URL: the file when given (read at every connection, so a rotated one is picked
