@@ -65,6 +65,7 @@ export function makeBaseDir(): string {
 const running = new Set<PgServer>();
 process.on('exit', () => {
   for (const s of running) s.killNow();
+  for (const base of new Set([...running].map((s) => s.base))) rmSync(base, { recursive: true, force: true });
 });
 
 export interface PgServerOptions {
