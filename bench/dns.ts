@@ -23,7 +23,7 @@ import { nsdSecondaryConf } from './nsd.js';
 import { populateSeed, seedScenario } from './seed.js';
 import { promisify } from 'node:util';
 import { RecordsReconciler } from '@fedns/controller';
-import { Store } from '@fedns/store';
+import { openStore } from '@fedns/store';
 import { freePort, waitFor } from '../test/helpers.js';
 
 const run = promisify(execFile);
@@ -39,14 +39,14 @@ const OUTSTANDING = Number(process.env.OUTSTANDING ?? 300);
 
 const scenario = seedScenario;
 
-function build(dataDir: string): { names: string[]; recordSets: number } {
-  const store = Store.open({ dataDir });
-  populateSeed(store, SERVICES);
+async function build(dataDir: string): Promise<{ names: string[]; recordSets: number }> {
+  const store = await openStore({ dataDir });
+  await populateSeed(store, SERVICES);
   const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone } });
   reconciler.enqueueAll('bench:dns build');
-  reconciler.flush();
-  const sets = store.listRecordSets();
-  store.close();
+  await reconciler.flush();
+  const sets = await store.listRecordSets();
+  await store.close();
   const names = [...new Set(sets.map((r) => r.name))];
   return { names, recordSets: sets.length };
 }
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   try {
     const t0 = Date.now();
-    const { names, recordSets } = build(dataDir);
+    const { names, recordSets } = await build(dataDir);
     const file = join(dir, 'queries.txt');
     const queries = queryFile(file, names);
     console.log(`federation: ${SERVICES} services × ${scenario.clusters.length} clusters → ${recordSets} record sets, ${names.length} names (built in ${Date.now() - t0} ms)`);

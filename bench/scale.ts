@@ -9,22 +9,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordsReconciler } from '@fedns/controller';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { populateSeed, seedScenario } from './seed.js';
 
 const scenario = seedScenario;
 const federation = { name: 'myfederation', zone: 'example.com.' };
 
-function measureFlaps(store: Store, reconciler: RecordsReconciler, services: number, flaps: number): number[] {
+async function measureFlaps(store: Store, reconciler: RecordsReconciler, services: number, flaps: number): Promise<number[]> {
   const times: number[] = [];
   for (let f = 0; f < flaps; f++) {
     const i = (f * 7919) % services;
     const c = scenario.clusters[f % scenario.clusters.length]!;
-    const shard = store.shardsOfService('default', `svc-${i}`).find((s) => s.cluster === c.name)!;
+    const shard = (await store.shardsOfService('default', `svc-${i}`)).find((s) => s.cluster === c.name)!;
     const t0 = process.hrtime.bigint();
-    store.putShard({ ...shard, healthy: !shard.healthy, readyEndpoints: shard.healthy ? 0 : 2 });
+    await store.putShard({ ...shard, healthy: !shard.healthy, readyEndpoints: shard.healthy ? 0 : 2 });
     reconciler.enqueue('default', `svc-${i}`, 'bench flap');
-    const entry = reconciler.flush();
+    const entry = await reconciler.flush();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (!entry) throw new Error('a flap committed nothing');
   }
@@ -33,29 +33,29 @@ function measureFlaps(store: Store, reconciler: RecordsReconciler, services: num
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-function run(services: number): { build: number; recordSets: number; flapP50: number; flapP99: number } {
+async function run(services: number): Promise<{ build: number; recordSets: number; flapP50: number; flapP99: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'fedns-bench-scale-'));
-  const store = Store.open({ dataDir: dir });
+  const store = await openStore({ dataDir: dir });
   try {
-    populateSeed(store, services);
+    await populateSeed(store, services);
     const reconciler = new RecordsReconciler({ store, federation });
     const t0 = process.hrtime.bigint();
     reconciler.enqueueAll('bench full build');
-    reconciler.flush();
+    await reconciler.flush();
     const build = Number(process.hrtime.bigint() - t0) / 1e6;
-    const recordSets = store.listRecordSets().length;
-    const flaps = measureFlaps(store, reconciler, services, 200);
+    const recordSets = (await store.listRecordSets()).length;
+    const flaps = await measureFlaps(store, reconciler, services, 200);
     return { build, recordSets, flapP50: pct(flaps, 50), flapP99: pct(flaps, 99) };
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const small = run(1000);
-const big = run(10000);
+const small = await run(1000);
+const big = await run(10000);
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
-const line = (label: string, r: ReturnType<typeof run>) =>
+const line = (label: string, r: Awaited<ReturnType<typeof run>>) =>
   `${label.padEnd(28)} full build ${r.build.toFixed(0).padStart(6)} ms  (${r.recordSets} RRsets)   flap p50 ${r.flapP50.toFixed(2)} ms  p99 ${r.flapP99.toFixed(2)} ms`;
 console.log(line('1,000 services x 13', small));
 console.log(line('10,000 services x 13', big));

@@ -1,6 +1,6 @@
 /** The seed federation filled with synthetic services, shared by the benchmarks. */
 import { readFileSync } from 'node:fs';
-import type { Store } from '@fedns/store';
+import type { BulkData, Store } from '@fedns/store';
 import { parse } from 'yaml';
 
 export interface SeedScenario {
@@ -21,19 +21,20 @@ export function lbAddress(pool: string, i: number): string {
  * Writes the clusters and `services` services (`svc-0` …) with one shard per cluster, about one
  * shard in five unhealthy, so zones get A records and CNAME fallbacks alike.
  */
-export function populateSeed(store: Store, services: number): void {
+export async function populateSeed(store: Store, services: number): Promise<void> {
   const now = new Date().toISOString();
-  store.tx(() => {
-    for (const c of seedScenario.clusters) {
-      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
-    }
-    for (let i = 0; i < services; i++) {
-      const name = `svc-${i}`;
-      store.putService({ namespace: 'default', name, uid: `u${i}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name, namespace: 'default' } } });
-      seedScenario.clusters.forEach((c, ci) => {
-        const healthy = (i + ci) % 5 !== 0;
-        store.putShard({ cluster: c.name, namespace: 'default', service: name, addresses: [lbAddress(c.lbPool, i)], readyEndpoints: healthy ? 2 : 0, healthy, since: now, message: '' });
-      });
-    }
-  });
+  let rv = await store.revision();
+  const data: BulkData = { objects: [], shards: [] };
+  for (const c of seedScenario.clusters) {
+    data.objects?.push({ kind: 'clusters', namespace: '', name: c.name, uid: `uid-${c.name}`, resourceVersion: ++rv, object: { metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
+  }
+  for (let i = 0; i < services; i++) {
+    const name = `svc-${i}`;
+    data.objects?.push({ kind: 'services', namespace: 'default', name, uid: `u${i}`, resourceVersion: ++rv, object: { metadata: { name, namespace: 'default' } } });
+    seedScenario.clusters.forEach((c, ci) => {
+      const healthy = (i + ci) % 5 !== 0;
+      data.shards?.push({ cluster: c.name, namespace: 'default', service: name, addresses: [lbAddress(c.lbPool, i)], readyEndpoints: healthy ? 2 : 0, healthy, since: now, message: '' });
+    });
+  }
+  await store.load(data);
 }

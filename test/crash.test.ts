@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Store } from '@fedns/store';
-import { dig, type FednsProcess, freePort, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { dig, type FednsProcess, freePort, spawnFedns, tempDir, waitFor, waitReady, openTestStore } from './helpers.js';
 
 const procs: FednsProcess[] = [];
 after(async () => {
@@ -26,9 +25,9 @@ const serialOf = async (port: number) => Number((await dig(port, 'example.com.',
 
 test('kill -9 while services are being created: nothing acknowledged is lost, the serial never goes back', async () => {
   const dataDir = tempDir();
-  const store = Store.open({ dataDir });
-  store.putCluster({ name: 'c1', uid: 'u1', resourceVersion: 2, object: { metadata: { name: 'c1' }, status: { region: 'us-east1', zones: ['us-east1-b'] } } });
-  store.close();
+  const store = await openTestStore(dataDir);
+  await store.createObject({ kind: 'clusters', namespace: '', name: 'c1', uid: 'u1', object: { metadata: { name: 'c1' }, status: { region: 'us-east1', zones: ['us-east1-b'] } } });
+  await store.close();
   const apiPort = await freePort();
   const dnsPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;

@@ -10,9 +10,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RecordSet } from '@fedns/model';
-import { Store } from '@fedns/store';
 import { rng, wireName } from '../packages/nameserver/test/helpers.js';
-import { type FednsProcess, freePort, spawnFedns, tempDir, waitReady } from './helpers.js';
+import { type FednsProcess, freePort, spawnFedns, tempDir, waitReady, openTestStore } from './helpers.js';
 
 const dataDir = join(tempDir('fedns-fuzz-'), 'data');
 let fedns: FednsProcess;
@@ -92,8 +91,8 @@ function mustDrop(r: () => number): Buffer {
 const rs = (name: string, type: RecordSet['type'], data: string[]): RecordSet => ({ name, type, ttl: 30, data, level: 'global', namespace: 'd', service: 's' });
 
 before(async () => {
-  const store = Store.open({ dataDir });
-  store.commitRecordDiff(
+  const store = await openTestStore(dataDir);
+  await store.commitZone(
     {
       upserts: [
         rs('www.example.com.', 'A', ['192.0.2.1']),
@@ -105,7 +104,7 @@ before(async () => {
     },
     'fuzz zone',
   );
-  store.close();
+  await store.close();
   port = await freePort();
   const opsPort = await freePort();
   ops = `http://127.0.0.1:${opsPort}`;

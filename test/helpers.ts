@@ -186,21 +186,24 @@ export const WORKED_EXAMPLE_CLUSTERS = [
  * package (as the controller records them), the prod/nginx Service through the API.
  */
 export async function seedWorkedExample(dataDir: string, api: string): Promise<void> {
-  const { Store } = await import('@fedns/store');
-  const store = Store.open({ dataDir });
-  store.tx(() => {
-    for (const c of WORKED_EXAMPLE_CLUSTERS) {
-      store.putCluster({ name: c.name, uid: `uid-${c.name}`, resourceVersion: store.nextResourceVersion(), object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
-      store.putShard({ cluster: c.name, namespace: 'prod', service: 'nginx', addresses: [c.lb], readyEndpoints: c.ready, healthy: c.ready > 0, since: new Date().toISOString(), message: '' });
-    }
-  });
-  store.close();
+  const store = await openTestStore(dataDir);
+  for (const c of WORKED_EXAMPLE_CLUSTERS) {
+    await store.createObject({ kind: 'clusters', namespace: '', name: c.name, uid: `uid-${c.name}`, object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: c.name }, status: { region: c.region, zones: c.zones } } });
+    await store.putShard({ cluster: c.name, namespace: 'prod', service: 'nginx', addresses: [c.lb], readyEndpoints: c.ready, healthy: c.ready > 0, since: new Date().toISOString(), message: '' });
+  }
+  await store.close();
   const res = await fetch(`${api}/api/v1/namespaces/prod/services`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'nginx' }, spec: { type: 'LoadBalancer', selector: { run: 'nginx' }, ports: [{ name: 'http', port: 80 }] } }),
   });
   if (res.status !== 201) throw new Error(`creating prod/nginx: ${res.status} ${await res.text()}`);
+}
+
+/** The data dir's store, opened beside a running fedns as another process would (SQLite). */
+export async function openTestStore(dataDir: string, opts: { readonly?: boolean } = {}): Promise<import('@fedns/store').Store> {
+  const { openStore } = await import('@fedns/store');
+  return openStore({ dataDir, ...opts });
 }
 
 /** Joins in-process simulated members to a data dir with the real `fedns join` (each through its own kubeconfig file). */

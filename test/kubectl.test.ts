@@ -8,9 +8,9 @@ import { execFile, spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Store } from '@fedns/store';
+import { CONTROLLER_ACTOR } from '@fedns/store';
 import { parse } from 'yaml';
-import { type FednsProcess, freePort, kubeRequest, SHARED, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { type FednsProcess, freePort, kubeRequest, SHARED, spawnFedns, tempDir, waitFor, openTestStore } from './helpers.js';
 
 const dataDir = tempDir('fedns-kubectl-');
 const kubeconfig = join(dataDir, 'kubeconfig');
@@ -373,14 +373,14 @@ test('validation matches what operators type (issue 9 items 4 and 6); every writ
   assert.match(await ok('get', 'services', '--field-selector', 'spec.type=LoadBalancer', '-o', 'name'), /service\/lb8080/);
 
   // The store's object log names the demo's admin user for the create.
-  const store = Store.open({ dataDir, readonly: true });
+  const store = await openTestStore(dataDir, { readonly: true });
   try {
-    const changes = store.objectChanges('services', 'default', 'lb8080');
+    const changes = await store.objectHistory('services', 'default', 'lb8080');
     assert.equal(changes.find((c) => c.type === 'ADDED')?.actor, 'demo-admin');
-    assert.ok(changes.every((c) => c.type === 'ADDED' || c.actor === 'system:fedns'), 'after the create, only the controller (status)');
-    assert.equal(store.lastObjectChange('clusters', '', 'pending')?.type, 'DELETED');
+    assert.ok(changes.every((c) => c.type === 'ADDED' || c.actor === CONTROLLER_ACTOR), 'after the create, only the controller (status)');
+    assert.equal((await store.objectHistory('clusters', '', 'pending', 1))[0]?.type, 'DELETED');
   } finally {
-    store.close();
+    await store.close();
   }
   await ok('delete', 'service', 'lb8080');
 });

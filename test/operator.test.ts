@@ -8,10 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ClusterObject } from '@fedns/model';
-import { Store } from '@fedns/store';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { dig, type FednsProcess, freePort, kubeRequest, lines, runFedns, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, lines, runFedns, spawnFedns, tempDir, waitFor, openTestStore } from './helpers.js';
 
 const dataDir = tempDir();
 let demo: FednsProcess;
@@ -53,14 +52,14 @@ async function runPods(cluster: string, app: string, count: number): Promise<voi
   assert.ok(res.ok);
 }
 /** An operator's edit of a Cluster's spec, from another process (as `kubectl patch cluster` would commit it). */
-function editClusterSpec(name: string, spec: Record<string, unknown>): void {
-  const store = Store.open({ dataDir });
+async function editClusterSpec(name: string, spec: Record<string, unknown>): Promise<void> {
+  const store = await openTestStore(dataDir);
   try {
-    const cur = store.getCluster<ClusterObject & { spec?: Record<string, unknown> }>(name);
+    const cur = await store.getObject<ClusterObject & { spec?: Record<string, unknown> }>('clusters', '', name);
     assert.ok(cur);
-    store.putCluster({ ...cur, resourceVersion: store.nextResourceVersion(), object: { ...cur.object, spec: { ...cur.object.spec, ...spec } } });
+    await store.updateObject({ ...cur, object: { ...cur.object, spec: { ...cur.object.spec, ...spec } } }, cur.resourceVersion);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 async function clusterCondition(name: string, type: string): Promise<{ status: string; message: string } | undefined> {
@@ -101,12 +100,12 @@ test('a multi-zone cluster answers in each of its zones', async () => {
 test('draining a cluster takes its shards out of every level, and status says so', async () => {
   const n = names('web');
   const before = await addrs(n.zone('r1-c', 'r1'));
-  editClusterSpec('c2', { drained: true });
+  await editClusterSpec('c2', { drained: true });
   await waitFor('r1-c to CNAME', async () => (await cnameOf(n.zone('r1-c', 'r1'))) === n.region('r1'), 5000, 50);
   assert.ok(!(await addrs(n.region('r1'))).includes(before[0] as string));
   assert.ok(!(await addrs(n.global)).includes(before[0] as string));
   await waitFor('Drained=True', async () => (await clusterCondition('c2', 'Drained'))?.status === 'True');
-  editClusterSpec('c2', { drained: false });
+  await editClusterSpec('c2', { drained: false });
   await waitFor('r1-c back', async () => JSON.stringify(await addrs(n.zone('r1-c', 'r1'))) === JSON.stringify(before) && (await cnameOf(n.zone('r1-c', 'r1'))) === undefined, 5000, 50);
   await waitFor('Drained=False', async () => (await clusterCondition('c2', 'Drained'))?.status === 'False');
 });
@@ -124,10 +123,10 @@ test('a drain through the API is attributed: history names the cluster, the drai
 
 test('draining one zone of a multi-zone cluster affects only that zone', async () => {
   const n = names('web');
-  editClusterSpec('c1', { drainedZones: ['r1-a'] });
+  await editClusterSpec('c1', { drainedZones: ['r1-a'] });
   await waitFor('r1-a to CNAME', async () => (await cnameOf(n.zone('r1-a', 'r1'))) === n.region('r1'), 5000, 50);
   assert.equal((await addrs(n.zone('r1-b', 'r1'))).length, 1, 'r1-b still served by c1');
-  editClusterSpec('c1', { drainedZones: [] });
+  await editClusterSpec('c1', { drainedZones: [] });
   await waitFor('r1-a back', async () => (await cnameOf(n.zone('r1-a', 'r1'))) === undefined, 5000, 50);
 });
 

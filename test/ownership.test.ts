@@ -9,8 +9,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Store } from '@fedns/store';
-import { dig, type FednsProcess, freePort, runFedns, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { dig, type FednsProcess, freePort, runFedns, spawnFedns, tempDir, waitFor, waitReady, openTestStore } from './helpers.js';
 
 const procs: FednsProcess[] = [];
 const members: { name: string; url: string; kubeconfig: string }[] = [];
@@ -92,14 +91,9 @@ test('two federations on the same members: the first owns the Service, the secon
     });
   }
   const before = await Promise.all(members.map(async (m) => (await (await fetch(`${m.url}/api/v1/namespaces/default/services/web`)).json()) as { metadata: { uid: string; annotations: Record<string, string> } }));
-  const idA = (() => {
-    const s = Store.open({ dataDir: fedA.dataDir, readonly: true });
-    try {
-      return s.meta('installation_id');
-    } finally {
-      s.close();
-    }
-  })();
+  const storeA = await openTestStore(fedA.dataDir, { readonly: true });
+  const idA = storeA.installationId;
+  await storeA.close();
   assert.ok(idA);
   for (const b of before) assert.equal(b.metadata.annotations['federation.fedns.io/owner-id'], idA);
 

@@ -42,7 +42,10 @@ before(async () => {
   await waitReady(api, serve);
   await seedWorkedExample(dataDir, api);
   // Unbound caches what it hears: ask it only once fedns publishes the whole chain.
-  await waitFor('fedns to publish the chain', async () => (await dig(dnsPort, `${P}.asia-east1-a.asia-east1.example.com`)).answer.length === 4);
+  const chain = `${P}.asia-east1-a.asia-east1.example.com`;
+  await waitFor('fedns to publish the chain', async () => (await dig(dnsPort, chain)).answer.length === 4).catch(async (e) => {
+    throw new Error(`${e}\n${(await dig(dnsPort, chain)).raw}\n${serve.output()}`);
+  });
 
   writeFileSync(
     join(dir, 'unbound.conf'),

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type SimCluster, startSimCluster } from '@fedns/kube-sim';
-import { Store } from '@fedns/store';
-import { api, dig, type FednsProcess, freePort, joinSims, runFedns, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { api, dig, type FednsProcess, freePort, joinSims, runFedns, spawnFedns, tempDir, waitFor, waitReady, openTestStore } from './helpers.js';
 
 const dataDir = tempDir();
 const sims: SimCluster[] = [];
@@ -76,13 +75,10 @@ test('one zone writer per data dir: a second serve or controller is refused at s
 });
 
 test('no object in the store takes the process down: an unusable kubeconfig and a malformed service written past the API', async () => {
-  const store = Store.open({ dataDir });
-  store.tx(() => {
-    store.putCluster({ name: 'bad', uid: 'u-bad', resourceVersion: store.nextResourceVersion(), object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'bad' }, spec: {} } });
-    store.setClusterCredentials('bad', 'apiVersion: v1\nclusters: [ {{ not: yaml');
-    store.putService({ namespace: 'default', name: 'broken', uid: 'u-broken', resourceVersion: store.nextResourceVersion(), object: { metadata: { name: 'broken', namespace: 'default', annotations: 'not a map' }, spec: null } });
-  });
-  store.close();
+  const store = await openTestStore(dataDir);
+  await store.createObject({ kind: 'clusters', namespace: '', name: 'bad', uid: 'u-bad', object: { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'bad' }, spec: {} }, credentials: 'apiVersion: v1\nclusters: [ {{ not: yaml' });
+  await store.createObject({ kind: 'services', namespace: 'default', name: 'broken', uid: 'u-broken', object: { metadata: { name: 'broken', namespace: 'default', annotations: 'not a map' }, spec: null } });
+  await store.close();
   // The process stays up; the API and DNS keep answering; the bad cluster says what is wrong.
   const bad = await waitFor('the bad cluster’s status', async () => {
     const c = (await api<{ status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }>(base, '/apis/federation.fedns.io/v1/clusters/bad')).body;

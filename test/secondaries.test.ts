@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RecordSet } from '@fedns/model';
-import { Store } from '@fedns/store';
-import { type DigAnswer, dig, type FednsProcess, freePort, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import type { Store } from '@fedns/store';
+import { type DigAnswer, dig, type FednsProcess, freePort, spawnFedns, tempDir, waitFor, waitReady, openTestStore } from './helpers.js';
 
 const P = 'nginx.prod.myfed.svc';
 const Z = 'example.com.';
@@ -73,8 +73,8 @@ function start(name: string, cmd: string, args: string[]): ChildProcess {
 const serialAt = async (p: number) => Number((await dig(p, Z, 'SOA')).answer[0]?.data.split(' ')[2] ?? Number.NaN);
 
 before(async () => {
-  store = Store.open({ dataDir });
-  store.commitRecordDiff({ upserts: zoneData(), deletes: [] }, 'initial zone');
+  store = await openTestStore(dataDir);
+  await store.commitZone({ upserts: zoneData(), deletes: [] }, 'initial zone');
   [port, nsdPort, knotPort] = [await freePort(), await freePort(), await freePort()];
   const opsPort = await freePort();
   ops = `http://127.0.0.1:${opsPort}`;
@@ -185,7 +185,7 @@ test('NSD and Knot transfer the zone from fedns and answer exactly as fedns does
 test('a change reaches both through NOTIFY and IXFR within seconds, and they agree again', async () => {
   const before = await serialAt(port);
   // The US east zone loses its last healthy shard: the zone name falls back to the region, which falls back to global.
-  store.commitRecordDiff(
+  await store.commitZone(
     {
       upserts: [rs(`${P}.us-east1-b.us-east1.${Z}`, 'CNAME', [`${P}.us-east1.${Z}`], 'zone'), rs(`${P}.us-east1.${Z}`, 'CNAME', [`${P}.${Z}`], 'region'), rs(`${P}.${Z}`, 'A', ['198.51.100.5'])],
       deletes: [rs(`${P}.us-east1-b.us-east1.${Z}`, 'A', []), rs(`${P}.us-east1.${Z}`, 'A', []), rs(`txt.${Z}`, 'TXT', [])],

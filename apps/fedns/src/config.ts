@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FederationConfig, NameserverConfig } from '@fedns/model';
 import { absoluteName, isInZone, labelProblem, nameProblem } from '@fedns/model';
@@ -20,6 +21,15 @@ export interface Config {
   apiListen: Listen;
   dnsListen: Listen;
   dataDir: string;
+  /** `sqlite:PATH` or `postgres://…`; undefined: `sqlite:<dataDir>/fedns.db`. */
+  store?: string;
+  /** A file holding the PostgreSQL password (else PGPASSWORD; never in the URL). */
+  storePasswordFile?: string;
+  /** The key that seals member credentials at rest (SQLite: beside the file by default; shared by every process). */
+  secretKeyFile?: string;
+  /** `store migrate`: the store to copy from and the one to copy into. */
+  from?: string;
+  to?: string;
   logLevel: string;
   defaultTtl: number;
   /** How long an unreachable member cluster's shards keep their last state (ms). */
@@ -28,6 +38,12 @@ export interface Config {
   stabilizationMs: number;
   /** How long a new service waits for every placed cluster to report before it fails open (ms). */
   firstReportTimeoutMs: number;
+  /** This process's name in leader election and served-serial records (default host-pid). */
+  id?: string;
+  /** Leader election (PostgreSQL): lease duration, renew deadline, retry period (ms; client-go's defaults). */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   nameservers: NameserverConfig[];
   soa: FederationConfig['soa'];
   /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers (dns-config.ts). */
@@ -52,12 +68,21 @@ const OPTIONS = {
   'api-listen': { type: 'string' },
   'dns-listen': { type: 'string' },
   'data-dir': { type: 'string' },
+  store: { type: 'string' },
+  'store-password-file': { type: 'string' },
+  'secret-key-file': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'default-ttl': { type: 'string' },
   'cluster-grace': { type: 'string' },
   stabilization: { type: 'string' },
   'first-report-timeout': { type: 'string' },
+  id: { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'renew-deadline': { type: 'string' },
+  'retry-period': { type: 'string' },
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
   scenario: { type: 'string' },
@@ -154,6 +179,9 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     clusterGraceMs: parseDuration('cluster-grace', pick('cluster-grace') ?? '40s'),
     stabilizationMs: parseDuration('stabilization', pick('stabilization') ?? '3s'),
     firstReportTimeoutMs: parseDuration('first-report-timeout', pick('first-report-timeout') ?? '10s'),
+    leaseDurationMs: parseDuration('lease-duration', pick('lease-duration') ?? '15s'),
+    renewDeadlineMs: parseDuration('renew-deadline', pick('renew-deadline') ?? '10s'),
+    retryPeriodMs: parseDuration('retry-period', pick('retry-period') ?? '2s'),
     nameservers,
     soa,
     insecureApi: parseBool('insecure-api', flags['insecure-api'] === true ? 'true' : (env[envName('insecure-api')] ?? file[camel('insecure-api')])),
@@ -163,6 +191,23 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
       return env[envName(k)] ?? file[camel(k)];
     }),
   };
+  const store = pick('store');
+  if (store !== undefined) config.store = parseStoreUrl(store);
+  const storePasswordFile = pick('store-password-file');
+  if (storePasswordFile !== undefined) config.storePasswordFile = storePasswordFile;
+  const secretKeyFile = pick('secret-key-file');
+  if (secretKeyFile !== undefined) config.secretKeyFile = secretKeyFile;
+  const from = pick('from');
+  if (from !== undefined) config.from = from;
+  const to = pick('to');
+  if (to !== undefined) config.to = to;
+  const id = pick('id');
+  if (id !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) throw new UsageError(`id: "${id}" must be 1-63 letters, digits, dots, dashes or underscores`);
+    config.id = id;
+  }
+  if (!(config.renewDeadlineMs < config.leaseDurationMs)) throw new UsageError('renew-deadline: must be shorter than lease-duration (a leader stops acting before its lease can expire)');
+  if (!(config.retryPeriodMs < config.renewDeadlineMs)) throw new UsageError('retry-period: must be shorter than renew-deadline');
   const kubeconfig = pick('kubeconfig');
   if (kubeconfig) config.kubeconfig = kubeconfig;
   const context = pick('context');
@@ -183,6 +228,31 @@ function parseBool(key: string, raw: unknown): boolean {
   if (raw === undefined || raw === null || raw === false || raw === 'false' || raw === '0' || raw === '') return false;
   if (raw === true || raw === 'true' || raw === '1') return true;
   throw new UsageError(`${key}: "${String(raw)}" is not true or false`);
+}
+
+/** `--store`: the engine by URL scheme; a password in a postgres URL is refused (it would show in ps and logs). */
+export function parseStoreUrl(value: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite') {
+    if (value.length <= 'sqlite:'.length) throw new UsageError('store: sqlite: needs a file path, e.g. sqlite:/var/lib/fedns/fedns.db');
+    return value;
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError(`store: "${value}" is not a valid postgres:// URL`);
+    }
+    if (url.password) throw new UsageError('store: put the PostgreSQL password in PGPASSWORD or --store-password-file, not in the URL');
+    return value;
+  }
+  throw new UsageError(`store: "${value}" is neither sqlite:PATH nor postgres://HOST/DB`);
+}
+
+/** The store URL a role opens. */
+export function storeUrlOf(c: Pick<Config, 'store' | 'dataDir'>): string {
+  return c.store ?? `sqlite:${join(c.dataDir, 'fedns.db')}`;
 }
 
 function parseDns(get: Parameters<typeof parseDnsConfig>[0]): DnsConfig {

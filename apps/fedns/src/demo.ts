@@ -57,15 +57,15 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   const { adminToken, demoCa, note } = demoApiSecurity(cfg);
   if (note) say(`fedns demo: ${note}`);
   say('fedns demo: starting fedns (API, controller, nameserver)…');
-  const { store, controller, apiUrl } = await startServe(cfg, run);
+  const { store, plane, apiUrl } = await startServe(cfg, run);
   for (const sim of sims) {
     const kc = buildKubeconfig([{ name: sim.name, server: sim.url }], sim.name);
-    recordJoin(store, sim.name, kc, sim.url, {}, { replace: true });
+    await recordJoin(store, sim.name, kc, sim.url, {}, { replace: true });
   }
-  await controller.syncClusters();
+  await plane.controller()?.syncClusters();
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const ready = sims.filter((s) => controller.clusterState(s.name)?.countsReady).length;
+    const ready = sims.filter((s) => plane.controller()?.clusterState(s.name)?.countsReady).length;
     if (ready === sims.length || Date.now() > deadline) {
       say(`fedns demo: ${ready}/${sims.length} member clusters joined and Ready`);
       break;

@@ -5,17 +5,20 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compareSerial } from '@fedns/model';
-import { DnsMetrics, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, followStore, startDnsServer } from '@fedns/nameserver';
+import { DnsMetrics, type Follower, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, followStore, startDnsServer } from '@fedns/nameserver';
 import type { Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
-import { type Config, federationConfig, UsageError } from './config.js';
+import { type Config, federationConfig, storeUrlOf, UsageError } from './config.js';
 import type { Running } from './roles.js';
 
 /** What the primary sends a DNS worker (over IPC, so secrets stay out of argv and the environment). */
 export interface WorkerInit {
-  dataDir: string;
+  /** The store to follow, read-only (workers open their own connection), and where its password is. */
+  storeUrl: string;
+  storePasswordFile?: string;
   federation: ReturnType<typeof federationConfig>;
   listen: string;
   logLevel: string;
@@ -32,11 +35,25 @@ export type WorkerMessage =
   | { type: 'metrics'; snapshot: MetricsSnapshot }
   | { type: 'error'; message: string; code?: string };
 
-export function transfersFor(c: Pick<Config, 'dns'>, store: Store): TransferOptions {
-  return { allow: c.dns.xfrAllow, tsigKeys: c.dns.tsigKeys, journal: (from) => store.journalFromSoa(from) };
+export function transfersFor(c: Pick<Config, 'dns'>, follower: Follower): TransferOptions {
+  return { allow: c.dns.xfrAllow, tsigKeys: c.dns.tsigKeys, journal: (from) => follower.journalFromSoa(from) };
 }
 
 const listenOf = (c: Config) => `${c.dnsListen.host.includes(':') ? `[${c.dnsListen.host}]` : c.dnsListen.host}:${c.dnsListen.port}`;
+
+/**
+ * Where several controllers may lead in turn (PostgreSQL), each nameserver
+ * records the serial it serves in the store, so a new leader's first commit
+ * takes a serial above every one already served: after a failover that lost
+ * the last commits, no secondary ever sees one serial with two contents.
+ */
+function servedSerialRecorder(c: Config, store: Store, log: { debug: (o: object, m?: string) => void }): (serial: number) => void {
+  if (!store.needsLeaderElection) return () => {};
+  const id = `nameserver/${c.id ?? `${hostname()}-${process.pid}`}`;
+  return (serial) => {
+    store.recordServedSerial(id, serial).catch((err) => log.debug({ err: String(err), serial }, 'cannot record the served serial (a read-only standby?)'));
+  };
+}
 
 /** Starts DNS for a role that has a store: in process (dns-workers 1) or as cluster workers. */
 export async function startDns(c: Config, run: Running, store: Store, registry: Registry): Promise<void> {
@@ -48,16 +65,24 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
     : undefined;
   if (notifier) run.closers.push(() => notifier.close());
   const cookieSecret = c.dns.cookieSecret ?? randomBytes(16);
+  const served = servedSerialRecorder(c, store, log);
 
   if (c.dns.workers <= 1) {
-    const follower = followStore(store, index, { logger: run.logger, onSerial: (s) => notifier?.notify(s) });
+    const follower = followStore(store, index, {
+      logger: run.logger,
+      onSerial: (s) => {
+        notifier?.notify(s);
+        served(s);
+      },
+    });
     run.closers.push(() => follower.stop());
+    await follower.loaded;
     const dns = await startDnsServer({
       index,
       listen: listenOf(c),
       registry,
       metrics,
-      transfers: transfersFor(c, store),
+      transfers: transfersFor(c, follower),
       rrl: c.dns.rrl,
       cookies: { secret: cookieSecret },
       logger: log,
@@ -66,7 +91,7 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
     run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial, rrl: c.dns.rrl.responsesPerSecond || 'off', notify: c.dns.notify.length }, 'nameserver listening (UDP and TCP)');
     return;
   }
-  await startWorkers(c, run, store, index, metrics, notifier, cookieSecret);
+  await startWorkers(c, run, store, index, metrics, notifier, cookieSecret, served);
 }
 
 /**
@@ -75,11 +100,12 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
  * sends NOTIFY once every worker serves that serial, so a secondary that asks
  * right away never sees the old one.
  */
-async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIndex, metrics: DnsMetrics, notifier: Notifier | undefined, cookieSecret: Buffer): Promise<void> {
+async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIndex, metrics: DnsMetrics, notifier: Notifier | undefined, cookieSecret: Buffer, served: (serial: number) => void): Promise<void> {
   if (c.dnsListen.port === 0) throw new UsageError('dns-workers: more than one worker needs a fixed dns-listen port (not 0)');
   const log = run.logger.child({ role: 'dns' });
   const init: WorkerInit = {
-    dataDir: c.dataDir,
+    storeUrl: storeUrlOf(c),
+    ...(c.storePasswordFile ? { storePasswordFile: c.storePasswordFile } : {}),
     federation: federationConfig(c),
     listen: listenOf(c),
     logLevel: c.logLevel,
@@ -112,6 +138,7 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     onSerial: (s) => {
       announce = s;
       maybeNotify();
+      served(s);
     },
   });
   run.closers.push(() => follower.stop());
@@ -128,6 +155,7 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
           resolve();
         } else if (m.type === 'serial') {
           serials.set(w.id, m.serial);
+          served(m.serial);
           maybeNotify();
         } else if (m.type === 'metrics') metrics.setRemote(String(w.id), m.snapshot);
         else if (m.type === 'error') {

@@ -1,11 +1,11 @@
 /**
  * One DNS worker process (--dns-workers N): started by dns-role.ts through
  * node:cluster, configured over IPC. It follows the store through its own
- * read-only connection (SQLite's data_version), serves the shared UDP/TCP
+ * read-only connection (the store's change feed), serves the shared UDP/TCP
  * port and reports its serial and metrics to the primary.
  */
 import { DnsMetrics, parseAclEntry, makeKey, startDnsServer, followStore, ZoneIndex, type DnsServer } from '@fedns/nameserver';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { destination, pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { WorkerInit, WorkerMessage } from './dns-role.js';
@@ -16,7 +16,7 @@ async function start(init: WorkerInit): Promise<void> {
   const logger = pino({ level: init.logLevel, base: { pid: process.pid, role: 'dns-worker' } }, destination(2));
   let store: Store;
   try {
-    store = Store.open({ dataDir: init.dataDir, readonly: true });
+    store = await openStore({ url: init.storeUrl, readonly: true, ...(init.storePasswordFile ? { passwordFile: init.storePasswordFile } : {}) });
   } catch (err) {
     send({ type: 'error', message: `cannot open the store: ${(err as Error).message}` });
     process.exit(1);
@@ -24,6 +24,7 @@ async function start(init: WorkerInit): Promise<void> {
   const index = new ZoneIndex(init.federation);
   const metrics = new DnsMetrics(new Registry());
   const follower = followStore(store, index, { logger, onSerial: (serial) => send({ type: 'serial', serial }) });
+  await follower.loaded;
   let server: DnsServer;
   try {
     const tsigKeys = init.tsigKeys.map((k) => makeKey(k.name, k.secret));
@@ -32,7 +33,7 @@ async function start(init: WorkerInit): Promise<void> {
       listen: init.listen,
       metrics,
       shared: true,
-      transfers: { allow: init.xfrAllow.map(parseAclEntry), tsigKeys, journal: (from) => store.journalFromSoa(from) },
+      transfers: { allow: init.xfrAllow.map(parseAclEntry), tsigKeys, journal: (from) => follower.journalFromSoa(from) },
       rrl: init.rrl,
       cookies: { secret: Buffer.from(init.cookieSecret, 'hex') },
       logger,
@@ -48,7 +49,7 @@ async function start(init: WorkerInit): Promise<void> {
     clearInterval(timer);
     follower.stop();
     await server.close();
-    store.close();
+    await store.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

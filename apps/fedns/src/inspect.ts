@@ -1,37 +1,38 @@
 import { explainName, formatExplanation } from '@fedns/cascade';
 import type { ClusterObject, RecordSet } from '@fedns/model';
 import { absoluteName, isInZone, topologyFromCluster } from '@fedns/model';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Config, UsageError } from './config.js';
+import { type Config, storeUrlOf, UsageError } from './config.js';
+import { storeSecrets } from './roles.js';
 
-function openForReading(c: Config): Store {
-  if (!existsSync(join(c.dataDir, 'fedns.db'))) throw new UsageError(`data-dir: ${c.dataDir} holds no fedns database`);
-  return Store.open({ dataDir: c.dataDir, readonly: true });
+async function openForReading(c: Config): Promise<Store> {
+  const url = storeUrlOf(c);
+  if (url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length))) throw new UsageError(`store: ${url} holds no fedns database`);
+  return openStore({ url, dataDir: c.dataDir, readonly: true, ...storeSecrets(c) });
 }
 
 /** `explain NAME`: the chain a name resolves through now, the shards behind each level, and why. */
-export function explain(c: Config, name: string | undefined): string {
+export async function explain(c: Config, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('explain: NAME is required (a DNS name in the federation zone)');
   const abs = absoluteName(name);
   if (!isInZone(abs, c.zone)) throw new UsageError(`explain: ${abs} is not inside the zone ${c.zone}`);
-  const store = openForReading(c);
+  const store = await openForReading(c);
   try {
-    const clusters = store.listClusters<ClusterObject>().map((cl) => topologyFromCluster(cl.object));
-    return formatExplanation(explainName(abs, store.listRecordSets(), store.listShards(), clusters)).trimEnd();
+    const clusters = (await store.listObjects<ClusterObject>('clusters')).items.map((cl) => topologyFromCluster(cl.object));
+    return formatExplanation(explainName(abs, await store.listRecordSets(), await store.listShards(), clusters)).trimEnd();
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** `history SERVICE` (namespace/name, or name in default): every record change with its cause and time. */
-export function history(c: Config, ref: string | undefined): string {
+export async function history(c: Config, ref: string | undefined): Promise<string> {
   if (!ref) throw new UsageError('history: SERVICE is required (NAMESPACE/NAME or NAME)');
   const [namespace, name] = ref.includes('/') ? (ref.split('/', 2) as [string, string]) : ['default', ref];
-  const store = openForReading(c);
+  const store = await openForReading(c);
   try {
-    const entries = store.historyOf(namespace, name, 200);
+    const entries = await store.historyOf(namespace, name, 200);
     if (entries.length === 0) return `no record changes kept for service ${namespace}/${name}`;
     const lines: string[] = [];
     const show = (r: RecordSet) => `${r.name} ${r.type} ${r.data.join(', ')} (ttl ${r.ttl})`;
@@ -49,6 +50,6 @@ export function history(c: Config, ref: string | undefined): string {
     }
     return lines.join('\n');
   } finally {
-    store.close();
+    await store.close();
   }
 }

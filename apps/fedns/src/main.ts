@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runKubeSim } from '@fedns/kube-sim';
 import { startDemo } from './demo.js';
 import { explain, history } from './inspect.js';
+import { migrateStore } from './store-migrate.js';
 import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
 
 const HELP = `fedns — federated, health-aware global DNS for Kubernetes
@@ -20,6 +21,8 @@ verbs:
   unjoin NAME
   explain NAME               how a DNS name resolves now, and why
   history SERVICE            record changes of a service (NAMESPACE/NAME), with causes
+  store migrate --from URL --to URL
+                             move an installation to another store (e.g. SQLite to PostgreSQL)
   sim-cluster [kube-sim flags] run one simulated member cluster (fedns sim-cluster --help)
 
 flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
@@ -28,6 +31,13 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --api-listen HOST:PORT     default 127.0.0.1:8080
   --dns-listen HOST:PORT     default 127.0.0.1:5353 (UDP and TCP)
   --data-dir DIR             default ./data
+  --store URL                sqlite:PATH (default <data-dir>/fedns.db) or postgres://USER@HOST:PORT/DB
+  --store-password-file F    the PostgreSQL password (or PGPASSWORD); never in the URL
+  --secret-key-file F        the key sealing member credentials at rest (default <data-dir>/secret.key)
+  --id NAME                  this process in leader election and served-serial records (default host-pid)
+  --lease-duration D         leader election on PostgreSQL: lease (default 15s) ...
+  --renew-deadline D         ... a leader that cannot renew stops acting after this (default 10s) ...
+  --retry-period D           ... and candidates retry this often (default 2s)
   --config FILE              YAML with the same keys (camelCase), plus nameservers and soa
   --log-level LEVEL          default info
   --default-ttl SECONDS      default 30
@@ -69,6 +79,7 @@ const ONE_SHOT: Record<string, (c: Config, args: string[]) => Promise<string> | 
   join: (c, args) => joinCluster(c, args[0]),
   unjoin: (c, args) => unjoinCluster(c, args[0]),
   explain: (c, args) => explain(c, args[0]),
+  store: (c, args) => migrateStore(c, args, (line) => process.stderr.write(`fedns store migrate: ${line}\n`)),
   history: (c, args) => history(c, args[0]),
 };
 

@@ -1,15 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
-import { checkReachable, FederationController, JoinError, RecordsReconciler, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
+import { checkReachable, JoinError, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
 import { checkKubeconfig } from '@fedns/model';
-import { acquireWriterLock, Store, WriterLockHeldError } from '@fedns/store';
+import { acquireWriterLock, openStore, SchemaTooNewError, type Store, StoreUrlError, WriterLockHeldError } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { isLoopback, resolveApiSecurity } from './api-security.js';
-import { type Config, UsageError } from './config.js';
+import { type Config, storeUrlOf, UsageError } from './config.js';
+import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { startDns } from './dns-role.js';
 
 /** Something started that must be stopped on shutdown, last started first stopped. */
@@ -63,24 +64,39 @@ async function buildApi(opts: Parameters<typeof buildApiServer>[0]): ReturnType<
     throw err;
   }
 }
-const timingOf = (c: Config) => ({ clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs });
 
-/** Opens the store for a role that writes (serve, apiserver, controller). */
-function openStore(c: Config, logger: Logger): Store {
-  const store = Store.open({ dataDir: c.dataDir });
-  logger.info({ path: store.path }, 'store open');
+/** Where a role's store finds its password and credentials key. */
+export function storeSecrets(c: Config): { passwordFile?: string; keyFile?: string } {
+  return { ...(c.storePasswordFile ? { passwordFile: c.storePasswordFile } : {}), ...(c.secretKeyFile ? { keyFile: c.secretKeyFile } : {}) };
+}
+
+/** Opens the role's store (`--store`, default the data dir's SQLite file); a bad URL is a usage error. */
+async function openRoleStore(c: Config, run: Running, opts: { readonly?: boolean } = {}): Promise<Store> {
+  let store: Store;
+  try {
+    store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c), ...opts });
+  } catch (err) {
+    if (err instanceof StoreUrlError || err instanceof SchemaTooNewError) throw new UsageError(err.message);
+    throw err;
+  }
+  run.closers.push(() => store.close());
+  run.logger.info({ store: store.location, engine: store.engine, readonly: Boolean(opts.readonly) }, 'store open');
   return store;
 }
 
 /**
- * Takes the data directory's writer lock for a zone-writing role (serve,
+ * On SQLite, takes the database's writer lock for a zone-writing role (serve,
  * controller): a second one is refused at start, naming the holder, before it
- * listens anywhere or connects to a member (issue 9).
+ * listens anywhere or connects to a member (issue 9). PostgreSQL allows any
+ * number: they elect a leader instead.
  */
 function lockWriter(c: Config, run: Running, role: string): void {
-  mkdirSync(c.dataDir, { recursive: true });
+  const url = storeUrlOf(c);
+  if (!url.startsWith('sqlite:')) return;
+  const dir = dirname(url.slice('sqlite:'.length));
+  mkdirSync(dir, { recursive: true });
   try {
-    const lock = acquireWriterLock(c.dataDir, role);
+    const lock = acquireWriterLock(dir, role);
     run.closers.push(() => lock.release());
   } catch (err) {
     if (err instanceof WriterLockHeldError) throw new UsageError(err.message);
@@ -88,78 +104,33 @@ function lockWriter(c: Config, run: Running, role: string): void {
   }
 }
 
-/**
- * Calls `onChange` when another process (fedns join, a second role, an operator
- * tool) commits to the store: SQLite's data_version moves only for other connections.
- */
-function watchForeignWrites(store: Store, run: Running, onChange: () => void): void {
-  let version = store.dataVersion();
-  const timer = setInterval(() => {
-    const v = store.dataVersion();
-    if (v === version) return;
-    version = v;
-    onChange();
-  }, 100);
-  timer.unref();
-  run.closers.push(() => clearInterval(timer));
+/** /readyz says who leads: `ok (leading …)` or `ok (standby; leader …)`. */
+function readyText(plane: ControlPlane): string {
+  const s = plane.status();
+  return s.leading ? `ok (leading as ${s.identity}${s.epoch !== undefined ? `, epoch ${s.epoch}` : ''})` : `ok (standby ${s.identity}; leader ${s.holder ?? 'none yet'}${s.epoch !== undefined ? `, epoch ${s.epoch}` : ''})`;
 }
 
 /** `serve`: API, controller loops and nameserver in one process over one store. */
-export async function startServe(c: Config, run: Running): Promise<{ store: Store; reconciler: RecordsReconciler; controller: FederationController; apiUrl: string }> {
+export async function startServe(c: Config, run: Running): Promise<{ store: Store; plane: ControlPlane; apiUrl: string }> {
   const { logger, closers } = run;
   lockWriter(c, run, 'serve');
   const security = apiSecurity(c, logger);
-  const store = openStore(c, logger);
-  closers.push(() => store.close());
+  const store = await openRoleStore(c, run);
   const registry = makeRegistry('serve');
-  const { reconciler, controller, start } = controlLoops(c, run, store, registry);
-
   await startDns(c, run, store, registry);
-
-  const api = await buildApi({
-    ...security,
-    store,
-    federation: fed(c),
-    registry,
-    logger: logger.child({ role: 'api' }),
-    onServiceChange: (ns, name) => controller.onServiceChange(ns, name),
-    onClusterChange: (name) => controller.onClusterChange(name),
-  });
+  // The control loops before the API: once /readyz answers, a write is acted on.
+  const plane = await startControlPlane(c, run, store, registry);
+  const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: logger.child({ role: 'api' }), readyText: () => readyText(plane) });
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
   logger.info({ url: apiUrl }, 'federation API listening');
-  await start();
-  return { store, reconciler, controller, apiUrl };
-}
-
-/**
- * The control loops shared by `serve` and `controller`: the records reconciler and the
- * member-cluster controller, reacting to writes by other processes (join, unjoin, a
- * separate apiserver). `start` connects the members and publishes the zone once.
- */
-function controlLoops(c: Config, run: Running, store: Store, registry: Registry) {
-  const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
-  const reconciler = new RecordsReconciler({ store, federation: fed(c), defaults, registry, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs });
-  const owner = { federation: c.federation, installationId: store.installationId() };
-  const controller = new FederationController({ store, records: reconciler, owner, defaults, registry, timing: timingOf(c), logger: run.logger.child({ role: 'controller' }) });
-  run.closers.push(() => controller.stop());
-  run.closers.push(() => reconciler.stop());
-  const start = async () => {
-    // syncClusters ends with a full resync, so every service is looked at again too.
-    watchForeignWrites(store, run, () => {
-      reconciler.enqueueAll('store changed by another process');
-      void controller.syncClusters().then(() => controller.resync());
-    });
-    await controller.start();
-    reconciler.enqueueAll('start-up');
-  };
-  return { reconciler, controller, start };
+  return { store, plane, apiUrl };
 }
 
 /** A small HTTP listener for the roles that have no API: /readyz and /metrics. */
-async function startOpsListener(c: Config, run: Running, registry: Registry): Promise<void> {
+async function startOpsListener(c: Config, run: Running, registry: Registry, ready: () => string = () => 'ok'): Promise<void> {
   const app = Fastify({ logger: false });
-  app.get('/readyz', async () => 'ok');
+  app.get('/readyz', async () => ready());
   app.get('/livez', async () => 'ok');
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   const url = await app.listen({ host: c.apiListen.host, port: c.apiListen.port });
@@ -167,13 +138,13 @@ async function startOpsListener(c: Config, run: Running, registry: Registry): Pr
   run.logger.info({ url }, 'ops endpoint listening (/readyz, /metrics)');
 }
 
-/** `nameserver`: serves the zone of a data directory another process writes, following its journal. */
+/** `nameserver`: serves the zone of a store another process writes, following its journal. */
 export async function startNameserver(c: Config, run: Running): Promise<void> {
-  if (!existsSync(join(c.dataDir, 'fedns.db'))) {
-    throw new UsageError(`data-dir: ${c.dataDir} holds no fedns database yet; start \`fedns serve\` or \`fedns apiserver\` on it first`);
+  const url = storeUrlOf(c);
+  if (url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length))) {
+    throw new UsageError(`store: ${url} holds no fedns database yet; start \`fedns serve\` or \`fedns apiserver\` on it first`);
   }
-  const store = Store.open({ dataDir: c.dataDir, readonly: true });
-  run.closers.push(() => store.close());
+  const store = await openRoleStore(c, run, { readonly: true });
   const registry = makeRegistry('nameserver');
   await startDns(c, run, store, registry);
   await startOpsListener(c, run, registry);
@@ -182,8 +153,7 @@ export async function startNameserver(c: Config, run: Running): Promise<void> {
 /** `apiserver`: the federation API alone; a separate `controller` publishes records. */
 export async function startApiserver(c: Config, run: Running): Promise<void> {
   const security = apiSecurity(c, run.logger);
-  const store = openStore(c, run.logger);
-  run.closers.push(() => store.close());
+  const store = await openRoleStore(c, run);
   const registry = makeRegistry('apiserver');
   const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
   const url = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
@@ -191,14 +161,13 @@ export async function startApiserver(c: Config, run: Running): Promise<void> {
   run.logger.info({ url }, 'federation API listening');
 }
 
-/** `controller`: reconcile loops over the data directory; notices API writes by polling the store. */
+/** `controller`: the reconcile loops (leader-elected on PostgreSQL), following the store's object log. */
 export async function startController(c: Config, run: Running): Promise<void> {
   lockWriter(c, run, 'controller');
-  const store = openStore(c, run.logger);
-  run.closers.push(() => store.close());
+  const store = await openRoleStore(c, run);
   const registry = makeRegistry('controller');
-  await controlLoops(c, run, store, registry).start();
-  await startOpsListener(c, run, registry);
+  const plane = await startControlPlane(c, run, store, registry);
+  await startOpsListener(c, run, registry, () => readyText(plane));
 }
 
 /** `join NAME --kubeconfig F [--context C]`: records a member cluster (like kubefed join). */
@@ -217,11 +186,11 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
   try {
     const one = singleContextKubeconfig(text, c.context);
     const version = await checkReachable(one.kubeconfig);
-    const store = Store.open({ dataDir: c.dataDir });
+    const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c) });
     try {
-      recordJoin(store, name, one.kubeconfig, one.server);
+      await recordJoin(store, name, one.kubeconfig, one.server);
     } finally {
-      store.close();
+      await store.close();
     }
     return `cluster "${name}" joined (${one.server}, Kubernetes ${version})`;
   } catch (err) {
@@ -231,16 +200,16 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
 }
 
 /** `unjoin NAME`: removes a member cluster and what only it contributed to the zone. */
-export function unjoinCluster(c: Config, name: string | undefined): string {
+export async function unjoinCluster(c: Config, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('unjoin: NAME is required');
-  const store = Store.open({ dataDir: c.dataDir });
+  const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c) });
   try {
-    recordUnjoin(store, name);
+    await recordUnjoin(store, name);
   } catch (err) {
     if (err instanceof JoinError) throw new UsageError(err.message);
     throw err;
   } finally {
-    store.close();
+    await store.close();
   }
   return `cluster "${name}" unjoined`;
 }

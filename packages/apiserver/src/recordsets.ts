@@ -15,11 +15,12 @@ import {
   type WatchHandle,
   type WatchOptions,
   type WatchSink,
+  WatcherSet,
 } from '@fedns/kubewire';
 import type { ClusterObject, ClusterTopology, RecordSet } from '@fedns/model';
 import { topologyFromCluster } from '@fedns/model';
 import type { JournalEntry, Store, StoredShard } from '@fedns/store';
-import { WatchHub } from './watch-hub.js';
+
 
 export const FEDERATION_GROUP = 'federation.fedns.io';
 const API_VERSION = `${FEDERATION_GROUP}/v1`;
@@ -81,57 +82,71 @@ function toObject(rs: RecordSet, rv: number, ctx: Context): KubeObject {
   };
 }
 
+/**
+ * DNSRecordSet objects from the zone. Watches follow the zone journal through
+ * the store's change feed (any process's commits); their resourceVersions are
+ * journal sequence numbers.
+ */
 export class RecordSetBackend implements ResourceBackend {
-  readonly hub: WatchHub;
+  readonly watchers: WatcherSet<KubeObject>;
   readonly #store: Store;
-  #seq: number;
-  readonly #catchUp?: () => void;
+  #seq = 0;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #unwatch: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(store: Store, opts: { historySize?: number; bookmarkIntervalMs?: number; catchUp?: () => void } = {}) {
+  private constructor(store: Store, opts: { historySize?: number; bookmarkIntervalMs?: number }, seq: number) {
     this.#store = store;
-    this.#seq = store.headSeq();
-    this.#catchUp = opts.catchUp;
-    this.hub = new WatchHub({
+    this.#seq = seq;
+    this.watchers = new WatcherSet<KubeObject>({
       apiVersion: API_VERSION,
       kind: 'DNSRecordSet',
       namespaced: false,
-      startRv: this.#seq,
+      compactedRv: seq,
       historySize: opts.historySize,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
-      bookmarkRv: () => {
-        opts.catchUp?.();
-        return this.#seq;
-      },
+      bookmarkRv: (initialListRv) => initialListRv ?? this.#seq,
+      lateChanges: true,
     });
   }
 
-  #context(): Context {
+  static async start(store: Store, opts: { historySize?: number; bookmarkIntervalMs?: number } = {}): Promise<RecordSetBackend> {
+    const b = new RecordSetBackend(store, opts, (await store.zoneSnapshot()).seq);
+    b.#unwatch = store.watch((c) => {
+      if (c.what === 'zone' && c.seq !== b.#seq) void b.sync();
+    });
+    b.#timer = setInterval(() => void b.sync(), 1000);
+    b.#timer.unref();
+    return b;
+  }
+
+  async #context(): Promise<Context> {
     const shards = new Map<string, StoredShard[]>();
-    for (const s of this.#store.listShards()) {
+    for (const s of await this.#store.listShards()) {
       const k = `${s.namespace}/${s.service}`;
       const list = shards.get(k) ?? [];
       list.push(s);
       shards.set(k, list);
     }
-    const topology = new Map(this.#store.listClusters<ClusterObject>().map((c) => [c.name, topologyFromCluster(c.object)]));
+    const { items } = await this.#store.listObjects<ClusterObject>('clusters');
+    const topology = new Map(items.map((c) => [c.name, topologyFromCluster(c.object)]));
     return { shards, topology };
   }
 
-  get(_namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.list({ fieldSelector: `metadata.name=${name}` }).items[0];
+  async get(_namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    return (await this.list({ fieldSelector: `metadata.name=${name}` })).items[0];
   }
 
-  list(opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
+  async list(opts: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const sel = selectionOf(opts);
-    return this.#store.tx(() => {
-      const { seq, recordSets } = this.#store.zoneSnapshot();
-      const ctx = this.#context();
-      const items = recordSets
-        .map((rs) => toObject(rs, seq, ctx))
-        .filter((o) => selects(sel, o, false))
-        .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
-      return { items, resourceVersion: String(seq) };
-    });
+    const { seq, recordSets } = await this.#store.zoneSnapshot();
+    const ctx = await this.#context();
+    const items = recordSets
+      .map((rs) => toObject(rs, seq, ctx))
+      .filter((o) => selects(sel, o, false))
+      .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+    return { items, resourceVersion: String(seq) };
   }
 
   create(): KubeObject {
@@ -144,32 +159,62 @@ export class RecordSetBackend implements ResourceBackend {
     throw readOnly();
   }
 
-  watch(opts: WatchOptions, sink: WatchSink<KubeObject>): WatchHandle {
-    this.#catchUp?.();
-    return this.hub.watch(opts, sink, (labels, fields) => this.list({ labelSelector: labels, fieldSelector: fields }));
+  async watch(opts: WatchOptions, sink: WatchSink<KubeObject>): Promise<WatchHandle> {
+    const rv = opts.resourceVersion ?? '';
+    const initial = rv === '' || rv === '0' || opts.sendInitialEvents === true ? await this.list({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector }) : undefined;
+    return this.watchers.watch(opts, sink, () => initial ?? { items: [], resourceVersion: '0' });
   }
 
   /** One zone commit → ADDED / MODIFIED / DELETED per RRset it touched. */
-  publish(entry: JournalEntry): void {
-    if (entry.seq <= this.#seq) return;
+  #publish(entry: JournalEntry, ctx: Context): void {
     this.#seq = entry.seq;
-    const ctx = this.#context();
     const key = (rs: RecordSet) => `${rs.name}/${rs.type}`;
     const deleted = new Map(entry.deleted.map((rs) => [key(rs), rs]));
-    for (const rs of entry.added) this.hub.publish({ type: deleted.has(key(rs)) ? 'MODIFIED' : 'ADDED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
+    for (const rs of entry.added) this.watchers.publish({ type: deleted.has(key(rs)) ? 'MODIFIED' : 'ADDED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
     const added = new Set(entry.added.map(key));
-    for (const [k, rs] of deleted) if (!added.has(k)) this.hub.publish({ type: 'DELETED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
+    for (const [k, rs] of deleted) if (!added.has(k)) this.watchers.publish({ type: 'DELETED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
   }
 
-  /** Catches up with commits made by another process. */
-  sync(): void {
-    if (this.#store.headSeq() === this.#seq) return;
-    const entries = this.#store.changesSince(this.#seq);
-    if (!entries) {
-      this.#seq = this.#store.headSeq();
-      return;
+  /** Publishes the commits made since the last look (one look at a time). */
+  async sync(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
     }
-    for (const e of entries) this.publish(e);
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        try {
+          const entries = await this.#store.zoneChangesSince(this.#seq);
+          if (!entries) {
+            const { seq } = await this.#store.zoneSnapshot();
+            this.watchers.compact(seq);
+            this.watchers.closeAll();
+            this.#seq = seq;
+          } else if (entries.length) {
+            if (this.watchers.size === 0) {
+              // Nobody watches: no shard read per commit; a later watch from before here gets 410 and relists.
+              this.#seq = entries.at(-1)?.seq ?? this.#seq;
+              this.watchers.compact(this.#seq);
+            } else {
+              const ctx = await this.#context();
+              for (const e of entries) this.#publish(e, ctx);
+            }
+          }
+        } catch {
+          // The store is unreachable for now: the next change or tick tries again.
+        }
+      } while (this.#again);
+    })().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  close(): void {
+    this.#unwatch?.();
+    clearInterval(this.#timer);
+    this.watchers.closeAll();
   }
 }
 

@@ -5,15 +5,15 @@ import { explainName } from '@fedns/cascade';
  * read-only DNSRecordSet view — schemas (OpenAPI and unknown-field checks),
  * kubectl columns, validation and defaulting hooks.
  */
-import { addWarning, atomicList, errors, fieldError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
+import { addWarning, atomicList, errors, fieldError, StatusError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
 import { ageOf } from '@fedns/kubewire';
-import type { ClusterObject } from '@fedns/model';
+import type { ClusterObject, ClusterTopology } from '@fedns/model';
 import { checkKubeconfig, labelProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
-import type { Store } from '@fedns/store';
+import type { ObjectChange, Store } from '@fedns/store';
 import { FEDERATION_GROUP, RecordSetBackend } from './recordsets.js';
-import { Committer, SqlBackend } from './sqlite-backend.js';
+import { ObjectLogFeed } from './feed.js';
+import { StoreBackend, type StoreBackendOptions } from './store-backend.js';
 import { drainedZoneCauses } from './drained-zones.js';
-import { clustersTable, namespacesTable, servicesTable } from './tables.js';
 import { defaultService, type ServiceObject, validateService } from './validate-service.js';
 
 const str = { type: 'string' };
@@ -153,19 +153,18 @@ export const recordSetTable: TableDef = {
 export interface FederationApiOptions {
   store: Store;
   federation: { name: string; zone: string };
-  onServiceChange?: (namespace: string, name: string) => void;
-  onClusterChange?: (name: string) => void;
+  /** Changes kept for watch resume, across kinds (default 10,000). */
   watchHistorySize?: number;
   bookmarkIntervalMs?: number;
+  logger?: { warn: (o: object, m?: string) => void };
 }
 
 export interface FederationBackends {
-  services: SqlBackend;
-  clusters: SqlBackend;
-  namespaces: SqlBackend;
+  services: StoreBackend;
+  clusters: StoreBackend;
+  namespaces: StoreBackend;
   recordSets: RecordSetBackend;
-  /** Publishes what other processes committed since the last call (cheap when nothing changed). */
-  catchUp(): void;
+  feed: ObjectLogFeed;
   close(): void;
 }
 
@@ -174,101 +173,74 @@ const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 const SERVER_WRITTEN = Object.values(SERVER_ANNOTATIONS);
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-/** Registers Service, Namespace, Cluster and DNSRecordSet on `api`, served from the store. */
-export function registerFederationResources(api: KubeApiServer, opts: FederationApiOptions): FederationBackends {
-  const { store, federation } = opts;
-  const committer = new Committer(store);
-  let lastDataVersion = store.dataVersion();
-  const backends: SqlBackend[] = [];
-  let recordSets: RecordSetBackend | undefined;
-  const catchUp = () => {
-    const v = store.dataVersion();
-    if (v === lastDataVersion) return;
-    lastDataVersion = v;
-    for (const b of backends) b.sync();
-    recordSets?.sync();
-  };
-  const common = { committer, historySize: opts.watchHistorySize, bookmarkIntervalMs: opts.bookmarkIntervalMs, catchUp };
+const KINDS = {
+  services: { kind: 'services', apiVersion: 'v1', kubeKind: 'Service', plural: 'services', namespaced: true },
+  namespaces: { kind: 'namespaces', apiVersion: 'v1', kubeKind: 'Namespace', plural: 'namespaces', namespaced: false },
+  clusters: { kind: 'clusters', apiVersion: `${FEDERATION_GROUP}/v1`, kubeKind: 'Cluster', plural: 'clusters', namespaced: false, group: FEDERATION_GROUP },
+} as const;
 
-  // ---- namespaces ---------------------------------------------------------------------------
-  let services: SqlBackend | undefined;
-  const namespaces = new SqlBackend({
-    ...common,
-    table: namespacesTable(store),
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    plural: 'namespaces',
-    namespaced: false,
-    inTx: (type, _req, stored) => {
-      if (type !== 'DELETED' || !services) return;
-      // Deleting a namespace deletes what is in it (at once: there are no finalizers to wait for).
-      for (const svc of services.list({ namespace: stored.metadata.name }).items) services.delete(svc.metadata.namespace, svc.metadata.name as string);
+/** A log entry as the Kubernetes object a watch shows. */
+const logObject = (spec: { apiVersion: string; kubeKind: string; namespaced: boolean }) => (c: ObjectChange): KubeObject => {
+  const obj = c.object as KubeObject;
+  obj.apiVersion ??= spec.apiVersion;
+  obj.kind ??= spec.kubeKind;
+  obj.metadata ??= {};
+  obj.metadata.name = c.name;
+  if (spec.namespaced) obj.metadata.namespace = c.namespace;
+  obj.metadata.resourceVersion = String(c.rv);
+  return obj;
+};
+
+/** Registers Service, Namespace, Cluster and DNSRecordSet on `api`, served from the store. */
+export async function registerFederationResources(api: KubeApiServer, opts: FederationApiOptions): Promise<FederationBackends> {
+  const { store, federation } = opts;
+  const feed = await ObjectLogFeed.start({
+    store,
+    kinds: Object.values(KINDS).map((k) => ({ ...k, toObject: logObject(k) })),
+    historySize: opts.watchHistorySize,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    logger: opts.logger,
+  });
+  const backend = (k: (typeof KINDS)[keyof typeof KINDS], extra: Partial<StoreBackendOptions> = {}) =>
+    new StoreBackend({ store, kind: k.kind, apiVersion: k.apiVersion, kubeKind: k.kubeKind, plural: k.plural, namespaced: k.namespaced, ...('group' in k ? { group: k.group } : {}), watches: feed.watchOf(k.kind), ...extra });
+
+  // ---- namespaces: created on first use; deleting one deletes what is in it --------------------
+  let services: StoreBackend | undefined;
+  const namespaces = backend(KINDS.namespaces, {
+    afterDelete: async (ns, user) => {
+      // At once: there are no finalizers to wait for.
+      for (const svc of (await services?.list({ namespace: ns.metadata.name }))?.items ?? []) {
+        await services?.delete(svc.metadata.namespace, svc.metadata.name as string, { user }).catch((err) => {
+          if (!(err instanceof StatusError && err.code === 404)) throw err;
+        });
+      }
     },
   });
-  const ensureNamespace = (name: string) => {
-    if (namespaces.get(undefined, name)) return;
-    namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+  const ensureNamespace = async (name: string, user?: string) => {
+    if (await namespaces.get(undefined, name)) return;
+    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } }, user ? { user } : {}).catch((err) => {
+      // Created meanwhile by another request or API server.
+      if (!(err instanceof StatusError && err.code === 409)) throw err;
+    });
   };
-  committer.run(() => {
-    for (const ns of BUILTIN_NAMESPACES) ensureNamespace(ns);
-    // Namespaces of services stored before namespaces were (migration 0004).
-    for (const s of store.listServices()) ensureNamespace(s.namespace);
-  });
+  for (const ns of BUILTIN_NAMESPACES) await ensureNamespace(ns);
+  // Namespaces of services stored before namespaces were (migration 0004).
+  for (const s of (await store.listObjects('services')).items) await ensureNamespace(s.namespace);
 
   // ---- services -----------------------------------------------------------------------------
-  services = new SqlBackend({
-    ...common,
-    table: servicesTable(store),
-    apiVersion: 'v1',
-    kind: 'Service',
-    plural: 'services',
-    namespaced: true,
-    inTx: (type, _req, stored) => {
-      if (type === 'ADDED') ensureNamespace(stored.metadata.namespace as string);
-    },
-    afterCommit: (_type, obj) => opts.onServiceChange?.(obj.metadata.namespace as string, obj.metadata.name as string),
-  });
+  services = backend(KINDS.services, { beforeCreate: (svc, user) => ensureNamespace(svc.metadata.namespace as string, user) });
 
-  // ---- clusters -----------------------------------------------------------------------------
-  /** spec.kubeconfig as the request carried it, taken out of the object before it is stored. */
+  // ---- clusters: spec.kubeconfig is taken out of the object and stored sealed -----------------
   const pendingKubeconfig = new WeakMap<KubeObject, string>();
-  const clusters = new SqlBackend({
-    ...common,
-    table: clustersTable(store),
-    apiVersion: `${FEDERATION_GROUP}/v1`,
-    kind: 'Cluster',
-    plural: 'clusters',
-    group: FEDERATION_GROUP,
-    namespaced: false,
-    inTx: (type, req, stored) => {
-      const name = stored.metadata.name as string;
-      if (type === 'DELETED') {
-        store.deleteShardsOfCluster(name);
-        return;
-      }
-      const kubeconfig = pendingKubeconfig.get(req);
-      if (kubeconfig === undefined) return;
-      if (type === 'MODIFIED' && store.clusterCredentials(name) === kubeconfig) return;
-      store.setClusterCredentials(name, kubeconfig);
-      return true;
-    },
-    afterCommit: (_type, obj) => opts.onClusterChange?.(obj.metadata.name as string),
-  });
+  const clusters = backend(KINDS.clusters, { credentialsOf: (req) => pendingKubeconfig.get(req) });
 
-  recordSets = new RecordSetBackend(store, { historySize: opts.watchHistorySize, bookmarkIntervalMs: opts.bookmarkIntervalMs, catchUp });
-  backends.push(namespaces, services, clusters);
+  const recordSets = await RecordSetBackend.start(store, { historySize: opts.watchHistorySize, bookmarkIntervalMs: opts.bookmarkIntervalMs });
 
-  // In-process writes that bypass the API (the controller's status writes) and zone commits.
-  const onObject = (c: { kind: 'service' | 'cluster'; namespace?: string; name: string }) => {
-    queueMicrotask(() => (c.kind === 'service' ? services : clusters).syncKey(c.namespace, c.name));
+  /** The clusters a service write is validated against, read before its (synchronous) validation. */
+  const topologyFor = new WeakMap<KubeObject, ClusterTopology[]>();
+  const readTopology = async (svc: KubeObject) => {
+    topologyFor.set(svc, (await store.listObjects<ClusterObject>('clusters')).items.map((c) => topologyFromCluster(c.object)));
   };
-  const onCommit = (entry: Parameters<RecordSetBackend['publish']>[0]) => recordSets?.publish(entry);
-  store.on('object', onObject);
-  store.on('commit', onCommit);
-  const poll = setInterval(catchUp, 100);
-  poll.unref();
-
-  const topologies = () => store.listClusters<ClusterObject>().map((c) => topologyFromCluster(c.object));
 
   api.addResource({
     group: '',
@@ -307,18 +279,20 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
     nameValidation: 'none',
     schema: serviceSchema,
     hooks: {
-      prepareCreate(svc) {
+      async prepareCreate(svc) {
         defaultService(svc as ServiceObject);
+        await readTopology(svc);
       },
-      prepareUpdate(svc, old) {
+      async prepareUpdate(svc, old) {
         defaultService(svc as ServiceObject);
         for (const k of SERVER_WRITTEN) {
           const v = old.metadata.annotations?.[k];
           if (v !== undefined && svc.metadata.annotations?.[k] === undefined) svc.metadata.annotations = { ...(svc.metadata.annotations ?? {}), [k]: v };
         }
+        await readTopology(svc);
       },
       validate(svc, old, ctx) {
-        return validateService(svc as ServiceObject, federation, topologies(), { old: old as ServiceObject | undefined, warn: (w) => addWarning(ctx.reply, w) });
+        return validateService(svc as ServiceObject, federation, topologyFor.get(svc) ?? [], { old: old as ServiceObject | undefined, warn: (w) => addWarning(ctx.reply, w) });
       },
     },
   });
@@ -416,10 +390,10 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
       // GET .../dnsrecordsets/NAME/explain: the chain this RRset's name resolves through now, and why (as `fedns explain`).
       explain: {
         verbs: ['get'],
-        handler: ({ object }) => {
+        handler: async ({ object }) => {
           const name = (object.spec as { name: string }).name;
-          const topology = store.listClusters<ClusterObject>().map((c) => topologyFromCluster(c.object));
-          return explainName(name, store.listRecordSets(), store.listShards(), topology);
+          const topology = (await store.listObjects<ClusterObject>('clusters')).items.map((c) => topologyFromCluster(c.object));
+          return explainName(name, await store.listRecordSets(), await store.listShards(), topology);
         },
       },
     },
@@ -430,13 +404,10 @@ export function registerFederationResources(api: KubeApiServer, opts: Federation
     clusters,
     namespaces,
     recordSets,
-    catchUp,
+    feed,
     close() {
-      clearInterval(poll);
-      store.off('object', onObject);
-      store.off('commit', onCommit);
-      for (const b of backends) b.hub.closeAll();
-      recordSets?.hub.closeAll();
+      feed.close();
+      recordSets.close();
     },
   };
 }

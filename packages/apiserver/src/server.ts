@@ -13,17 +13,15 @@ export interface ApiServerOptions {
   registry: Registry;
   /** A pino logger (fastify's own); silent when absent. */
   logger?: FastifyBaseLogger;
-  /** Told after every committed Service write (create, update, patch, apply, delete). */
-  onServiceChange?: (namespace: string, name: string) => void;
-  /** Told after every committed Cluster write, so the controller connects, reconnects or lets go. */
-  onClusterChange?: (name: string) => void;
   /** Answers /readyz 200 only once this returns true (e.g. the store is open and migrated). */
   ready?: () => boolean;
+  /** What /readyz says when ready (e.g. who leads the controllers). */
+  readyText?: () => string;
   /** Bearer tokens (kube-apiserver --token-auth-file CSV). With a token file or a client CA, every API request must authenticate. */
   tokenFile?: string;
   /** Serve HTTPS with this certificate and key (PEM files). */
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
-  /** Watch events kept per kind for resuming watches (default 1000). */
+  /** Object-log changes kept for resuming watches, across kinds (default 10,000). */
   watchHistorySize?: number;
   /** BOOKMARK interval of watches that ask for bookmarks (default 30 s). */
   bookmarkIntervalMs?: number;
@@ -86,18 +84,17 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...(authOn ? { authenticate: authenticator({ tokens, clientCertificates: opts.tls?.clientCaFile !== undefined }), authorize } : {}),
   });
 
-  app.get('/readyz', async (_req, reply) => ((opts.ready?.() ?? true) ? 'ok' : reply.code(503).send('not ready')));
+  app.get('/readyz', async (_req, reply) => ((opts.ready?.() ?? true) ? (opts.readyText?.() ?? 'ok') : reply.code(503).send('not ready')));
   app.get('/livez', async () => 'ok');
   app.get('/healthz', async () => 'ok');
   app.get('/metrics', async (_req, reply) => reply.type(opts.registry.contentType).send(await opts.registry.metrics()));
 
-  const backends = registerFederationResources(api, {
+  const backends = await registerFederationResources(api, {
     store: opts.store,
     federation: opts.federation,
-    onServiceChange: opts.onServiceChange,
-    onClusterChange: opts.onClusterChange,
     watchHistorySize: opts.watchHistorySize,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   app.addHook('onClose', async () => backends.close());
   return Object.assign(app, { backends });

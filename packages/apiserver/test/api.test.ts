@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { Registry } from 'prom-client';
 import { type ApiServer, buildApiServer } from '../src/index.js';
 
@@ -21,8 +21,6 @@ const federation = { name: 'myfed', zone: 'example.com.' };
 let store: Store;
 let app: ApiServer;
 let base = '';
-const serviceChanges: string[] = [];
-let clusterChanges = 0;
 
 async function req(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(base + path, {
@@ -79,21 +77,14 @@ const memberKubeconfig = (token: string) =>
 const svc = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, ...extra }, spec: { type: 'LoadBalancer', selector: { run: name }, ports: [{ name: 'http', port: 80 }] } });
 
 before(async () => {
-  store = Store.open({ dataDir: dir });
-  app = await buildApiServer({
-    store,
-    federation,
-    registry: new Registry(),
-    bookmarkIntervalMs: 50,
-    onServiceChange: (ns, name) => serviceChanges.push(`${ns}/${name}`),
-    onClusterChange: () => clusterChanges++,
-  });
+  store = await openStore({ dataDir: dir });
+  app = await buildApiServer({ store, federation, registry: new Registry(), bookmarkIntervalMs: 50, watchHistorySize: 20 });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
 after(async () => {
   await app.close();
-  store.close();
+  await await store.close();
 });
 
 describe('watch', () => {
@@ -102,11 +93,9 @@ describe('watch', () => {
     assert.equal((await req('POST', '/api/v1/namespaces/default/services', svc('a'))).status, 201);
     await w.until((e) => e.type === 'ADDED' && e.object.metadata.name === 'a');
     // The controller writes status straight into the store, with a new resourceVersion.
-    store.tx(() => {
-      const cur = store.getService<{ metadata: Record<string, unknown>; status?: unknown }>('default', 'a');
-      assert.ok(cur);
-      store.putService({ ...cur, resourceVersion: store.nextResourceVersion(), object: { ...cur.object, status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } } });
-    });
+    const cur0 = await store.getObject<{ metadata: Record<string, unknown>; status?: unknown }>('services', 'default', 'a');
+    assert.ok(cur0);
+    await store.updateObject({ ...cur0, object: { ...cur0.object, status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } } }, cur0.resourceVersion);
     const mod = await w.until((e) => e.type === 'MODIFIED' && JSON.stringify(e.object.status).includes('192.0.2.1'));
     // A user's update (without status) does not clobber it.
     const cur = (await req('GET', '/api/v1/namespaces/default/services/a')).json;
@@ -123,27 +112,26 @@ describe('watch', () => {
     await w.close();
   });
 
-  it("sees another process's commits (polling the store's data_version)", async () => {
+  it("sees another store connection's commits (the object log, woken by the store's change feed)", async () => {
     const w = watch('/api/v1/services?watch=1&resourceVersion=0');
     await w.until((e) => e.type === 'ADDED' && e.object.metadata.name === 'a');
-    const other = Store.open({ dataDir: dir });
+    const other = await openStore({ dataDir: dir });
     try {
-      const cur = other.getService<{ metadata: Record<string, unknown> }>('default', 'a');
+      const cur = await other.getObject<{ metadata: Record<string, unknown> }>('services', 'default', 'a');
       assert.ok(cur);
-      other.putService({ ...cur, resourceVersion: other.nextResourceVersion(), object: { ...cur.object, metadata: { ...cur.object.metadata, annotations: { from: 'elsewhere' } } } });
+      await other.updateObject({ ...cur, object: { ...cur.object, metadata: { ...cur.object.metadata, annotations: { from: 'elsewhere' } } } }, cur.resourceVersion);
       await w.until((e) => e.type === 'MODIFIED' && e.object.metadata.annotations?.from === 'elsewhere');
-      other.tx(() => {
-        other.deleteService('default', 'a');
-        other.nextResourceVersion();
-      });
+      await other.deleteObject('services', 'default', 'a');
       await w.until((e) => e.type === 'DELETED' && e.object.metadata.name === 'a');
     } finally {
-      other.close();
+      await other.close();
     }
     await w.close();
   });
 
   it('410 Expired for a resourceVersion older than the history; bookmarks carry a resumable version', async () => {
+    // More changes than the server keeps for resuming (20 here).
+    for (let i = 0; i < 25; i++) assert.equal((await req('POST', '/api/v1/namespaces/default/services', svc(`filler-${i}`))).status, 201);
     const old = watch('/api/v1/services?watch=1&resourceVersion=1');
     const err = await old.until((e) => e.type === 'ERROR');
     assert.equal(err.object.code, 410);
@@ -161,8 +149,7 @@ describe('watch', () => {
 });
 
 describe('writes', () => {
-  it('tell the controller after every committed write: create, update, patch, apply, delete — not dry runs or rejected ones', async () => {
-    serviceChanges.length = 0;
+  it('every committed write is in the object log the controller follows: create, update, patch, apply, delete — not dry runs or rejected ones', async () => {
     await req('POST', '/api/v1/namespaces/default/services', svc('c'));
     await req('POST', '/api/v1/namespaces/default/services?dryRun=All', svc('d'));
     await req('POST', '/api/v1/namespaces/default/services', { ...svc('e'), spec: { ports: [{ port: 0 }] } });
@@ -171,26 +158,26 @@ describe('writes', () => {
     const apply = await fetch(`${base}/api/v1/namespaces/default/services/c?fieldManager=test`, { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' }, body: 'apiVersion: v1\nkind: Service\nmetadata:\n  name: c\n  annotations:\n    owner: test\n' });
     assert.equal(apply.status, 200, await apply.text());
     assert.equal((await req('DELETE', '/api/v1/namespaces/default/services/c')).status, 200);
-    assert.deepEqual(serviceChanges, ['default/c', 'default/c', 'default/c', 'default/c']);
-    assert.equal(store.getService('default', 'd'), undefined);
-    assert.equal(store.getService('default', 'e'), undefined);
+    assert.deepEqual((await store.objectHistory('services', 'default', 'c')).map((c) => c.type).reverse(), ['ADDED', 'MODIFIED', 'MODIFIED', 'DELETED']);
+    assert.equal(await store.getObject('services', 'default', 'd'), undefined);
+    assert.equal(await store.getObject('services', 'default', 'e'), undefined);
+    assert.deepEqual(await store.objectHistory('services', 'default', 'd'), [], 'a dry run leaves no entry');
   });
 
-  it('Cluster: spec.kubeconfig stored encrypted, never returned; updates tell the controller', async () => {
-    const before = clusterChanges;
+  it('Cluster: spec.kubeconfig stored encrypted, never returned; each write in the object log', async () => {
     const missing = await req('POST', '/apis/federation.fedns.io/v1/clusters', { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'c1' }, spec: {} });
     assert.equal(missing.status, 422);
     assert.deepEqual(missing.json.details.causes.map((c: { field: string }) => c.field), ['spec.kubeconfig']);
     const created = await req('POST', '/apis/federation.fedns.io/v1/clusters', { apiVersion: 'federation.fedns.io/v1', kind: 'Cluster', metadata: { name: 'c1' }, spec: { kubeconfig: memberKubeconfig('secret-1'), region: 'r1' } });
     assert.equal(created.status, 201);
     assert.equal(created.json.spec.kubeconfig, undefined);
-    assert.match(store.clusterCredentials('c1') ?? '', /"token":"secret-1"/);
+    assert.match((await await store.clusterCredentials('c1')) ?? '', /"token":"secret-1"/);
     const patched = await fetch(`${base}/apis/federation.fedns.io/v1/clusters/c1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { drained: true, kubeconfig: memberKubeconfig('secret-2') } }) });
     assert.equal(patched.status, 200);
-    assert.match(store.clusterCredentials('c1') ?? '', /"token":"secret-2"/);
+    assert.match((await await store.clusterCredentials('c1')) ?? '', /"token":"secret-2"/);
     assert.equal((await req('GET', '/apis/federation.fedns.io/v1/clusters/c1')).json.spec.drained, true);
     assert.ok(!JSON.stringify((await req('GET', '/apis/federation.fedns.io/v1/clusters')).json).includes('secret'));
-    assert.equal(clusterChanges - before, 2);
+    assert.equal((await store.objectHistory('clusters', '', 'c1')).length, 2);
   });
 
   it('Service lists follow the extensions the OpenAPI serves: ports merge by port, apply keys them by port and protocol', async () => {
@@ -231,7 +218,7 @@ describe('authentication and TLS', () => {
     openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('alice.key'), '-out', f('alice.csr'), '-subj', '/CN=alice/O=fedns:admin');
     openssl('x509', '-req', '-in', f('alice.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('alice.crt'), '-days', '1');
     writeFileSync(f('tokens.csv'), '# token,user,uid,groups\nadmin-token,admin,1,"fedns:admin"\nview-token,viewer,2,"fedns:readonly"\n');
-    secureStore = Store.open({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-api-tls-')) });
+    secureStore = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-api-tls-')) });
     secure = await buildApiServer({ store: secureStore, federation, registry: new Registry(), tokenFile: f('tokens.csv'), tls: { certFile: f('server.crt'), keyFile: f('server.key'), clientCaFile: f('ca.crt') } });
     url = await secure.listen({ host: '127.0.0.1', port: 0 });
     assert.match(url, /^https:/);
@@ -239,7 +226,7 @@ describe('authentication and TLS', () => {
 
   after(async () => {
     await secure.close();
-    secureStore.close();
+    await secureStore.close();
   });
 
   const call = (method: string, path: string, opts: { token?: string; cert?: boolean; body?: unknown } = {}) =>
@@ -271,7 +258,7 @@ describe('authentication and TLS', () => {
     const denied = await call('POST', '/api/v1/namespaces/default/services', { token: 'view-token', body: svc('x') });
     assert.equal(denied.status, 403);
     assert.match(denied.body.message ?? '', /User "viewer" cannot create resource "services"/);
-    assert.equal(secureStore.getService('default', 'x'), undefined);
+    assert.equal((await secureStore.getObject('services', 'default', 'x')), undefined);
     assert.equal((await call('POST', '/api/v1/namespaces/default/services', { token: 'admin-token', body: svc('x') })).status, 201);
     assert.equal((await call('POST', '/api/v1/namespaces/default/services', { cert: true, body: svc('y') })).status, 201, 'CN=alice, O=fedns:admin');
     assert.equal((await call('GET', '/readyz')).status, 200, 'health stays open');

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Store, SYSTEM_ACTOR } from '@fedns/store';
+import { openStore, type Store, SYSTEM_ACTOR } from '@fedns/store';
 import type { FastifyBaseLogger } from 'fastify';
 import { Registry } from 'prom-client';
 import { type ApiServer, buildApiServer } from '../src/index.js';
@@ -45,27 +45,29 @@ describe('without authentication', () => {
   let base = '';
   const lines: Line[] = [];
   before(async () => {
-    store = Store.open({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-audit-')) });
+    store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-audit-')) });
     app = await buildApiServer({ store, federation: { name: 'myfed', zone: 'example.com.' }, registry: new Registry(), logger: recorder(lines) });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it('writes are system:anonymous in the object log, built-in namespaces system:fedns', async () => {
     const created = await fetch(`${base}/api/v1/namespaces/team/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(svc('web')) });
     assert.equal(created.status, 201);
     const rv = Number((await created.json()).metadata.resourceVersion);
-    assert.deepEqual(store.lastObjectChange('services', 'team', 'web'), { rv, type: 'ADDED', actor: 'system:anonymous', at: store.lastObjectChange('services', 'team', 'web')?.at });
-    assert.equal(store.lastObjectChange('namespaces', '', 'team')?.actor, 'system:anonymous', 'the namespace the create made is the same user\'s');
-    assert.equal(store.lastObjectChange('namespaces', '', 'default')?.actor, SYSTEM_ACTOR);
+    const last = async (kind: 'services' | 'namespaces', ns: string, name: string) => (await store.objectHistory(kind, ns, name, 1))[0];
+    const web = await last('services', 'team', 'web');
+    assert.deepEqual([web?.rv, web?.type, web?.actor], [rv, 'ADDED', 'system:anonymous']);
+    assert.equal((await last('namespaces', '', 'team'))?.actor, 'system:anonymous', 'the namespace the create made is the same user\'s');
+    assert.equal((await last('namespaces', '', 'default'))?.actor, SYSTEM_ACTOR);
     const del = await fetch(`${base}/api/v1/namespaces/team`, { method: 'DELETE' });
     assert.equal(del.status, 200);
-    assert.equal(store.lastObjectChange('services', 'team', 'web')?.type, 'DELETED');
-    assert.equal(store.lastObjectChange('services', 'team', 'web')?.actor, 'system:anonymous', 'services deleted with their namespace');
-    const deleted = store.objectChanges('namespaces', '', 'team', 1)[0];
+    assert.equal((await last('services', 'team', 'web'))?.type, 'DELETED');
+    assert.equal((await last('services', 'team', 'web'))?.actor, 'system:anonymous', 'services deleted with their namespace');
+    const deleted = await last('namespaces', '', 'team');
     assert.equal(deleted?.type, 'DELETED');
     assert.equal((deleted?.object as { metadata?: { name?: string } } | undefined)?.metadata?.name, 'team');
   });
@@ -98,7 +100,7 @@ describe('with authentication', () => {
   it('the object log names the authenticated user', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedns-audit-auth-'));
     writeFileSync(join(dir, 'tokens.csv'), 'alice-token,alice,1,"fedns:admin"\n');
-    const store = Store.open({ dataDir: join(dir, 'data') });
+    const store = await openStore({ dataDir: join(dir, 'data') });
     const app = await buildApiServer({ store, federation: { name: 'myfed', zone: 'example.com.' }, registry: new Registry(), tokenFile: join(dir, 'tokens.csv') });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -106,15 +108,15 @@ describe('with authentication', () => {
       assert.equal((await fetch(`${base}/api/v1/namespaces/default/services`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(svc('web')) })).status, 201);
       const patch = await fetch(`${base}/api/v1/namespaces/default/services/web`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/merge-patch+json' }, body: '{"metadata":{"labels":{"a":"b"}}}' });
       assert.equal(patch.status, 200);
-      const changes = store.objectChanges('services', 'default', 'web');
+      const changes = await store.objectHistory('services', 'default', 'web');
       assert.deepEqual(changes.map((c) => [c.type, c.actor]), [['MODIFIED', 'alice'], ['ADDED', 'alice']]);
       assert.deepEqual((changes[0]?.object as { metadata?: { labels?: unknown } } | undefined)?.metadata?.labels, { a: 'b' });
       const dry = await fetch(`${base}/api/v1/namespaces/default/services/web?dryRun=All`, { method: 'DELETE', headers: auth });
       assert.equal(dry.status, 200);
-      assert.equal(store.objectChanges('services', 'default', 'web').length, 2, 'a dry run records nothing');
+      assert.equal((await store.objectHistory('services', 'default', 'web')).length, 2, 'a dry run records nothing');
     } finally {
       await app.close();
-      store.close();
+      await store.close();
     }
   });
 });

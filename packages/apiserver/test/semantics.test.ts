@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { Registry } from 'prom-client';
 import { type ApiServer, buildApiServer } from '../src/index.js';
 
@@ -25,13 +25,13 @@ async function get(path: string, headers: Record<string, string> = { authorizati
 
 before(async () => {
   writeFileSync(join(dir, 'tokens.csv'), 'admin-token,admin,1,"fedns:admin"\n');
-  store = Store.open({ dataDir: join(dir, 'data') });
+  store = await openStore({ dataDir: join(dir, 'data') });
   app = await buildApiServer({ store, federation: { name: 'myfed', zone: 'example.com.' }, registry: new Registry(), tokenFile: join(dir, 'tokens.csv') });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 after(async () => {
   await app.close();
-  store.close();
+  await store.close();
 });
 
 describe('field selectors', () => {

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { Registry } from 'prom-client';
 import { type ApiServer, buildApiServer } from '../src/index.js';
 
@@ -48,13 +48,13 @@ const CLUSTERS = '/apis/federation.fedns.io/v1/clusters';
 const SERVICES = '/api/v1/namespaces/default/services';
 
 before(async () => {
-  store = Store.open({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-api-valid-')) });
+  store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-api-valid-')) });
   app = await buildApiServer({ store, federation: { name: 'myfed', zone: 'example.com.' }, registry: new Registry() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 after(async () => {
   await app.close();
-  store.close();
+  await store.close();
 });
 
 describe('Cluster spec.kubeconfig (item 4)', () => {
@@ -76,16 +76,16 @@ describe('Cluster spec.kubeconfig (item 4)', () => {
       assert.deepEqual(causes(r).map((c) => c.field), ['spec.kubeconfig']);
       assert.match(causes(r)[0]?.message ?? '', message);
       assert.ok(!(causes(r)[0]?.message ?? '').includes('t0ken'), 'the kubeconfig is never echoed');
-      assert.equal(store.getCluster('bad'), undefined);
+      assert.equal((await store.getObject('clusters', '', 'bad')), undefined);
     });
   }
 
   it('an update with a broken kubeconfig is refused and keeps the stored credentials', async () => {
     assert.equal((await req('POST', CLUSTERS, cluster('good', { kubeconfig: KC() }))).status, 201);
-    const stored = store.clusterCredentials('good');
+    const stored = await store.clusterCredentials('good');
     const r = await req('PATCH', `${CLUSTERS}/good`, { spec: { kubeconfig: 'a: [' } }, 'application/merge-patch+json');
     assert.equal(r.status, 422);
-    assert.equal(store.clusterCredentials('good'), stored);
+    assert.equal(await store.clusterCredentials('good'), stored);
   });
 });
 
@@ -103,9 +103,9 @@ describe('Cluster spec.drainedZones (item 6)', () => {
 
   it('zones read by the controller (status.zones) count too', async () => {
     assert.equal((await req('POST', CLUSTERS, cluster('us', { kubeconfig: KC() }))).status, 201);
-    const cur = store.getCluster<Record<string, unknown>>('us');
+    const cur = await store.getObject<Record<string, unknown>>('clusters', '', 'us');
     assert.ok(cur);
-    store.putCluster({ ...cur, resourceVersion: store.nextResourceVersion(), object: { ...cur.object, status: { region: 'us-east1', zones: ['us-east1-b'] } } });
+    await store.updateObject({ ...cur, object: { ...cur.object, status: { region: 'us-east1', zones: ['us-east1-b'] } } }, cur.resourceVersion);
     const r = await req('PATCH', `${CLUSTERS}/us`, { spec: { drainedZones: ['us-east1-c'] } }, 'application/merge-patch+json');
     assert.equal(r.status, 422);
     assert.match(causes(r)[0]?.message ?? '', /zones: us-east1-b/);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Store } from '@fedns/store';
+import type { Fence, Store } from '@fedns/store';
 import { clusterCountsReady, type HealthTiming, lastSeenAtStart } from './health.js';
 import { MemberCluster, type MemberEvent } from './member.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -59,6 +59,8 @@ export interface ConnectionOptions {
   metrics: ControllerMetrics;
   log: Logger;
   hooks: ConnectionHooks;
+  /** The leader's fence for every write (undefined when the engine needs no election). */
+  fence: () => Fence | undefined;
 }
 
 const fingerprintOf = (kubeconfig: string | undefined, server: string | undefined) =>
@@ -120,14 +122,14 @@ export class ClusterConnections {
   async reconcile(name: string): Promise<void> {
     if (this.stopped) return;
     const { store, log, hooks } = this.opts;
-    const stored = store.getCluster<{ spec?: ClusterSpecView & { kubeconfig?: unknown } }>(name);
+    const stored = await store.getObject<{ spec?: ClusterSpecView & { kubeconfig?: unknown } }>('clusters', '', name);
     let conn = this.conns.get(name);
     if (!stored) {
       if (!conn) return;
       this.conns.delete(name);
       clearTimeout(conn.graceTimer);
       await conn.member?.stop();
-      store.deleteMemberState(name);
+      await store.setMemberState(name, undefined, this.opts.fence());
       this.opts.metrics.clusterReady.remove({ cluster: name });
       this.opts.metrics.clusterReachable.remove({ cluster: name });
       this.updateReadyCount();
@@ -139,14 +141,14 @@ export class ClusterConnections {
     let kubeconfig: string | undefined;
     let problem: string | undefined;
     try {
-      kubeconfig = store.clusterCredentials(name);
+      kubeconfig = await store.clusterCredentials(name);
       if (kubeconfig === undefined) problem = 'no credentials stored for this cluster';
     } catch (err) {
       problem = `credentials cannot be read: ${(err as Error).message}`;
     }
     const fingerprint = fingerprintOf(kubeconfig, spec.server);
     if (!conn) {
-      const lastOk = lastSeenAtStart(store.memberState(name), this.opts.startedAt);
+      const lastOk = lastSeenAtStart(await store.memberState(name), this.opts.startedAt);
       conn = { name, fingerprint: '', reachable: false, probed: false, countsReady: false, unmanaged: false, spec, lastPersisted: 0, ...(lastOk !== undefined ? { lastOk } : {}) };
       conn.countsReady = clusterCountsReady(conn.lastOk, false, Date.now(), this.opts.timing);
       this.conns.set(name, conn);
@@ -200,7 +202,7 @@ export class ClusterConnections {
     this.opts.metrics.clusterReady.set({ cluster: conn.name }, conn.countsReady ? 1 : 0);
     const changed = !conn.probed || wasReady !== conn.countsReady || wasReachable !== ok;
     conn.probed = true;
-    if (changed || (ok && now - conn.lastPersisted >= this.opts.persistEveryMs)) this.persist(conn, now);
+    if (changed || (ok && now - conn.lastPersisted >= this.opts.persistEveryMs)) await this.persist(conn, now);
     if (!changed) return;
     this.updateReadyCount();
     const { log } = this.opts;
@@ -212,11 +214,11 @@ export class ClusterConnections {
     this.opts.hooks.onStateChanged(conn, ok ? 'reachable' : conn.countsReady ? 'unreachable (in grace)' : 'not ready');
   }
 
-  private persist(conn: Connection, now: number): void {
+  private async persist(conn: Connection, now: number): Promise<void> {
     conn.lastPersisted = now;
     if (conn.lastOk === undefined) return;
     try {
-      this.opts.store.setMemberState(conn.name, { lastSeen: new Date(conn.lastOk).toISOString(), ready: conn.countsReady });
+      await this.opts.store.setMemberState(conn.name, { lastSeen: new Date(conn.lastOk).toISOString(), ready: conn.countsReady }, this.opts.fence());
     } catch (err) {
       this.opts.log.warn({ cluster: conn.name, err: String(err) }, 'cannot record when the member was last seen');
     }

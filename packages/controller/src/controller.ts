@@ -1,18 +1,17 @@
 import type { FederationRef } from '@fedns/cascade';
 import type { PolicyDefaults } from '@fedns/model';
-import { DEFAULT_POLICY, policyFromService } from '@fedns/model';
-import { type ObjectKind, type Store, SYSTEM_ACTOR } from '@fedns/store';
+import { DEFAULT_POLICY } from '@fedns/model';
+import { ConflictError, type Fence, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { ClusterConnections, type Connection } from './connections.js';
 import { HostnameFlattener } from './flatten.js';
 import { DEFAULT_TIMING, type HealthTiming } from './health.js';
 import { type Logger, SILENT } from './logger.js';
 import type { MemberEvent } from './member.js';
-import { controllerMetrics } from './metrics.js';
+import { type ControllerMetrics, controllerMetrics } from './metrics.js';
 import type { Owner } from './ownership.js';
 import { PropagationReconciler } from './propagation.js';
-import type { FederatedService } from './propagate.js';
-import { WorkQueue } from './queue.js';
+import { type ReconcileResult, WorkQueue } from './queue.js';
 import type { RecordsReconciler } from './records.js';
 import { parseShardKey, ShardReconciler, shardKey } from './shards.js';
 import { StatusWriter } from './status.js';
@@ -31,15 +30,13 @@ export interface FederationControllerOptions {
   resolverServers?: string[];
   registry?: Registry;
   logger?: Logger;
+  /** The leader's fence for every write (undefined when the engine needs no election). */
+  fence?: () => Fence | undefined;
+  /** Series made once per process (a controller is made anew each time this process starts leading). */
+  metrics?: ControllerMetrics;
 }
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
-
-/** The parts of a service's policy whose change is worth a line in `fedns history`. */
-function policyWords(fed: FederatedService, defaults: PolicyDefaults) {
-  const p = policyFromService(fed.metadata, defaults);
-  return { ttl: String(p.ttl), 'fail-mode': p.failMode, 'min-ready-endpoints': String(p.minReadyEndpoints), placement: p.clusters?.join(',') ?? '(every cluster)' };
-}
 
 /**
  * The member-cluster side of fedns, wired in one place (controller-runtime's
@@ -61,17 +58,16 @@ export class FederationController {
   private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue };
   /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
   private readonly failing = new Map<string, Set<string>>();
-  /** The last policy seen per service, to say in words what an update changed. */
-  private readonly policies = new Map<string, ReturnType<typeof policyWords>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly defaults: PolicyDefaults;
 
   constructor(private readonly opts: FederationControllerOptions) {
     this.log = opts.logger ?? SILENT;
-    this.metrics = controllerMetrics(opts.registry);
+    this.metrics = opts.metrics ?? controllerMetrics(opts.registry);
     this.defaults = opts.defaults ?? DEFAULT_POLICY;
     const timing = opts.timing ?? DEFAULT_TIMING;
     const { store, records } = opts;
+    const fence = () => opts.fence?.();
     this.flattener = new HostnameFlattener({ servers: opts.resolverServers, onChange: () => this.resyncShards() });
     this.connections = new ClusterConnections({
       store,
@@ -81,25 +77,29 @@ export class FederationController {
       startedAt: Date.now(),
       metrics: this.metrics,
       log: this.log,
+      fence,
       hooks: {
         onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
-        onStateChanged: (conn) => this.clusterKeys(conn.name, conn.reachable),
-        onSpecChanged: (cluster, change) => {
-          records.enqueueAll(`cluster ${cluster} ${change}${this.by('clusters', '', cluster)}`);
-          this.statusAll();
-        },
-        onRemoved: (cluster) => {
-          this.shards.forgetCluster(cluster);
-          this.failing.delete(cluster);
-          records.enqueueAll(`cluster ${cluster} left the federation${this.by('clusters', '', cluster)}`);
-          for (const s of store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
-          this.statusAll();
-        },
+        onStateChanged: (conn) => this.background(() => this.clusterKeys(conn.name, conn.reachable)),
+        // The records reconciler names these changes (and who made them) from the object log.
+        onSpecChanged: () =>
+          this.background(async () => {
+            records.enqueueAll();
+            await this.statusAll();
+          }),
+        onRemoved: (cluster) =>
+          this.background(async () => {
+            this.shards.forgetCluster(cluster);
+            this.failing.delete(cluster);
+            records.enqueueAll();
+            for (const s of await store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
+            await this.statusAll();
+          }),
         onStatusStale: (cluster) => this.queues.clusterStatus.add(cluster),
       },
     });
     const federation: FederationRef = records.federation;
-    this.status = new StatusWriter(store, federation, this.defaults, this.metrics);
+    this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence);
     this.shards = new ShardReconciler({
       store,
       connections: this.connections,
@@ -107,6 +107,7 @@ export class FederationController {
       owner: opts.owner,
       timing,
       metrics: this.metrics,
+      fence,
       onShardChanged: (ns, name, cause) => {
         records.enqueue(ns, name, cause);
         this.queues.status.add(svcKey(ns, name));
@@ -133,29 +134,30 @@ export class FederationController {
       });
     this.queues = {
       connections: queue('connections', (key) => this.connections.reconcile(key)),
-      clusterStatus: queue('cluster-status', (key) => this.writeClusterStatus(key), { concurrency: 1 }),
+      clusterStatus: queue('cluster-status', (key) => retryOnConflict(() => this.writeClusterStatus(key)), { concurrency: 1 }),
       propagation: queue('propagation', (key) => this.propagation.reconcile(key), {
         concurrency: 32,
         onError: (key, err, _attempt, retryInMs) => this.propagationFailed(key, err, retryInMs),
         onRecovered: (key) => this.propagationRecovered(key),
       }),
       shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
-      status: queue('status', (key) => this.status.writeService(key), { concurrency: 1 }),
+      status: queue('status', (key) => retryOnConflict(() => this.status.writeService(key)), { concurrency: 1 }),
     };
   }
 
-  /** Who made the latest change to an object's spec: the newest writer that is not the controller's own status writes. */
-  private by(kind: ObjectKind, namespace: string, name: string): string {
-    const changes = this.opts.store.objectChanges(kind, namespace, name, 20);
-    const actor = (changes.find((c) => c.actor !== SYSTEM_ACTOR) ?? changes[0])?.actor;
-    return actor ? ` by ${actor}` : '';
+  /** Runs follow-up work off the caller's path; a failure is logged, never unhandled. */
+  private background(fn: () => Promise<void>): void {
+    fn().catch((err) => {
+      this.metrics.reconcileErrors.inc({ controller: 'events' });
+      this.log.error({ err: String(err) }, 'controller event handling failed; the next resync catches up');
+    });
   }
 
   async start(): Promise<void> {
     await this.syncClusters();
-    this.resync();
+    await this.resync();
     const probe = setInterval(() => void this.connections.probeAll(), this.opts.probeIntervalMs ?? 1000);
-    const resync = setInterval(() => this.resync(), this.opts.resyncMs ?? 60_000);
+    const resync = setInterval(() => this.background(() => this.resync()), this.opts.resyncMs ?? 60_000);
     const depth = setInterval(() => {
       for (const q of Object.values(this.queues)) this.metrics.queueDepth.set({ controller: q.name }, q.depth);
     }, 5000);
@@ -172,7 +174,7 @@ export class FederationController {
 
   /** Brings the member clients in line with the stored clusters (join, unjoin, changed credentials) and waits for it. */
   async syncClusters(): Promise<void> {
-    const names = new Set([...this.opts.store.listClusters().map((c) => c.name), ...this.connections.names()]);
+    const names = new Set([...(await this.opts.store.listObjects('clusters')).items.map((c) => c.name), ...this.connections.names()]);
     for (const n of names) this.queues.connections.add(n);
     await this.queues.connections.whenIdle();
   }
@@ -183,11 +185,10 @@ export class FederationController {
     else void this.syncClusters();
   }
 
-  /** A federated service was created, changed or deleted. */
+  /** A federated service was created, changed or deleted (the records reconciler names the change from the object log). */
   onServiceChange(namespace: string, name: string): void {
     const k = svcKey(namespace, name);
-    const fed = this.opts.store.getService<FederatedService>(namespace, name)?.object;
-    this.opts.records.enqueue(namespace, name, this.describeServiceChange(k, fed));
+    this.opts.records.enqueue(namespace, name);
     for (const cluster of this.connections.names()) {
       this.queues.propagation.add(shardKey(cluster, namespace, name));
       this.queues.shards.add(shardKey(cluster, namespace, name));
@@ -196,11 +197,15 @@ export class FederationController {
   }
 
   /** Every federated service × cluster looked at again (the level-triggered safety net). */
-  resync(): void {
+  async resync(): Promise<void> {
     const { store } = this.opts;
-    const keys = new Set(store.listServices().map((s) => svcKey(s.namespace, s.name)));
-    // Services gone but still with shards (deleted while this process was down).
-    for (const sh of store.listShards()) keys.add(svcKey(sh.namespace, sh.service));
+    const keys = new Set((await store.listObjects('services')).items.map((s) => svcKey(s.namespace, s.name)));
+    // Services gone but still with shards (deleted while this process was down), and shards of
+    // clusters that left while it was down: their rows go.
+    for (const sh of await store.listShards()) {
+      keys.add(svcKey(sh.namespace, sh.service));
+      this.queues.shards.add(shardKey(sh.cluster, sh.namespace, sh.service));
+    }
     for (const k of keys) {
       const [ns = '', name = ''] = k.split('/');
       for (const cluster of this.connections.names()) {
@@ -222,28 +227,6 @@ export class FederationController {
     return c && { reachable: c.reachable, countsReady: c.countsReady, synced: c.member?.hasSynced ?? false };
   }
 
-  private describeServiceChange(k: string, fed: FederatedService | undefined): string {
-    const [ns = '', name = ''] = k.split('/');
-    const last = this.opts.store.lastObjectChange('services', ns, name);
-    const by = last?.actor ? ` by ${last.actor}` : '';
-    const before = this.policies.get(k);
-    if (!fed) {
-      this.policies.delete(k);
-      return `service ${k} deleted${by}`;
-    }
-    const now = policyWords(fed, this.defaults);
-    this.policies.set(k, now);
-    const changes = before ? (Object.keys(now) as (keyof typeof now)[]).filter((f) => before[f] !== now[f]).map((f) => `${f} ${before[f]} → ${now[f]}`) : [];
-    if (before && before.placement !== now.placement) {
-      // Narrowing deletes member copies: their load balancers (and addresses) are gone for good.
-      const placed = (p: string) => (p === '(every cluster)' ? this.connections.names() : p.split(','));
-      const left = placed(before.placement).filter((c) => !placed(now.placement).includes(c));
-      if (left.length) changes.push(`member Services in ${left.join(', ')} are deleted, releasing their load balancers`);
-    }
-    if (changes.length) return `service ${k}: ${changes.join(', ')}${by}`;
-    return `service ${k} ${last?.type === 'ADDED' ? 'created' : 'changed'}${by}`;
-  }
-
   private onMemberEvent(cluster: string, ev: MemberEvent): void {
     switch (ev.kind) {
       case 'service':
@@ -262,36 +245,38 @@ export class FederationController {
         break;
       }
       case 'synced':
-        this.clusterKeys(cluster, true);
+        this.background(() => this.clusterKeys(cluster, true));
         this.queues.clusterStatus.add(cluster);
         break;
     }
   }
 
   /** Every service's keys in one cluster, after its readiness or its client changed. */
-  private clusterKeys(cluster: string, propagate: boolean): void {
-    for (const s of this.opts.store.listServices()) {
+  private async clusterKeys(cluster: string, propagate: boolean): Promise<void> {
+    for (const s of (await this.opts.store.listObjects('services')).items) {
       this.queues.shards.add(shardKey(cluster, s.namespace, s.name));
       if (propagate) this.queues.propagation.add(shardKey(cluster, s.namespace, s.name));
     }
-    for (const s of this.opts.store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
+    for (const s of await this.opts.store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
   }
 
   private resyncShards(): void {
-    for (const s of this.opts.store.listShards()) this.queues.shards.add(shardKey(s.cluster, s.namespace, s.service));
+    this.background(async () => {
+      for (const s of await this.opts.store.listShards()) this.queues.shards.add(shardKey(s.cluster, s.namespace, s.service));
+    });
   }
 
-  private statusAll(): void {
-    for (const s of this.opts.store.listServices()) this.queues.status.add(svcKey(s.namespace, s.name));
+  private async statusAll(): Promise<void> {
+    for (const s of (await this.opts.store.listObjects('services')).items) this.queues.status.add(svcKey(s.namespace, s.name));
   }
 
-  private writeClusterStatus(cluster: string): void {
+  private async writeClusterStatus(cluster: string): Promise<void> {
     const conn: Connection | undefined = this.connections.get(cluster);
     if (!conn) return;
-    const topologyChange = this.status.writeCluster(conn);
+    const topologyChange = await this.status.writeCluster(conn);
     if (topologyChange) {
       this.opts.records.enqueueAll(topologyChange);
-      this.statusAll();
+      await this.statusAll();
     }
   }
 
@@ -313,5 +298,16 @@ export class FederationController {
     if (!keys?.delete(key) || keys.size > 0) return;
     this.failing.delete(cluster);
     this.log.info({ cluster }, 'propagation to member cluster recovered');
+  }
+}
+
+/** A status write that lost its compare-and-swap (the object changed meanwhile) is simply done again, at once. */
+async function retryOnConflict(write: () => Promise<unknown>): Promise<ReconcileResult | undefined> {
+  try {
+    await write();
+    return undefined;
+  } catch (err) {
+    if (err instanceof ConflictError && err.reason === 'stale') return { requeueAfterMs: 0 };
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { labelProblem } from '@fedns/model';
-import type { Store } from '@fedns/store';
+import { ConflictError, type Store } from '@fedns/store';
 import { loadKubeconfig } from './member.js';
 
 export class JoinError extends Error {}
@@ -46,43 +46,47 @@ export async function checkReachable(kubeconfig: string, timeoutMs = 3000): Prom
   }
 }
 
-/** Records a member cluster and its (encrypted) credentials in one transaction. */
-export function recordJoin(
+/**
+ * Records a member cluster and its (encrypted) credentials in one write.
+ * `replace`: a re-join (the demo's simulated clusters come back on new ports)
+ * keeps the cluster's identity and takes the new endpoint and credentials.
+ */
+export async function recordJoin(
   store: Store,
   name: string,
   kubeconfig: string,
   server: string,
   spec: { region?: string; zones?: string[] } = {},
   opts: { replace?: boolean } = {},
-): void {
+): Promise<void> {
   const p = labelProblem(name);
   if (p) throw new JoinError(`cluster name "${name}" ${p}`);
-  store.tx(() => {
-    const existing = store.getCluster<{ spec?: Record<string, unknown> }>(name);
-    if (existing && opts.replace) {
-      // Re-join (e.g. the demo's simulated clusters come back on new ports): new endpoint and credentials, same identity.
-      store.putCluster({ ...existing, resourceVersion: store.nextResourceVersion(), object: { ...existing.object, spec: { ...existing.object.spec, server, ...spec } } });
-      store.setClusterCredentials(name, kubeconfig);
+  for (;;) {
+    const existing = await store.getObject<{ spec?: Record<string, unknown> }>('clusters', '', name);
+    if (existing && !opts.replace) throw new JoinError(`cluster "${name}" is already joined (unjoin it first)`);
+    try {
+      if (existing) {
+        await store.updateObject({ ...existing, object: { ...existing.object, spec: { ...existing.object.spec, server, ...spec } }, credentials: kubeconfig }, existing.resourceVersion);
+        return;
+      }
+      const uid = randomUUID();
+      const object = {
+        apiVersion: 'federation.fedns.io/v1',
+        kind: 'Cluster',
+        metadata: { name, uid, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+        spec: { server, ...spec },
+        status: {},
+      };
+      await store.createObject({ kind: 'clusters', namespace: '', name, uid, object, credentials: kubeconfig });
       return;
+    } catch (err) {
+      // Written by someone else between the read and the write: read again and decide again.
+      if (!(err instanceof ConflictError)) throw err;
     }
-    if (existing) throw new JoinError(`cluster "${name}" is already joined (unjoin it first)`);
-    const object = {
-      apiVersion: 'federation.fedns.io/v1',
-      kind: 'Cluster',
-      metadata: { name, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
-      spec: { server, ...spec },
-      status: {},
-    };
-    store.putCluster({ name, uid: object.metadata.uid, resourceVersion: store.nextResourceVersion(), object });
-    store.setClusterCredentials(name, kubeconfig);
-  });
+  }
 }
 
 /** Removes a member cluster; the controller then drops what only it contributed. */
-export function recordUnjoin(store: Store, name: string): void {
-  store.tx(() => {
-    if (!store.deleteCluster(name)) throw new JoinError(`cluster "${name}" is not joined`);
-    store.deleteShardsOfCluster(name);
-    store.nextResourceVersion();
-  });
+export async function recordUnjoin(store: Store, name: string): Promise<void> {
+  if (!(await store.deleteObject('clusters', '', name))) throw new JoinError(`cluster "${name}" is not joined`);
 }

@@ -37,7 +37,7 @@ export class PropagationReconciler {
     const conn = connections.get(cluster);
     if (!conn?.member || !connections.observable(conn)) return;
     const member = conn.member;
-    const fed = store.getService<FederatedService>(namespace, name)?.object;
+    const fed = (await store.getObject<FederatedService>('services', namespace, name))?.object;
     const live = member.getService(namespace, name);
     const ownership = ownershipOf(live, owner);
     if (ownership.kind === 'foreign') return;

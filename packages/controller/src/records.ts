@@ -1,7 +1,8 @@
 import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
 import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
 import { DEFAULT_POLICY, policyFromService, topologyFromCluster } from '@fedns/model';
-import type { JournalEntry, Store, StoredShard } from '@fedns/store';
+import { CONTROLLER_ACTOR, type Fence, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
+import { describeChange } from './causes.js';
 import type { Registry } from 'prom-client';
 import { type Logger, SILENT } from './logger.js';
 import { type ZoneMetrics, zoneMetrics } from './metrics.js';
@@ -21,6 +22,10 @@ export interface RecordsReconcilerOptions {
    * fails open with what is known (default 10 s).
    */
   firstReportTimeoutMs?: number;
+  /** The leader's fence for every commit (undefined when the engine needs no election). */
+  fence?: () => Fence | undefined;
+  /** Series made once per process (a reconciler is made anew each time this process starts leading). */
+  metrics?: ZoneMetrics;
 }
 
 const PRUNE_EVERY = 500;
@@ -47,9 +52,14 @@ export class RecordsReconciler {
   private readonly log: Logger;
   private scheduled = false;
   private all = false;
+  /** Where this reconciler has read the object log to (causes), and the objects as of there. */
+  private logRv: number | undefined;
+  private readonly seen = new Map<string, unknown>();
+  /** The commit in flight: flushes run one at a time, each on what the previous one committed. */
+  private flushing: Promise<JournalEntry | undefined> | undefined;
 
   constructor(private readonly opts: RecordsReconcilerOptions) {
-    this.metrics = zoneMetrics(opts.registry);
+    this.metrics = opts.metrics ?? zoneMetrics(opts.registry);
     this.log = opts.logger ?? SILENT;
   }
 
@@ -57,18 +67,22 @@ export class RecordsReconciler {
     return this.opts.federation;
   }
 
-  /** Marks one service for reconciling, with the cause recorded in the journal. */
-  enqueue(namespace: string, name: string, cause: string): void {
+  /**
+   * Marks one service for reconciling. `cause` says why when the object log
+   * does not (a shard's health, a timeout); changes to services and clusters
+   * are named from the log at commit time, with who made them.
+   */
+  enqueue(namespace: string, name: string, cause?: string): void {
     this.dirty.add(key(namespace, name));
-    this.causes.add(cause);
+    if (cause) this.causes.add(cause);
     this.schedule();
   }
 
   /** Marks every service (and every service that has records but no longer exists). */
-  enqueueAll(cause: string): void {
+  enqueueAll(cause?: string): void {
     this.all = true;
     this.dirty.add('*');
-    this.causes.add(cause);
+    if (cause) this.causes.add(cause);
     this.schedule();
   }
 
@@ -82,18 +96,32 @@ export class RecordsReconciler {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      try {
-        this.flush();
-      } catch (err) {
-        this.log.error({ err }, 'zone commit failed; retrying');
+      this.flush().catch((err) => {
+        this.log.error({ err: String(err) }, 'zone commit failed; retrying');
         setTimeout(() => this.enqueueAll('retry after a failed commit'), 500).unref();
-      }
+      });
     });
   }
 
-  /** Reconciles everything marked so far in one transaction; returns the journal entry if anything changed. */
-  flush(): JournalEntry | undefined {
+  /**
+   * Reconciles everything marked so far and commits it as one serial; returns
+   * the journal entry if anything changed. One flush at a time: a flush asked
+   * for while one runs waits for it, then takes what was marked meanwhile.
+   */
+  async flush(): Promise<JournalEntry | undefined> {
+    while (this.flushing) await this.flushing.catch(() => undefined);
     if (this.dirty.size === 0) return undefined;
+    const run = this.commitMarked();
+    this.flushing = run;
+    try {
+      return await run;
+    } finally {
+      this.flushing = undefined;
+      if (this.dirty.size > 0) this.schedule();
+    }
+  }
+
+  private async commitMarked(): Promise<JournalEntry | undefined> {
     const { store } = this.opts;
     const causes = [...this.causes];
     const keys = this.all ? undefined : [...this.dirty];
@@ -101,47 +129,84 @@ export class RecordsReconciler {
     this.causes.clear();
     this.all = false;
     const started = performance.now();
-    const entry = store.tx(() => {
-      const diff = this.computeDiff(keys);
-      const cause = causes.slice(0, 20).join('; ') + (causes.length > 20 ? `; (+${causes.length - 20} more)` : '');
-      return store.commitRecordDiff(diff, cause);
-    });
+    let entry: JournalEntry | undefined;
+    try {
+      const diff = await this.computeDiff(keys);
+      // Read after the state the diff came from: every object change it reflects is named.
+      const named = [...(await this.objectCauses()), ...causes];
+      // Nothing named it (a store changed underneath, a resync): say what was looked at.
+      const all = named.length ? named : [keys ? `reconciled ${keys.join(', ')}` : 'reconciled every service'];
+      const cause = all.slice(0, 20).join('; ') + (all.length > 20 ? `; (+${all.length - 20} more)` : '');
+      entry = await store.commitZone(diff, cause, this.opts.fence?.());
+    } catch (err) {
+      // Nothing was committed: mark it all again, so the retry loses no cause and no service.
+      for (const c of causes) this.causes.add(c);
+      if (keys) for (const k of keys) this.dirty.add(k);
+      else this.enqueueAll('retry after a failed commit');
+      throw err;
+    }
     if (entry) {
       this.metrics.commitSeconds.observe((performance.now() - started) / 1000);
       this.metrics.commits.inc();
       this.metrics.serial.set(entry.soaSerial);
       this.metrics.lastCommit.set(Date.parse(entry.at) / 1000);
-      if (entry.seq % PRUNE_EVERY === 0) store.pruneJournal(this.opts.journalRetention ?? 50_000);
+      if (entry.seq % PRUNE_EVERY === 0) await store.pruneJournal(this.opts.journalRetention ?? 50_000);
       this.log.info({ serial: entry.soaSerial, added: entry.added.length, deleted: entry.deleted.length, cause: entry.cause }, 'zone updated');
       this.opts.onCommit?.(entry);
     }
     return entry;
   }
 
-  /** The change that brings the given services' records (all when undefined) to what the cascade says. */
-  computeDiff(keys?: string[]): RecordSetDiff {
+  /** Changes to services and clusters since the last commit, in words (who changed what). */
+  private async objectCauses(): Promise<string[]> {
     const { store } = this.opts;
-    const clusters = store.listClusters<ClusterObject>().map((c) => topologyFromCluster(c.object));
+    if (this.logRv === undefined) return this.primeLog();
+    const out: string[] = [];
+    for (;;) {
+      const changes = await store.objectChangesSince(this.logRv, 5000);
+      if (changes === 'compacted') return this.primeLog();
+      const clusters = [...this.seen.keys()].filter((k) => k.startsWith('clusters//')).map((k) => k.slice('clusters//'.length));
+      for (const c of changes) {
+        this.logRv = c.rv;
+        const k = `${c.kind}/${c.namespace}/${c.name}`;
+        const before = this.seen.get(k);
+        if (c.type === 'DELETED') this.seen.delete(k);
+        else if (c.kind !== 'namespaces') this.seen.set(k, c.object);
+        if (c.actor === CONTROLLER_ACTOR) continue; // its own status writes
+        const words = describeChange(c, before, clusters, this.opts.defaults ?? DEFAULT_POLICY);
+        if (words) out.push(words);
+      }
+      if (changes.length < 5000) return out;
+    }
+  }
+
+  /** Where the object log stands now and what every service and cluster looks like there. */
+  private async primeLog(): Promise<string[]> {
+    const { store } = this.opts;
+    this.logRv = await store.revision();
+    this.seen.clear();
+    for (const kind of ['services', 'clusters'] as const) for (const o of (await store.listObjects(kind)).items) this.seen.set(`${kind}/${o.namespace}/${o.name}`, o.object);
+    return [];
+  }
+
+  /** The change that brings the given services' records (all when undefined) to what the cascade says. */
+  async computeDiff(keys?: string[]): Promise<RecordSetDiff> {
+    const { store } = this.opts;
+    const clusters = (await store.listObjects<ClusterObject>('clusters')).items.map((c) => topologyFromCluster(c.object));
     // A few dirty services read only their own rows: a flap's cost must not grow with the zone.
+    const split = (k: string) => k.split('/') as [string, string];
     const services = keys
-      ? keys.flatMap((k) => {
-          const [ns = '', name = ''] = k.split('/');
-          const s = store.getService<ServiceMeta>(ns, name);
-          return s ? [s] : [];
-        })
-      : store.listServices<ServiceMeta>();
-    const shardsByService = keys ? undefined : groupByService(store.listShards(), (sh) => sh.service);
-    const current = keys
-      ? keys.flatMap((k) => {
-          const [ns = '', name = ''] = k.split('/');
-          return store.recordSetsOfService(ns, name);
-        })
-      : store.listRecordSets();
-    const currentByService = keys ? undefined : groupByService(current, (rs) => rs.service);
+      ? (await Promise.all(keys.map((k) => store.getObject<ServiceMeta>('services', ...split(k))))).filter((s) => s !== undefined)
+      : (await store.listObjects<ServiceMeta>('services')).items;
+    const shardsByService = keys
+      ? new Map(await Promise.all(keys.map(async (k) => [k, await store.shardsOfService(...split(k))] as const)))
+      : groupByService(await store.listShards(), (sh) => sh.service);
+    const current = keys ? (await Promise.all(keys.map((k) => store.recordSetsOfService(...split(k))))).flat() : await store.listRecordSets();
+    const currentByService = groupByService(current, (rs) => rs.service);
     const desired: RecordSet[] = [];
     const now = Date.now();
     for (const s of services) {
-      const shards = shardsByService ? (shardsByService.get(key(s.namespace, s.name)) ?? []) : store.shardsOfService(s.namespace, s.name);
+      const shards = shardsByService.get(key(s.namespace, s.name)) ?? [];
       try {
         const policy = this.policyOf(s, clusters, shards, now);
         for (const rs of buildServiceRecordSets(this.opts.federation, policy, clusters, shards)) desired.push(rs);
@@ -149,8 +214,7 @@ export class RecordsReconciler {
         // One bad object must not hold back the zone: keep what this service has published.
         this.metrics.reconcileErrors.inc();
         this.log.error({ service: key(s.namespace, s.name), err: String(err) }, 'cannot compute the records of a service; keeping what is published');
-        const kept = currentByService ? currentByService.get(key(s.namespace, s.name)) : store.recordSetsOfService(s.namespace, s.name);
-        for (const rs of kept ?? []) desired.push(rs);
+        for (const rs of currentByService.get(key(s.namespace, s.name)) ?? []) desired.push(rs);
       }
     }
     return diffRecordSets(current, desired);

@@ -1,5 +1,5 @@
 import { addressFamily, canonicalAddress, compareAddresses, policyFromService } from '@fedns/model';
-import type { Store, StoredShard } from '@fedns/store';
+import type { Fence, Store, StoredShard } from '@fedns/store';
 import type { ClusterConnections } from './connections.js';
 import type { HostnameFlattener } from './flatten.js';
 import { type HealthTiming, healthFromStored, healthToStored, judgeObservation, nextShardHealth } from './health.js';
@@ -16,6 +16,8 @@ export interface ShardReconcilerOptions {
   owner: Owner;
   timing: HealthTiming;
   metrics: ControllerMetrics;
+  /** The leader's fence for every write (undefined when the engine needs no election). */
+  fence: () => Fence | undefined;
   /** A shard's published state changed: the service's records and status look again. */
   onShardChanged(namespace: string, name: string, cause: string): void;
   /** Only the status-relevant parts changed (message, ready count). */
@@ -53,22 +55,26 @@ export class ShardReconciler {
 
   constructor(private readonly opts: ShardReconcilerOptions) {}
 
-  reconcile(key: string): ReconcileResult | undefined {
+  async reconcile(key: string): Promise<ReconcileResult | undefined> {
     const [cluster, namespace, name] = parseShardKey(key);
     const { store, connections } = this.opts;
     const conn = connections.get(cluster);
-    const fed = store.getService<FederatedService>(namespace, name)?.object;
-    const prev = store.getShard(cluster, namespace, name);
+    const fed = (await store.getObject<FederatedService>('services', namespace, name))?.object;
+    const prev = await store.getShard(cluster, namespace, name);
+    // A cluster that is stored but not connected yet (joined a moment ago, or this process just
+    // started): its shards stay; the connection looks at them once it is up.
+    if (!conn && (await store.getObject('clusters', '', cluster))) return undefined;
+    // A cluster fedns cannot watch (no credentials): its shards are reported by other means; left as they are.
+    if (conn?.unmanaged) return undefined;
     if (!conn || !fed || !placedIn(cluster, fed)) {
       this.noteConflict(cluster, key, undefined);
       if (prev) {
-        store.deleteShard(cluster, namespace, name);
+        await store.deleteShard(cluster, namespace, name, this.opts.fence());
         const why = !conn ? `cluster ${cluster} left the federation` : !fed ? `service ${namespace}/${name} deleted` : `service ${namespace}/${name} no longer placed in ${cluster}`;
         this.opts.onShardChanged(namespace, name, `shard ${cluster}/${namespace}/${name} removed: ${why}`);
       }
       return undefined;
     }
-    if (conn.unmanaged) return undefined;
     const now = Date.now();
     let observed: Omit<StoredShard, 'healthy' | 'since' | 'message' | 'everHealthy' | 'recoveringSince'>;
     let judged: { ok: boolean; message: string };
@@ -100,7 +106,7 @@ export class ShardReconciler {
     const { state, recheckAt } = nextShardHealth(prev && healthFromStored(prev), judged, now, this.opts.timing);
     const row: StoredShard = { ...observed, ...healthToStored(state) };
     if (!prev || !sameShard(prev, row)) {
-      store.putShard(row);
+      await store.putShard(row, this.opts.fence());
       const published = !prev || prev.healthy !== row.healthy || prev.addresses.join() !== row.addresses.join() || prev.readyEndpoints !== row.readyEndpoints || prev.reported !== row.reported;
       if (prev && prev.healthy !== row.healthy) this.opts.metrics.transitions.inc({ cluster, state: row.healthy ? 'healthy' : 'unhealthy' });
       if (published) this.opts.onShardChanged(namespace, name, `shard ${cluster}/${namespace}/${name} ${row.healthy ? 'healthy' : 'unhealthy'}: ${row.message}`);

@@ -1,7 +1,7 @@
 import { type FederationRef, summarizeService } from '@fedns/cascade';
 import type { ClusterObject, PolicyDefaults } from '@fedns/model';
 import { policyFromService, topologyFromCluster } from '@fedns/model';
-import type { Store } from '@fedns/store';
+import { CONTROLLER_ACTOR, type Fence, type Store } from '@fedns/store';
 import type { Connection } from './connections.js';
 import { topologyFromNodes } from './health.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -52,20 +52,21 @@ export class StatusWriter {
     private readonly federation: FederationRef,
     private readonly defaults: PolicyDefaults,
     private readonly metrics: ControllerMetrics,
+    private readonly fence: () => Fence | undefined,
   ) {}
 
   /** Service status, key `namespace/name`. */
-  writeService(key: string): void {
+  async writeService(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const { store } = this;
-    const cur = store.getService<FederatedService & { status?: { conditions?: Condition[] } }>(namespace, name);
+    const cur = await store.getObject<FederatedService & { status?: { conditions?: Condition[] } }>('services', namespace, name);
     if (!cur) {
       this.noteHealthy(key, true);
       return;
     }
-    const joined = new Map(store.listClusters<ClusterObject>().map((c) => [c.name, c.object]));
+    const joined = new Map((await store.listObjects<ClusterObject>('clusters')).items.map((c) => [c.name, c.object]));
     // Shards of clusters the service left (placement, unjoin) are gone or going: never count them.
-    const shards = store.shardsOfService(namespace, name).filter((s) => joined.has(s.cluster) && placedIn(s.cluster, cur.object));
+    const shards = (await store.shardsOfService(namespace, name)).filter((s) => joined.has(s.cluster) && placedIn(s.cluster, cur.object));
     const policy = policyFromService({ ...cur.object.metadata, namespace, name }, this.defaults);
     const clusters = [...joined.values()].map((c) => topologyFromCluster(c));
     const global = summarizeService(this.federation, policy, clusters, shards);
@@ -103,14 +104,10 @@ export class StatusWriter {
     this.noteHealthy(key, healthy.length > 0);
     const oldAnnotations = cur.object.metadata.annotations ?? {};
     if (JSON.stringify(status) === JSON.stringify(cur.object.status) && oldAnnotations[SHARDS_ANNOTATION] === summary) return;
-    store.tx(() => {
-      // Re-read inside the transaction: status goes on top of the latest object, never over a newer spec
-      // (a spec change made meanwhile queues this service again).
-      const latest = store.getService<FederatedService>(namespace, name);
-      if (!latest) return;
-      const annotations = { ...(latest.object.metadata.annotations ?? {}), [SHARDS_ANNOTATION]: summary };
-      store.putService({ ...latest, resourceVersion: store.nextResourceVersion(), object: { ...latest.object, metadata: { ...latest.object.metadata, annotations }, status } });
-    });
+    // Status on top of the object as read, compare-and-swap: a spec change made meanwhile fails it
+    // (ConflictError), and the queue reconciles again on the new object.
+    const annotations = { ...oldAnnotations, [SHARDS_ANNOTATION]: summary };
+    await store.updateObject({ ...cur, object: { ...cur.object, metadata: { ...cur.object.metadata, annotations }, status }, actor: CONTROLLER_ACTOR }, cur.resourceVersion, this.fence());
   }
 
   private noteHealthy(key: string, healthy: boolean): void {
@@ -123,9 +120,9 @@ export class StatusWriter {
    * Cluster status: Ready, Reachable, Drained, topology from the member's nodes,
    * last seen. Returns the topology change in words when the nodes moved it.
    */
-  writeCluster(conn: Connection): string | undefined {
+  async writeCluster(conn: Connection): Promise<string | undefined> {
     const { store } = this;
-    const cur = store.getCluster<ClusterObject & { status?: ClusterStatusView }>(conn.name);
+    const cur = await store.getObject<ClusterObject & { status?: ClusterStatusView }>('clusters', '', conn.name);
     if (!cur) return undefined;
     const before = cur.object.status;
     const topo = conn.member?.hasSynced ? topologyFromNodes(conn.member.nodes.list()) : { region: '', zones: [] as string[] };
@@ -162,12 +159,7 @@ export class StatusWriter {
     const topoChanged = before?.region !== status.region || JSON.stringify(before?.zones) !== JSON.stringify(status.zones);
     // lastSeen moves every probe: written only along with a real change, so a healthy member costs no writes.
     if (!topoChanged && condKey(before?.conditions ?? []) === condKey(conditions)) return undefined;
-    const written = store.tx(() => {
-      const latest = store.getCluster<ClusterObject>(conn.name);
-      if (!latest) return false;
-      store.putCluster({ ...latest, resourceVersion: store.nextResourceVersion(), object: { ...latest.object, status } });
-      return true;
-    });
-    return written && topoChanged ? `cluster ${conn.name} topology from its nodes: ${status.region}/${status.zones.join(',')}` : undefined;
+    await store.updateObject({ ...cur, object: { ...cur.object, status }, actor: CONTROLLER_ACTOR }, cur.resourceVersion, this.fence());
+    return topoChanged ? `cluster ${conn.name} topology from its nodes: ${status.region}/${status.zones.join(',')}` : undefined;
   }
 }

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store } from '@fedns/store';
+import { openStore, type Store } from '@fedns/store';
 import { Registry } from 'prom-client';
 import type { ClusterConnections, Connection } from '../src/connections.js';
 import { lastSeenAtStart } from '../src/health.js';
@@ -22,16 +22,18 @@ import { SILENT } from '../src/logger.js';
 const me = { federation: 'fed-a', installationId: 'id-a' };
 const timing = { stabilizationMs: 1000, clusterGraceMs: 40_000 };
 
-function storeWith(services: { name: string; annotations?: Record<string, string>; created?: string }[], clusters = ['c1']): Store {
-  const store = Store.open({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-rec-')) });
+async function storeWith(services: { name: string; annotations?: Record<string, string>; created?: string }[], clusters = ['c1']): Promise<Store> {
+  const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-rec-')) });
   for (const c of clusters) {
-    store.putCluster({ name: c, uid: `u-${c}`, resourceVersion: store.nextResourceVersion(), object: { metadata: { name: c }, status: { region: 'r1', zones: ['r1-a'] } } });
+    await store.createObject({ kind: 'clusters', namespace: '', name: c, uid: `u-${c}`, object: { metadata: { name: c }, status: { region: 'r1', zones: ['r1-a'] } } });
   }
-  for (const s of services) {
-    const object = { metadata: { name: s.name, namespace: 'default', creationTimestamp: s.created ?? '2026-01-01T00:00:00Z', annotations: s.annotations ?? {} }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } };
-    store.putService({ namespace: 'default', name: s.name, uid: `u-${s.name}`, resourceVersion: store.nextResourceVersion(), object });
-  }
+  for (const s of services) await addService(store, s.name, s.annotations, s.created);
   return store;
+}
+
+async function addService(store: Store, name: string, annotations: Record<string, string> = {}, created = '2026-01-01T00:00:00Z'): Promise<void> {
+  const object = { metadata: { name, namespace: 'default', creationTimestamp: created, annotations }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } };
+  await store.createObject({ kind: 'services', namespace: 'default', name, uid: `u-${name}-${Math.random()}`, object });
 }
 
 interface FakeService {
@@ -73,7 +75,7 @@ const flattener = { addresses: () => [] } as never;
 const metrics = () => controllerMetrics(new Registry());
 
 function shardReconciler(store: Store, connections: ClusterConnections, changes: string[] = []) {
-  return new ShardReconciler({ store, connections, flattener, owner: me, timing, metrics: metrics(), onShardChanged: (_ns, _n, cause) => changes.push(cause), onStatusStale: () => undefined });
+  return new ShardReconciler({ store, connections, flattener, owner: me, timing, metrics: metrics(), fence: () => undefined, onShardChanged: (_ns, _n, cause) => changes.push(cause), onStatusStale: () => undefined });
 }
 
 const lbService = (name: string, ip: string, marks: { id?: string; federation?: string } = { id: me.installationId, federation: me.federation }): FakeService => ({
@@ -89,69 +91,69 @@ const lbService = (name: string, ip: string, marks: { id?: string; federation?: 
   status: { loadBalancer: { ingress: [{ ip }] } },
 });
 
-test('shards: a member not observable yet (just restarted, unreachable in grace) keeps the stored shard untouched', () => {
-  const store = storeWith([{ name: 'web' }]);
-  store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 2, healthy: true, since: '2026-01-01T00:00:00.000Z', message: '2 ready endpoint(s)', everHealthy: true, reported: true });
-  const before = store.getShard('c1', 'default', 'web');
+test('shards: a member not observable yet (just restarted, unreachable in grace) keeps the stored shard untouched', async () => {
+  const store = await storeWith([{ name: 'web' }]);
+  await store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 2, healthy: true, since: '2026-01-01T00:00:00.000Z', message: '2 ready endpoint(s)', everHealthy: true, reported: true });
+  const before = (await store.getShard('c1', 'default', 'web'));
   const changes: string[] = [];
   // Reachable but not listed yet, then unreachable within its grace period: both leave the row alone.
   for (const conn of [{ member: { ...fakeMember('c1'), hasSynced: false } }, { reachable: false, member: fakeMember('c1') }]) {
-    shardReconciler(store, fakeConnections({ c1: conn }), changes).reconcile('c1/default/web');
-    assert.deepEqual(store.getShard('c1', 'default', 'web'), before);
+    await shardReconciler(store, fakeConnections({ c1: conn }), changes).reconcile('c1/default/web');
+    assert.deepEqual((await store.getShard('c1', 'default', 'web')), before);
   }
   assert.deepEqual(changes, []);
 });
 
-test('shards: past the grace period a shard turns unhealthy but keeps its last addresses', () => {
-  const store = storeWith([{ name: 'web' }]);
-  store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 2, healthy: true, since: '2026-01-01T00:00:00.000Z', message: 'ok', everHealthy: true });
+test('shards: past the grace period a shard turns unhealthy but keeps its last addresses', async () => {
+  const store = await storeWith([{ name: 'web' }]);
+  await store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 2, healthy: true, since: '2026-01-01T00:00:00.000Z', message: 'ok', everHealthy: true });
   const changes: string[] = [];
-  shardReconciler(store, fakeConnections({ c1: { reachable: false, countsReady: false } }), changes).reconcile('c1/default/web');
-  const s = store.getShard('c1', 'default', 'web');
+  await shardReconciler(store, fakeConnections({ c1: { reachable: false, countsReady: false } }), changes).reconcile('c1/default/web');
+  const s = (await store.getShard('c1', 'default', 'web'));
   assert.equal(s?.healthy, false);
   assert.deepEqual(s?.addresses, ['192.0.2.1']);
   assert.match(s?.message ?? '', /cluster not ready/);
   assert.equal(changes.length, 1);
 });
 
-test('shards: a member Service another federation owns is a conflict, never published', () => {
-  const store = storeWith([{ name: 'web' }]);
+test('shards: a member Service another federation owns is a conflict, never published', async () => {
+  const store = await storeWith([{ name: 'web' }]);
   const member = fakeMember('c1', [lbService('web', '192.0.2.9', { id: 'id-b', federation: 'fed-b' })], 3);
   const reg = new Registry();
   const m = controllerMetrics(reg);
-  const r = new ShardReconciler({ store, connections: fakeConnections({ c1: { member } }), flattener, owner: me, timing, metrics: m, onShardChanged: () => undefined, onStatusStale: () => undefined });
-  r.reconcile('c1/default/web');
-  const s = store.getShard('c1', 'default', 'web');
+  const r = new ShardReconciler({ store, connections: fakeConnections({ c1: { member } }), flattener, owner: me, timing, metrics: m, fence: () => undefined, onShardChanged: () => undefined, onStatusStale: () => undefined });
+  await r.reconcile('c1/default/web');
+  const s = (await store.getShard('c1', 'default', 'web'));
   assert.equal(s?.healthy, false);
   assert.deepEqual(s?.addresses, []);
   assert.equal(s?.conflict, 'fed-b/id-b');
   assert.match(s?.message ?? '', /belongs to federation fed-b\/id-b/);
 });
 
-test('shards: the stabilisation state lives in the store, so a new reconciler (a restart) continues the window', () => {
-  const store = storeWith([{ name: 'web' }]);
+test('shards: the stabilisation state lives in the store, so a new reconciler (a restart) continues the window', async () => {
+  const store = await storeWith([{ name: 'web' }]);
   const healthy = fakeMember('c1', [lbService('web', '192.0.2.1')], 2);
   const sick = fakeMember('c1', [lbService('web', '192.0.2.1')], 0);
-  shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
-  assert.equal(store.getShard('c1', 'default', 'web')?.healthy, true);
-  shardReconciler(store, fakeConnections({ c1: { member: sick } })).reconcile('c1/default/web');
-  assert.equal(store.getShard('c1', 'default', 'web')?.healthy, false);
-  const recheck = shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
-  const waiting = store.getShard('c1', 'default', 'web');
+  await shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
+  assert.equal((await store.getShard('c1', 'default', 'web'))?.healthy, true);
+  await shardReconciler(store, fakeConnections({ c1: { member: sick } })).reconcile('c1/default/web');
+  assert.equal((await store.getShard('c1', 'default', 'web'))?.healthy, false);
+  const recheck = await shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
+  const waiting = (await store.getShard('c1', 'default', 'web'));
   assert.equal(waiting?.healthy, false, 'a recovered shard waits');
   assert.ok(waiting?.recoveringSince, 'the window start is stored');
   assert.ok((recheck?.requeueAfterMs ?? 0) > 0, 'the queue is asked to look again when the window ends');
   // A fresh reconciler (as after a restart) neither forgets nor restarts the window.
-  shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
-  assert.equal(store.getShard('c1', 'default', 'web')?.recoveringSince, waiting?.recoveringSince);
+  await shardReconciler(store, fakeConnections({ c1: { member: healthy } })).reconcile('c1/default/web');
+  assert.equal((await store.getShard('c1', 'default', 'web'))?.recoveringSince, waiting?.recoveringSince);
 });
 
 test('propagation: never touches what another federation owns; deletes only its own copies; adopts unowned ones', async () => {
-  const store = storeWith([{ name: 'web' }, { name: 'api', annotations: { 'federation.fedns.io/clusters': 'c2' } }]);
+  const store = await storeWith([{ name: 'web' }, { name: 'api', annotations: { 'federation.fedns.io/clusters': 'c2' } }]);
   const foreign = fakeMember('c1', [lbService('web', '192.0.2.9', { id: 'id-b', federation: 'fed-b' })]);
   const prop = (member: ReturnType<typeof fakeMember>) => new PropagationReconciler({ store, connections: fakeConnections({ c1: { member } }), owner: me, metrics: metrics(), log: SILENT, onMemberDeleted: () => undefined });
   await prop(foreign).reconcile('c1/default/web');
-  store.deleteService('default', 'web');
+  await store.deleteObject('services', 'default', 'web');
   await prop(foreign).reconcile('c1/default/web');
   assert.deepEqual(foreign.calls, [], 'no write to another federation’s object, even after our service is gone');
 
@@ -159,10 +161,10 @@ test('propagation: never touches what another federation owns; deletes only its 
   const ours = fakeMember('c1', [lbService('api', '192.0.2.1')]);
   await prop(ours).reconcile('c1/default/api');
   assert.deepEqual(ours.calls.map((c) => c.verb), ['delete']);
-  assert.deepEqual((ours.calls[0]?.args.body as { preconditions?: unknown }).preconditions, { uid: 'member-api' });
+  assert.deepEqual((ours.calls[0]?.args.body as { preconditions?: unknown } | undefined)?.preconditions, { uid: 'member-api' });
 
   // An unowned pre-existing Service is adopted: replaced with our marks, its resourceVersion kept for the CAS.
-  store.putService({ namespace: 'default', name: 'web', uid: 'u-web2', resourceVersion: store.nextResourceVersion(), object: { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } } });
+  await addService(store, 'web');
   const unowned = fakeMember('c1', [lbService('web', '192.0.2.1', {})]);
   await prop(unowned).reconcile('c1/default/web');
   assert.deepEqual(unowned.calls.map((c) => c.verb), ['replace']);
@@ -174,25 +176,25 @@ test('propagation: never touches what another federation owns; deletes only its 
 
 test('records: a new service does not fail open on a transient subset; it waits for its clusters, then for a timeout', async () => {
   const now = new Date().toISOString();
-  const store = storeWith([{ name: 'web', created: now }], ['c1', 'c2']);
-  store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 0, healthy: false, since: now, message: 'no endpoints', reported: true });
+  const store = await storeWith([{ name: 'web', created: now }], ['c1', 'c2']);
+  await store.putShard({ cluster: 'c1', namespace: 'default', service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 0, healthy: false, since: now, message: 'no endpoints', reported: true });
   const records = new RecordsReconciler({ store, federation: { name: 'f', zone: 'example.com.' }, firstReportTimeoutMs: 300 });
-  const globalOf = () => store.recordSetsOfService('default', 'web').find((r) => r.level === 'global');
+  const globalOf = async () => (await store.recordSetsOfService('default', 'web')).find((r) => r.level === 'global');
   records.enqueueAll('t');
-  records.flush();
-  assert.equal(globalOf()?.type, 'TXT', 'c2 has not reported: no address yet');
+  await records.flush();
+  assert.equal((await globalOf())?.type, 'TXT', 'c2 has not reported: no address yet');
   // c2 reports (no address ever coming) → fail open with every known address.
-  store.putShard({ cluster: 'c2', namespace: 'default', service: 'web', addresses: [], readyEndpoints: 0, healthy: false, since: now, message: 'cluster not ready', reported: true });
+  await store.putShard({ cluster: 'c2', namespace: 'default', service: 'web', addresses: [], readyEndpoints: 0, healthy: false, since: now, message: 'cluster not ready', reported: true });
   records.enqueue('default', 'web', 'c2 reported');
-  records.flush();
-  assert.deepEqual(globalOf()?.data, ['192.0.2.1']);
+  await records.flush();
+  assert.deepEqual((await globalOf())?.data, ['192.0.2.1']);
   // Without c2's report the timeout ends the wait by itself.
-  store.putShard({ cluster: 'c2', namespace: 'default', service: 'web', addresses: [], readyEndpoints: 0, healthy: false, since: now, message: 'pending', reported: false });
+  await store.putShard({ cluster: 'c2', namespace: 'default', service: 'web', addresses: [], readyEndpoints: 0, healthy: false, since: now, message: 'pending', reported: false });
   records.enqueue('default', 'web', 'again');
-  records.flush();
-  assert.equal(globalOf()?.type, 'TXT');
+  await records.flush();
+  assert.equal((await globalOf())?.type, 'TXT');
   await new Promise((r) => setTimeout(r, 400));
-  assert.deepEqual(globalOf()?.data, ['192.0.2.1'], 'the recheck after the timeout failed open');
+  assert.deepEqual((await globalOf())?.data, ['192.0.2.1'], 'the recheck after the timeout failed open');
   records.stop();
 });
 

@@ -20,13 +20,20 @@ import { apiVersionOf, type KubeObject, type WatchEvent } from './types.js';
 import { checkDns1035Label, checkDns1123Label, checkDns1123Subdomain, clone, isPlainObject } from './util.js';
 
 /** What a resource is served from. ObjectStore implements it; any other backend may. */
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Where a resource is kept. Synchronous (kube-sim's in-memory ObjectStore: a
+ * hook and the write after it cannot interleave with another request) or
+ * asynchronous (a database: its writes compare-and-swap on resourceVersion).
+ */
 export interface ResourceBackend<T extends KubeObject = KubeObject> {
-  get(namespace: string | undefined, name: string): T | undefined;
-  list(opts: ListOptions): { items: T[]; resourceVersion: string };
-  create(obj: T, opts?: WriteOptions): T;
-  update(obj: T, opts?: WriteOptions): T;
-  delete(namespace: string | undefined, name: string, opts?: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } }): T;
-  watch(opts: WatchOptions, sink: WatchSink<T>): WatchHandle;
+  get(namespace: string | undefined, name: string): Awaitable<T | undefined>;
+  list(opts: ListOptions): Awaitable<{ items: T[]; resourceVersion: string }>;
+  create(obj: T, opts?: WriteOptions): Awaitable<T>;
+  update(obj: T, opts?: WriteOptions): Awaitable<T>;
+  delete(namespace: string | undefined, name: string, opts?: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } }): Awaitable<T>;
+  watch(opts: WatchOptions, sink: WatchSink<T>): Awaitable<WatchHandle>;
 }
 
 export type Verb = 'create' | 'update' | 'patch' | 'delete' | 'get' | 'list' | 'watch' | 'deletecollection';
@@ -535,7 +542,7 @@ export class KubeApiServer {
     if (subresource !== undefined && subresource !== 'status') {
       const sub = reg.def.subresources?.[subresource];
       if (!sub) throw errors.pathNotFound();
-      const obj = reg.def.store.get(namespace, name);
+      const obj = await reg.def.store.get(namespace, name);
       if (!obj) throw errors.notFound(reg.def.plural, name, group || undefined);
       const out = await sub.handler({ ...ctx('get'), object: obj, reply, method, body: req.body });
       if (typeof out === 'string') reply.type('text/plain; charset=utf-8');
@@ -548,7 +555,7 @@ export class KubeApiServer {
         if (watchPrefix || truthy(query.watch)) {
           return this.#watch(reg, namespace, { ...query, fieldSelector: [query.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',') }, neg, req, reply);
         }
-        const obj = reg.def.store.get(namespace, name);
+        const obj = await reg.def.store.get(namespace, name);
         if (!obj) throw errors.notFound(reg.def.plural, name, group || undefined);
         if (neg.table) return buildTable(reg.table, [obj], { includeObject: includeObjectOf(query), resourceVersion: obj.metadata.resourceVersion, apiVersion: neg.table.apiVersion });
         return obj;
@@ -557,7 +564,7 @@ export class KubeApiServer {
         return this.#wrote(req, await this.#update(reg, namespace, name, req.body, subresource, ctx('update')), dryRun);
       case 'PATCH': {
         if (req.body instanceof ApplyPatchBody) return this.#wrote(req, await this.#apply(reg, namespace, name, req.body, subresource, ctx('patch'), reply), dryRun);
-        const old = reg.def.store.get(namespace, name);
+        const old = await reg.def.store.get(namespace, name);
         if (!old) throw errors.notFound(reg.def.plural, name, group || undefined);
         const patched = applyPatch(String(req.headers['content-type'] ?? ''), clone(old), req.body, reg.schema);
         if (!isPlainObject(patched)) throw errors.badRequest('the patch must produce an object');
@@ -590,9 +597,9 @@ export class KubeApiServer {
     if (rv && !/^\d{1,20}$/.test(rv)) throw errors.badRequest(`resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`);
   }
 
-  #list(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>): unknown {
+  async #list(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>): Promise<unknown> {
     this.#checkListQuery(reg, query);
-    const { items: all, resourceVersion } = reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
+    const { items: all, resourceVersion } = await reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
     let items = all;
     let cont: string | undefined;
     let remaining: number | undefined;
@@ -624,7 +631,7 @@ export class KubeApiServer {
     };
   }
 
-  #watch(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>, _req: FastifyRequest, reply: FastifyReply): void {
+  async #watch(reg: Registered, namespace: string | undefined, query: Record<string, string>, neg: ReturnType<typeof negotiate>, _req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const opts: WatchOptions = {
       namespace,
       labelSelector: query.labelSelector,
@@ -636,7 +643,6 @@ export class KubeApiServer {
     };
     // Parse selectors and the resourceVersion before committing to a 200 stream, so bad ones are a 400.
     this.#checkListQuery(reg, query);
-    reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'x-content-type-options': 'nosniff' });
@@ -677,8 +683,18 @@ export class KubeApiServer {
       },
       onEnd: () => open.end(false),
     };
-    open.handle = reg.def.store.watch(opts, sink);
-    if (ended) return;
+    try {
+      open.handle = await reg.def.store.watch(opts, sink);
+    } catch (err) {
+      // The stream is open already: the failure goes down it as an ERROR event.
+      sink.onEvent({ type: 'ERROR', object: toStatus(err) });
+      open.end(false);
+      return;
+    }
+    if (ended) {
+      open.handle.stop();
+      return;
+    }
     const requested = Number(query.timeoutSeconds);
     const maxSeconds = this.options.maxWatchSeconds ?? 1800;
     const seconds = Number.isFinite(requested) && requested > 0 ? Math.min(requested, maxSeconds * 2) : maxSeconds;
@@ -736,7 +752,7 @@ export class KubeApiServer {
     const nameCauses = this.#nameCauses(reg, obj);
     if (nameCauses.length) throw errors.invalid(reg.def.kind, obj.metadata.name ?? '', nameCauses, group);
     this.#checkNamespace(reg, namespace);
-    if (obj.metadata.name && reg.def.store.get(namespace, obj.metadata.name)) throw errors.alreadyExists(reg.def.plural, obj.metadata.name, group);
+    if (obj.metadata.name && (await reg.def.store.get(namespace, obj.metadata.name))) throw errors.alreadyExists(reg.def.plural, obj.metadata.name, group);
     delete obj.metadata.resourceVersion;
     delete obj.metadata.uid;
     if (reg.def.statusSubresource) delete obj.status;
@@ -773,7 +789,7 @@ export class KubeApiServer {
     const group = reg.def.group || undefined;
     if (!opts.checked && !opts.applied) this.#validateFields(reg, body, ctx);
     const obj = this.#checkBody(reg, clone(body), namespace, name);
-    const old = reg.def.store.get(namespace, name);
+    const old = await reg.def.store.get(namespace, name);
     if (!old) throw errors.notFound(reg.def.plural, name, group);
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== old.metadata.resourceVersion)
       throw errors.staleUpdate(reg.def.plural, name, group);
@@ -851,7 +867,7 @@ export class KubeApiServer {
     if (!cfg.kind) throw errors.badRequest('kind must be set in the applied configuration');
     this.#validateFields(reg, cfg, ctx, reply);
     const checked = this.#checkBody(reg, clone(cfg), namespace, name);
-    const live = reg.def.store.get(namespace, name);
+    const live = await reg.def.store.get(namespace, name);
     if (checked.metadata.resourceVersion && live && checked.metadata.resourceVersion !== live.metadata.resourceVersion)
       throw errors.staleUpdate(reg.def.plural, name, reg.def.group || undefined);
     delete checked.metadata.resourceVersion;
@@ -878,7 +894,7 @@ export class KubeApiServer {
 
   async #delete(reg: Registered, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext): Promise<KubeObject> {
     const group = reg.def.group || undefined;
-    const obj = reg.def.store.get(namespace, name);
+    const obj = await reg.def.store.get(namespace, name);
     if (!obj) throw errors.notFound(reg.def.plural, name, group);
     const opts: Record<string, unknown> = isPlainObject(body) ? { ...body } : {};
     if (opts.propagationPolicy === undefined && ctx.query.propagationPolicy) opts.propagationPolicy = ctx.query.propagationPolicy;
@@ -896,14 +912,14 @@ export class KubeApiServer {
       const handled = hooks.delete(obj, ctx);
       if (handled) return handled;
     }
-    const deleted = reg.def.store.delete(namespace, name, { ...this.#writeOptions(ctx, dryRun), preconditions: pre });
+    const deleted = await reg.def.store.delete(namespace, name, { ...this.#writeOptions(ctx, dryRun), preconditions: pre });
     if (!dryRun) hooks?.afterDelete?.(deleted, ctx);
     return deleted;
   }
 
   async #deleteCollection(reg: Registered, namespace: string | undefined, query: Record<string, string>, ctx: RequestContext): Promise<unknown> {
     this.#checkListQuery(reg, query);
-    const { items } = reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
+    const { items } = await reg.def.store.list({ namespace, labelSelector: query.labelSelector, fieldSelector: query.fieldSelector });
     const deleted: KubeObject[] = [];
     for (const o of items) {
       try {
@@ -912,7 +928,7 @@ export class KubeApiServer {
         if (!(err instanceof StatusError && err.code === 404)) throw err;
       }
     }
-    return { apiVersion: reg.apiVersion, kind: `${reg.def.kind}List`, metadata: { resourceVersion: reg.def.store.list({}).resourceVersion }, items: deleted };
+    return { apiVersion: reg.apiVersion, kind: `${reg.def.kind}List`, metadata: { resourceVersion: (await reg.def.store.list({})).resourceVersion }, items: deleted };
   }
 }
 

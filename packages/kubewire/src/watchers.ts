@@ -149,6 +149,16 @@ export class WatcherSet<T extends KubeObject = KubeObject> {
       for (const obj of items) sink.onEvent({ type: 'ADDED', object: obj });
       watcher.since = Number(resourceVersion);
       if (opts.sendInitialEvents && opts.allowBookmarks) sink.onEvent({ type: 'BOOKMARK', object: this.#bookmark(this.#opts.bookmarkRv(resourceVersion), { 'k8s.io/initial-events-end': 'true' }) });
+      // A list read before its changes were published (an asynchronous store): what the history
+      // already holds past the list's resourceVersion follows at once.
+      if (this.#opts.lateChanges) {
+        for (const ev of [...this.#history].sort((a, b) => a.rv - b.rv)) {
+          if (ev.rv <= watcher.since) continue;
+          const out = this.#filter(watcher, ev);
+          if (out) sink.onEvent(out);
+          if (handle.stopped) return handle;
+        }
+      }
     } else {
       const rv = Number(rvParam);
       if (!Number.isInteger(rv) || rv < 0) {

@@ -1,13 +1,25 @@
-import type { RecordSetDiff } from '@fedns/model';
+import { compareSerial, type RecordSetDiff } from '@fedns/model';
 import type { JournalEntry, Store } from '@fedns/store';
 import type { ZoneIndex } from './zone-index.js';
 
 export interface FollowOptions {
-  /** How often to look for commits made by other processes. */
-  pollMs?: number;
   logger?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void };
   /** Called after the index moved to a new serial (load or journal entry): NOTIFY hooks in here. */
   onSerial?: (serial: number) => void;
+  /** Journal entries kept in memory for IXFR (older serials get a full transfer). Default 10,000. */
+  journalEntries?: number;
+  /** A safety net besides the store's change feed: look anyway this often (ms). Default 1000. */
+  resyncMs?: number;
+}
+
+export interface Follower {
+  /** Looks for new commits now (in addition to the store's change feed). */
+  catchUp(): Promise<void>;
+  /** The journal from SOA serial `serial` to the serial served now, for IXFR (see `Store.journalFromSoa`). */
+  journalFromSoa(serial: number): JournalEntry[] | undefined;
+  /** Resolves once the first load is done (or failed: the index then keeps serving what it had). */
+  readonly loaded: Promise<void>;
+  stop(): void;
 }
 
 /** The index diff of one journal entry: replaced RRsets are upserts, not deletes. */
@@ -17,20 +29,44 @@ export function entryToDiff(entry: JournalEntry): RecordSetDiff {
 }
 
 /**
- * Keeps a ZoneIndex equal to the store's zone: loads it once, then applies each
- * journal entry — at once for commits made in this process (the store's
- * `commit` event), within `pollMs` for commits by another process. When the
- * store cannot be read the index keeps serving the last good zone (static
- * stability) and the follower tries again on the next tick.
+ * Keeps a ZoneIndex equal to the store's zone: loads it once, then applies
+ * each journal entry as the store's change feed announces it (at once in
+ * process; LISTEN/NOTIFY or polling across processes). When the store cannot
+ * be read the index keeps serving the last good zone (static stability), and
+ * it never goes back a serial: a store behind what is served (a failed-over
+ * database that lost the last commits) is waited out, not followed backwards.
+ * The journal entries it applied stay in memory for IXFR, so answering a
+ * secondary never waits for the store.
  */
-export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions = {}): { stop(): void; catchUp(): void } {
+export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions = {}): Follower {
   let seq = -1;
-  let version = -1;
+  let loadedOnce = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const keep = opts.journalEntries ?? 10_000;
+  const ring: JournalEntry[] = [];
 
-  const reload = () => {
-    const snap = store.zoneSnapshot();
+  const remember = (entries: JournalEntry[]) => {
+    ring.push(...entries);
+    if (ring.length > keep) ring.splice(0, ring.length - keep);
+  };
+
+  const behind = (serial: number) => loadedOnce && (compareSerial(serial, index.serial) ?? 0) < 0;
+
+  const reload = async () => {
+    const snap = await store.zoneSnapshot();
+    if (behind(snap.soaSerial)) {
+      opts.logger?.warn({ store: snap.soaSerial, served: index.serial }, 'the store is behind the serial already served; keeping the served zone until it catches up');
+      return;
+    }
     index.replaceAll(snap.soaSerial, snap.recordSets);
     seq = snap.seq;
+    ring.length = 0;
+    // The recent journal, for IXFR from serials served before this load.
+    const recent = await store.zoneChangesSince(Math.max(0, snap.seq - keep)).catch(() => undefined);
+    if (recent) remember(recent.filter((e) => e.seq <= snap.seq));
+    loadedOnce = true;
     opts.logger?.info({ serial: snap.soaSerial, rrsets: snap.recordSets.length }, 'zone loaded');
     opts.onSerial?.(index.serial);
   };
@@ -39,44 +75,61 @@ export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions 
     const before = index.serial;
     index.applyDiff(entry.soaSerial, entryToDiff(entry));
     seq = entry.seq;
+    remember([entry]);
     if (index.serial !== before) opts.onSerial?.(index.serial);
   };
 
-  const catchUp = () => {
-    try {
-      const entries = store.changesSince(seq);
-      if (entries === undefined) reload();
-      else for (const e of entries) apply(e);
-    } catch (err) {
-      opts.logger?.warn({ err }, 'cannot read the store; serving the last good zone');
-    }
+  const step = async () => {
+    if (!loadedOnce) return reload();
+    const entries = await store.zoneChangesSince(seq);
+    if (entries === undefined) return reload();
+    // A journal that restarted below what is served (a store restored or failed over): reload, not apply.
+    if (entries.length && entries[0]?.seq !== seq + 1) return reload();
+    for (const e of entries) apply(e);
   };
 
-  const onCommit = (entry: JournalEntry) => {
-    if (entry.seq === seq + 1) apply(entry);
-    else catchUp();
+  /** One catch-up at a time; asked again while running, it runs once more afterwards. */
+  const catchUp = async (): Promise<void> => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await step();
+        } catch (err) {
+          opts.logger?.warn({ err: String(err) }, 'cannot read the store; serving the last good zone');
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
   };
 
-  reload();
-  store.on('commit', onCommit);
-  const timer = setInterval(() => {
-    try {
-      const v = store.dataVersion();
-      if (v === version) return;
-      version = v;
-    } catch (err) {
-      opts.logger?.warn({ err }, 'cannot read the store; serving the last good zone');
-      return;
-    }
-    catchUp();
-  }, opts.pollMs ?? 50);
+  const unwatch = store.watch((c) => {
+    if (c.what === 'zone' && c.seq !== seq) void catchUp();
+  });
+  const timer = setInterval(() => void catchUp(), opts.resyncMs ?? 1000);
   timer.unref();
+  const loaded = catchUp();
 
   return {
-    stop() {
-      clearInterval(timer);
-      store.off('commit', onCommit);
-    },
     catchUp,
+    loaded,
+    journalFromSoa(serial) {
+      const s = serial >>> 0;
+      if (s === index.serial) return [];
+      for (let i = ring.length - 1; i >= 0; i--) if (ring[i]?.prevSoaSerial === s) return ring.slice(i);
+      return undefined;
+    },
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      unwatch();
+    },
   };
 }

@@ -4,7 +4,7 @@ export { answerQuery, respond, SLOW_PATH, type QueryInfo, type RespondContext } 
 export { startDnsServer, parseListen, type DnsServer, type DnsServerOptions } from './server.js';
 export { DnsMetrics, type MetricsSnapshot } from './metrics.js';
 export { EDNS_UDP_SIZE, RCODE, TYPE, wireKey } from './wire.js';
-export { followStore, entryToDiff, type FollowOptions } from './follow.js';
+export { followStore, entryToDiff, type FollowOptions, type Follower } from './follow.js';
 export { ServerCookies, siphash24, type CookieOptions } from './cookies.js';
 export { type TsigKey, parseTsigKey, makeKey, signRequest, verifyReply, findTsig } from './tsig.js';
 export { type AclEntry, parseAclEntry, parseNetwork, inNetwork, aclAllows } from './acl.js';

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { RecordSet } from '@fedns/model';
-import { Store } from '@fedns/store';
+import { DatabaseSync } from 'node:sqlite';
+import { openStore, type Store } from '@fedns/store';
 import { Registry } from 'prom-client';
-import { type DnsServer, Notifier, ZoneIndex, findTsig, followStore, makeKey, parseAclEntry, startDnsServer } from '../src/index.js';
+import { type DnsServer, type Follower, Notifier, ZoneIndex, findTsig, followStore, makeKey, parseAclEntry, startDnsServer } from '../src/index.js';
 import { TsigSigner, verifyRequest } from '../src/tsig.js';
 import { P, config, workedExample } from './fixture.js';
 import { TcpClient, mkQuery, udpQuery } from './helpers.js';
@@ -32,18 +33,19 @@ const rs = (name: string, type: RecordSet['type'], data: string[]): RecordSet =>
 
 let store: Store;
 let index: ZoneIndex;
-let follower: { stop(): void; catchUp(): void };
+let follower: Follower;
 let keyed: DnsServer;
 let open: DnsServer;
 let closed: DnsServer;
 const registry = new Registry();
 
 before(async () => {
-  store = Store.open({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-xfr-')) });
-  store.commitRecordDiff({ upserts: workedExample(), deletes: [] }, 'initial');
+  store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'fedns-xfr-')) });
+  await store.commitZone({ upserts: workedExample(), deletes: [] }, 'initial');
   index = new ZoneIndex(config);
   follower = followStore(store, index);
-  const journal = (from: number) => store.journalFromSoa(from);
+  await follower.loaded;
+  const journal = (from: number) => follower.journalFromSoa(from);
   keyed = await startDnsServer({ index, listen: '127.0.0.1:0', registry, transfers: { allow: [parseAclEntry('127.0.0.0/8 xfr-key')], tsigKeys: [KEY], journal } });
   open = await startDnsServer({ index, listen: '127.0.0.1:0', registry: new Registry(), transfers: { allow: [parseAclEntry('127.0.0.1')], tsigKeys: [KEY], journal } });
   closed = await startDnsServer({ index, listen: '127.0.0.1:0', registry: new Registry(), transfers: { allow: [parseAclEntry('10.0.0.0/8')], tsigKeys: [KEY], journal } });
@@ -51,7 +53,7 @@ before(async () => {
 after(async () => {
   follower.stop();
   await Promise.all([keyed.close(), open.close(), closed.close()]);
-  store.close();
+  await store.close();
 });
 
 describe('AXFR (23, 26)', () => {
@@ -123,9 +125,9 @@ describe('IXFR from the journal (24, 27)', () => {
 
   it('an older serial: the differences, condensed, SOA framed (RFC 1995)', async () => {
     const s0 = index.serial;
-    store.commitRecordDiff({ upserts: [rs(`${P}.example.com.`, 'A', ['198.51.100.5'])], deletes: [rs('txt.example.com.', 'TXT', [])] }, 'flap');
-    store.commitRecordDiff({ upserts: [rs('new.example.com.', 'A', ['192.0.2.77'])], deletes: [] }, 'add');
-    follower.catchUp();
+    await store.commitZone({ upserts: [rs(`${P}.example.com.`, 'A', ['198.51.100.5'])], deletes: [rs('txt.example.com.', 'TXT', [])] }, 'flap');
+    await store.commitZone({ upserts: [rs('new.example.com.', 'A', ['192.0.2.77'])], deletes: [] }, 'add');
+    await follower.catchUp();
     assert.equal(index.serial, (s0 + 2) >>> 0);
     const out = await digRaw(keyed.tcpPort, ['-y', Y, 'example.com', `IXFR=${s0}`]);
     assert.doesNotMatch(out, /verify failure|failed/, out);
@@ -156,15 +158,20 @@ describe('IXFR from the journal (24, 27)', () => {
 
   it('the serial wraps by RFC 1982 and IXFR follows across the wrap (27)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedns-wrap-'));
-    const st = Store.open({ dataDir: dir });
-    st.setMeta('soa_serial', String(2 ** 32 - 2));
-    st.commitRecordDiff({ upserts: [rs('a.example.com.', 'A', ['192.0.2.1'])], deletes: [] }, 'one');
+    await (await openStore({ dataDir: dir })).close();
+    // The serial just below the wrap, set underneath the store (SQLite's meta row).
+    const raw = new DatabaseSync(join(dir, 'fedns.db'));
+    raw.prepare("UPDATE meta SET value = ? WHERE key = 'soa_serial'").run(String(2 ** 32 - 2));
+    raw.close();
+    const st = await openStore({ dataDir: dir });
+    await st.commitZone({ upserts: [rs('a.example.com.', 'A', ['192.0.2.1'])], deletes: [] }, 'one');
     const ix = new ZoneIndex(config);
     const f = followStore(st, ix);
-    st.commitRecordDiff({ upserts: [rs('a.example.com.', 'A', ['192.0.2.2'])], deletes: [] }, 'wrap');
-    f.catchUp();
+    await f.loaded;
+    await st.commitZone({ upserts: [rs('a.example.com.', 'A', ['192.0.2.2'])], deletes: [] }, 'wrap');
+    await f.catchUp();
     assert.equal(ix.serial, 0);
-    const srv = await startDnsServer({ index: ix, listen: '127.0.0.1:0', registry: new Registry(), transfers: { allow: [parseAclEntry('127.0.0.1')], journal: (s) => st.journalFromSoa(s) } });
+    const srv = await startDnsServer({ index: ix, listen: '127.0.0.1:0', registry: new Registry(), transfers: { allow: [parseAclEntry('127.0.0.1')], journal: (s) => f.journalFromSoa(s) } });
     try {
       const out = await digRaw(srv.tcpPort, ['example.com', `IXFR=${2 ** 32 - 1}`]);
       const rrs = rrLines(out).map((r) => `${r[3]} ${r[3] === 'SOA' ? r[6] : r[4]}`);
@@ -174,7 +181,7 @@ describe('IXFR from the journal (24, 27)', () => {
     } finally {
       f.stop();
       await srv.close();
-      st.close();
+      await st.close();
     }
   });
 

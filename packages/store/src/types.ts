@@ -13,8 +13,10 @@ import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
 export type ObjectKind = 'services' | 'clusters' | 'namespaces';
 export type ObjectChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** Who wrote when nobody authenticated did: the controller's status writes, `fedns join`. */
+/** Who wrote when nobody authenticated did: `fedns join`, tools. */
 export const SYSTEM_ACTOR = 'system:fedns';
+/** The controller's own writes (status): its object-log follower skips them. */
+export const CONTROLLER_ACTOR = 'system:fedns-controller';
 
 /** A stored object: its identity columns and the whole Kubernetes object as JSON (resourceVersion kept apart). */
 export interface StoredObject<T = Record<string, unknown>> {
@@ -117,6 +119,19 @@ export interface LeaseRecord {
   renewedAt: string;
 }
 
+/**
+ * Everything an installation holds, for tools that move it in bulk (`fedns
+ * store migrate`, benchmarks): written by `load` in one transaction.
+ */
+export interface BulkData {
+  /** Objects with their resourceVersions kept (the counter moves past the highest). */
+  objects?: (StoredObject & { actor?: string; credentials?: string })[];
+  shards?: StoredShard[];
+  memberStates?: { cluster: string; state: MemberState }[];
+  /** The zone as it stands, and its journal (oldest first): serials and history carry over. */
+  zone?: { soaSerial: number; seq: number; recordSets: RecordSet[]; journal: JournalEntry[] };
+}
+
 /** A change any process committed: objects (with the highest rv seen) or the zone (with its seq). */
 export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number };
 
@@ -125,10 +140,11 @@ export class ConflictError extends Error {
   constructor(
     readonly kind: ObjectKind,
     readonly namespace: string,
-    override readonly name: string,
+    readonly objectName: string,
     readonly reason: 'exists' | 'stale' | 'missing',
   ) {
-    super(reason === 'exists' ? `${kind} ${namespace ? `${namespace}/` : ''}${name} already exists` : reason === 'stale' ? `${kind} ${namespace ? `${namespace}/` : ''}${name} was modified (resourceVersion changed)` : `${kind} ${namespace ? `${namespace}/` : ''}${name} not found`);
+    const what = `${kind} ${namespace ? `${namespace}/` : ''}${objectName}`;
+    super(reason === 'exists' ? `${what} already exists` : reason === 'stale' ? `${what} was modified (resourceVersion changed)` : `${what} not found`);
   }
 }
 
@@ -211,6 +227,10 @@ export interface Store {
   acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined>;
   releaseLease(name: string, holder: string): Promise<void>;
   readLease(name: string): Promise<LeaseRecord | undefined>;
+
+  // ---- bulk ----
+  /** Writes many things in one transaction (a tool's import into an empty store; not for live use). */
+  load(data: BulkData): Promise<void>;
 
   // ---- change feed ----
   /**

@@ -4,15 +4,16 @@
  * settings, password handling, the credentials key check, LISTEN/polling).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { SchemaTooNewError } from '../src/migrate.js';
+import { openStore, SchemaTooNewError } from '../src/index.js';
 import { POSTGRES_MIGRATIONS_DIR, PostgresStore, type PostgresStoreOptions } from '../src/postgres/index.js';
 import { checkFence } from '../src/postgres/tx.js';
-import type { StoreChange } from '../src/types.js';
+import type { JournalEntry, StoreChange } from '../src/types.js';
+import type { RecordSet } from '@fedns/model';
 import { storeConformance } from './conformance.js';
 import { sleep, waitFor } from './conformance/helpers.js';
 import { type PgHarness, startPostgres } from './pg-harness.js';
@@ -243,6 +244,44 @@ describe('postgres engine', () => {
     } finally {
       await raw.end();
       await s.close();
+    }
+  });
+
+  test('load: a whole installation into an empty database, zone and journal carried over', async () => {
+    const s = await PostgresStore.open(base(await freshDatabase()));
+    try {
+      const set = (name: string, ip: string): RecordSet => ({ name, type: 'A', ttl: 30, data: [ip], level: 'global', namespace: 'prod', service: 'web' });
+      const e5: JournalEntry = { seq: 5, soaSerial: 4294967295, prevSoaSerial: 4294967294, at: '2026-01-01T00:00:00.000Z', cause: 'five', deleted: [], added: [set('a.example.com.', '192.0.2.1')] };
+      const e6: JournalEntry = { seq: 6, soaSerial: 0, prevSoaSerial: 4294967295, at: '2026-01-01T00:00:01.000Z', cause: 'six', deleted: [set('a.example.com.', '192.0.2.1')], added: [set('a.example.com.', '192.0.2.2')] };
+      await s.load({ zone: { soaSerial: 0, seq: 6, recordSets: [set('a.example.com.', '192.0.2.2'), set('b.example.com.', '192.0.2.3')], journal: [e5, e6] } });
+      const snap = await s.zoneSnapshot();
+      assert.deepEqual([snap.soaSerial, snap.seq, snap.recordSets.map((r) => r.data[0])], [0, 6, ['192.0.2.2', '192.0.2.3']]);
+      assert.deepEqual(await s.zoneChangesSince(4), [e5, e6]);
+      assert.deepEqual(await s.journalFromSoa(4294967294), [e5, e6]);
+      assert.deepEqual((await s.historyOf('prod', 'web')).map((e) => e.seq), [6, 5]);
+      const e7 = await s.commitZone({ upserts: [set('b.example.com.', '192.0.2.4')], deletes: [] }, 'seven');
+      assert.deepEqual([e7?.seq, e7?.soaSerial, e7?.prevSoaSerial], [7, 1, 0]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('openStore: a postgres:// URL opens this engine, the key in the data dir', async () => {
+    const url = await freshDatabase();
+    const dataDir = join(dir, 'data-open');
+    const s = await openStore({ url, dataDir, passwordFile: pgh.passwordFile });
+    try {
+      assert.equal(s.engine, 'postgres');
+      assert.ok(existsSync(join(dataDir, 'secret.key')), 'a writer creates the credentials key in the data dir');
+      await s.createObject({ kind: 'clusters', namespace: '', name: 'm', uid: 'u', object: {}, credentials: 'k' });
+    } finally {
+      await s.close();
+    }
+    const follower = await openStore({ url: url.replace('postgres://', 'postgresql://'), readonly: true, passwordFile: pgh.passwordFile });
+    try {
+      assert.equal((await follower.listObjects('clusters')).items.length, 1);
+    } finally {
+      await follower.close();
     }
   });
 

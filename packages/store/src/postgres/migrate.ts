@@ -5,7 +5,7 @@
  * schema_migrations; a database newer than the code is refused.
  */
 import type pg from 'pg';
-import { type Migration, SchemaTooNewError } from '../migrate.js';
+import { type Migration, SchemaTooNewError } from '../sqlite/migrate.js';
 import { inTransaction } from './tx.js';
 
 /** pg_advisory_xact_lock key of the runner ('fedns' in ASCII). */

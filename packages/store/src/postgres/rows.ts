@@ -1,6 +1,5 @@
-/** Rows of the PostgreSQL schema to the interface's values. */
-import type { RecordSet } from '@fedns/model';
-import type { JournalEntry, LeaseRecord, ObjectChange, ObjectChangeType, ObjectKind, StoredObject, StoredShard } from '../types.js';
+/** Rows of the PostgreSQL-only tables to the interface's values (shards, record sets and journal: ../rows.ts, shared). */
+import type { LeaseRecord, ObjectChange, ObjectChangeType, ObjectKind, StoredObject } from '../types.js';
 
 const iso = (t: Date | string): string => (t instanceof Date ? t.toISOString() : new Date(t).toISOString());
 
@@ -41,81 +40,8 @@ export function toChange(r: LogRow): ObjectChange {
   };
 }
 
-export interface ShardRow {
-  cluster: string;
-  namespace: string;
-  service: string;
-  addresses: string[];
-  ready_endpoints: number;
-  healthy: boolean;
-  since: string;
-  message: string;
-  ever_healthy: boolean;
-  recovering_since: string | null;
-  reported: boolean;
-  conflict: string | null;
-}
-
-export function toShard(r: ShardRow): StoredShard {
-  const s: StoredShard = {
-    cluster: r.cluster,
-    namespace: r.namespace,
-    service: r.service,
-    addresses: r.addresses,
-    readyEndpoints: r.ready_endpoints,
-    healthy: r.healthy,
-    since: r.since,
-    message: r.message,
-    everHealthy: r.ever_healthy,
-    reported: r.reported,
-  };
-  if (r.recovering_since !== null) s.recoveringSince = r.recovering_since;
-  if (r.conflict !== null) s.conflict = r.conflict;
-  return s;
-}
-
-export interface RecordRow {
-  name: string;
-  type: string;
-  ttl: number;
-  data: string[];
-  level: string;
-  namespace: string;
-  service: string;
-  region: string | null;
-  zone: string | null;
-}
-
+/** The columns of record_sets, in the order the shared RecordRow lists them. */
 export const RECORD_COLUMNS = 'name, type, ttl, data, level, namespace, service, region, zone';
-
-export function toRecordSet(r: RecordRow): RecordSet {
-  const rs: RecordSet = {
-    name: r.name,
-    type: r.type as RecordSet['type'],
-    ttl: r.ttl,
-    data: r.data,
-    level: r.level as RecordSet['level'],
-    namespace: r.namespace,
-    service: r.service,
-  };
-  if (r.region !== null) rs.region = r.region;
-  if (r.zone !== null) rs.zone = r.zone;
-  return rs;
-}
-
-export interface JournalRow {
-  seq: number;
-  soa_serial: number;
-  prev_soa: number;
-  at: Date;
-  cause: string;
-  deleted: RecordSet[];
-  added: RecordSet[];
-}
-
-export function toEntry(r: JournalRow): JournalEntry {
-  return { seq: r.seq, soaSerial: r.soa_serial, prevSoaSerial: r.prev_soa, at: iso(r.at), cause: r.cause, deleted: r.deleted, added: r.added };
-}
 
 export interface LeaseRow {
   name: string;

@@ -1,7 +1,7 @@
 /** Controller state on PostgreSQL: shards and member state, each write fenced when a fence is given. */
 import type pg from 'pg';
 import type { Fence, MemberState, StoredShard } from '../types.js';
-import { type ShardRow, toShard } from './rows.js';
+import { rowToShard as toShard, type ShardRow } from '../rows.js';
 import { checkFence, inTransaction } from './tx.js';
 
 export class PgShards {

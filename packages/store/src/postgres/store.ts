@@ -6,9 +6,10 @@
  */
 import type { RecordSet, RecordSetDiff } from '@fedns/model';
 import pg from 'pg';
-import { readMigrations } from '../migrate.js';
+import { readMigrations } from '../sqlite/migrate.js';
 import { SecretBox } from '../secrets.js';
 import type {
+  BulkData,
   Fence,
   JournalEntry,
   LeaseRecord,
@@ -24,6 +25,7 @@ import type {
 } from '../types.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
+import { loadBulk } from './load.js';
 import { checkSchema, migratePostgres } from './migrate.js';
 import { PgObjects } from './objects.js';
 import { clientConfig, DEFAULTS, POSTGRES_MIGRATIONS_DIR, type PostgresStoreOptions, redactUrl } from './options.js';
@@ -55,10 +57,7 @@ export class PostgresStore implements Store {
   ) {
     this.#pool = pool;
     this.#feed = new PgFeed(config, pool, { listen: opts.listen ?? true, pollMs: opts.pollIntervalMs ?? DEFAULTS.pollIntervalMs });
-    const secrets = () => {
-      if (!this.#secrets) throw new Error('store: no keyFile configured, so cluster credentials can be neither sealed nor opened');
-      return this.#secrets;
-    };
+    const secrets = this.#secretBox;
     this.#objects = new PgObjects(pool, secrets, opts.objectLogSize ?? DEFAULTS.objectLogSize, (rv) => this.#feed.local({ what: 'objects', rv }));
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
@@ -86,6 +85,11 @@ export class PostgresStore implements Store {
       throw err;
     }
   }
+
+  readonly #secretBox = (): SecretBox => {
+    if (!this.#secrets) throw new Error('store: no keyFile configured, so cluster credentials can be neither sealed nor opened');
+    return this.#secrets;
+  };
 
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -190,6 +194,13 @@ export class PostgresStore implements Store {
   }
   readLease(name: string): Promise<LeaseRecord | undefined> {
     return this.#leases.read(name);
+  }
+
+  // ---- bulk ----
+  async load(data: BulkData): Promise<void> {
+    const { rv, seq } = await loadBulk(this.#pool, this.#secretBox, data);
+    this.#feed.local({ what: 'objects', rv });
+    if (seq !== undefined) this.#feed.local({ what: 'zone', seq });
   }
 
   // ---- change feed ----

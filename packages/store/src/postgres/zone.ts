@@ -8,8 +8,8 @@
 import type { RecordSet, RecordSetDiff } from '@fedns/model';
 import type pg from 'pg';
 import type { Fence, JournalEntry, ZoneSnapshot } from '../types.js';
-import { nextZoneSerial } from '../zone-serial.js';
-import { type JournalRow, RECORD_COLUMNS, type RecordRow, toEntry, toRecordSet } from './rows.js';
+import { type JournalRow, nextCommitSerial, type RecordRow, rowToEntry as toEntry, rowToRecordSet as toRecordSet } from '../rows.js';
+import { RECORD_COLUMNS } from './rows.js';
 import { type Conn, checkFence, inSnapshot, inTransaction, NOTIFY_CHANNEL } from './tx.js';
 
 const key = (rs: { name: string; type: string }) => `${rs.name}\u0000${rs.type}`;
@@ -48,7 +48,7 @@ export class PgZone {
       const added = dedupe(diff.upserts);
       const deleted = [...(await deleteSets(c, diff.deletes)), ...(await upsertSets(c, added))];
       const served = (await c.query('SELECT serial FROM served_serials')).rows.map((r) => Number(r.serial));
-      const soaSerial = nextZoneSerial(head.soa_serial, served);
+      const soaSerial = nextCommitSerial(head.soa_serial, served);
       const seq = head.seq + 1;
       await c.query('UPDATE zone_head SET soa_serial = $1, seq = $2', [soaSerial, seq]);
       const j = await c.query<{ at: Date }>('INSERT INTO journal (seq, soa_serial, prev_soa, cause, deleted, added) VALUES ($1, $2, $3, $4, $5::json, $6::json) RETURNING at', [
@@ -116,7 +116,7 @@ export class PgZone {
 }
 
 /** Later upserts of one key win; the first one's position is kept (as the SQLite engine's journal does). */
-function dedupe(sets: RecordSet[]): RecordSet[] {
+export function dedupe(sets: RecordSet[]): RecordSet[] {
   const byKey = new Map<string, RecordSet>();
   for (const rs of sets) byKey.set(key(rs), rs);
   return [...byKey.values()];
@@ -151,7 +151,7 @@ function deleteSets(c: Conn, sets: RecordSet[]): Promise<RecordSet[]> {
  * faster than INSERT … ON CONFLICT for a full build or rebuild. Zone commits
  * hold the zone head lock, so nobody writes these keys in between.
  */
-async function upsertSets(c: Conn, sets: RecordSet[]): Promise<RecordSet[]> {
+export async function upsertSets(c: Conn, sets: RecordSet[]): Promise<RecordSet[]> {
   if (!sets.length) return [];
   const prior = await takeOut(c, sets);
   const rows = sets.map((rs) => ({ name: rs.name, type: rs.type, ttl: rs.ttl, data: rs.data, level: rs.level, namespace: rs.namespace, service: rs.service, region: rs.region, zone: rs.zone }));

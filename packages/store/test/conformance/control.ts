@@ -55,6 +55,27 @@ export function controlTests(open: Opener): void {
       assert.equal(await b.memberState(c), undefined);
     }));
 
+  test('load: objects keep their resourceVersions (logged, the counter moves past them), shards and member state', () =>
+    withStores(open, 2, async (a, b) => {
+      const ns = uniq('ns');
+      const [member, c1] = [uniq('member'), uniq('c1')];
+      const base = (await a.revision()) + 1000;
+      const web = { kind: 'services' as const, namespace: ns, name: 'web', uid: uniq('uid'), resourceVersion: base, object: { v: 1 }, actor: 'alice' };
+      const cluster = { kind: 'clusters' as const, namespace: '', name: member, uid: uniq('uid'), resourceVersion: base + 7, object: { kind: 'Cluster' }, credentials: 'loaded-secret' };
+      const shard: StoredShard = { cluster: c1, namespace: ns, service: 'web', addresses: ['192.0.2.1'], readyEndpoints: 1, healthy: true, since: 'then', message: '' };
+      await a.load({ objects: [web, cluster], shards: [shard], memberStates: [{ cluster: c1, state: { lastSeen: 'then', ready: true } }] });
+      const { actor: _a, ...stored } = web;
+      assert.deepEqual(await b.getObject('services', ns, 'web'), stored);
+      assert.equal((await b.getObject('clusters', '', member))?.resourceVersion, base + 7);
+      assert.equal(await b.clusterCredentials(member), 'loaded-secret');
+      assert.ok((await b.revision()) >= base + 7, 'the counter moves past the highest loaded resourceVersion');
+      assert.deepEqual((await b.objectHistory('services', ns, 'web')).map((c) => [c.rv, c.type, c.actor]), [[base, 'ADDED', 'alice']]);
+      assert.deepEqual(await b.getShard(c1, ns, 'web'), { ...shard, everHealthy: true, reported: true });
+      assert.deepEqual(await b.memberState(c1), { lastSeen: 'then', ready: true });
+      const next = await b.createObject({ kind: 'services', namespace: ns, name: 'after', uid: uniq('uid'), object: {} });
+      assert.ok(next.resourceVersion > base + 7);
+    }));
+
   test('one installation id, generated once, the same from every store', () =>
     withStores(open, 2, async (a, b) => {
       assert.match(a.installationId, /\S{8,}/);

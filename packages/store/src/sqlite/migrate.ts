@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { transaction } from './sqlite.js';
+import { transaction } from './tx.js';
 
 export interface Migration {
   version: number;

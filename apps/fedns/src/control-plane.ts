@@ -1,0 +1,108 @@
+/**
+ * The control loops of `serve` and `controller`, wired in one place
+ * (controller-runtime's manager), with leader election as an option of that
+ * place: on an engine with several writers (PostgreSQL) the loops run only
+ * while this process leads, every write fenced with the epoch it won; on
+ * SQLite (one writer by construction) they simply run. Changes to services and
+ * clusters reach the loops by following the store's object log, whoever made
+ * them — this process's API, another API server, `fedns join`.
+ */
+import { hostname } from 'node:os';
+import {
+  type ControllerMetrics,
+  controllerMetrics,
+  FederationController,
+  LeaderElector,
+  type LeaderStatus,
+  RecordsReconciler,
+  type ZoneMetrics,
+  zoneMetrics,
+} from '@fedns/controller';
+import { CONTROLLER_ACTOR, type Fence, followObjects, type ObjectFeed, type Store } from '@fedns/store';
+import type { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import type { Running } from './roles.js';
+
+const LEASE = 'fedns-controller';
+
+export interface ControlPlane {
+  /** Who leads, for /readyz and logs. */
+  status(): LeaderStatus;
+  /** The running controller while this process leads (the demo waits on it). */
+  controller(): FederationController | undefined;
+  stop(): Promise<void>;
+}
+
+interface Loops {
+  controller: FederationController;
+  records: RecordsReconciler;
+  feed: ObjectFeed;
+}
+
+export async function startControlPlane(c: Config, run: Running, store: Store, registry: Registry): Promise<ControlPlane> {
+  const log = run.logger.child({ role: 'controller' });
+  const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
+  const metrics: { controller: ControllerMetrics; zone: ZoneMetrics } = { controller: controllerMetrics(registry), zone: zoneMetrics(registry) };
+  let loops: Loops | undefined;
+
+  const startLoops = async (fence: Fence | undefined): Promise<void> => {
+    // The fence of this leadership, fixed: a write still in flight after stepping down carries
+    // the old epoch, and the store refuses it.
+    const fenced = () => fence;
+    const records = new RecordsReconciler({ store, federation: { name: c.federation, zone: c.zone }, defaults, metrics: metrics.zone, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs, fence: fenced });
+    const owner = { federation: c.federation, installationId: store.installationId };
+    const timing = { clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs };
+    const controller = new FederationController({ store, records, owner, defaults, metrics: metrics.controller, timing, logger: log, fence: fenced });
+    const feed = await followObjects(store, {
+      onChange: (ch) => {
+        if (ch.actor === CONTROLLER_ACTOR) return; // its own status writes
+        if (ch.kind === 'services') controller.onServiceChange(ch.namespace, ch.name);
+        else if (ch.kind === 'clusters') controller.onClusterChange(ch.name);
+      },
+      onCompacted: () => {
+        records.enqueueAll('object log compacted past this controller: looking at everything again');
+        void controller.syncClusters().then(() => controller.resync());
+      },
+      onError: (err) => log.warn({ err: String(err) }, 'cannot read the object log; the periodic resync catches up'),
+    });
+    loops = { controller, records, feed };
+    await controller.start();
+    records.enqueueAll(fence ? `started leading (epoch ${fence.epoch})` : 'start-up');
+  };
+
+  const stopLoops = async (): Promise<void> => {
+    const l = loops;
+    loops = undefined;
+    if (!l) return;
+    l.feed.stop();
+    l.records.stop();
+    await l.controller.stop();
+  };
+
+  let elector: LeaderElector | undefined;
+  if (store.needsLeaderElection) {
+    elector = new LeaderElector({
+      store,
+      lease: LEASE,
+      identity: c.id ?? `${hostname()}-${process.pid}`,
+      timing: { leaseDurationMs: c.leaseDurationMs, renewDeadlineMs: c.renewDeadlineMs, retryPeriodMs: c.retryPeriodMs },
+      onStartedLeading: (fence) => startLoops(fence),
+      onStoppedLeading: () => stopLoops(),
+      logger: log,
+      registry,
+    });
+    elector.start();
+  } else {
+    await startLoops(undefined);
+  }
+  const plane: ControlPlane = {
+    status: () => elector?.status() ?? { leading: true, identity: `${hostname()}-${process.pid}` },
+    controller: () => loops?.controller,
+    async stop() {
+      if (elector) await elector.stop();
+      else await stopLoops();
+    },
+  };
+  run.closers.push(() => plane.stop());
+  return plane;
+}

@@ -1,0 +1,145 @@
+/** Rows as both engines read them, and their mapping to the interface's types. */
+import type { RecordSet } from '@fedns/model';
+import { compareSerial, nextSerial } from '@fedns/model';
+import type { JournalEntry, StoredShard } from './types.js';
+
+export interface RecordRow {
+  name: string;
+  type: string;
+  ttl: number;
+  data: string;
+  level: string;
+  namespace: string;
+  service: string;
+  region: string | null;
+  zone: string | null;
+}
+
+export interface JournalRow {
+  seq: number;
+  soa_serial: number;
+  prev_soa: number;
+  at: string;
+  cause: string;
+  deleted: string;
+  added: string;
+}
+
+export interface ShardRow {
+  cluster: string;
+  namespace: string;
+  service: string;
+  addresses: string;
+  ready_endpoints: number;
+  healthy: number | boolean;
+  since: string;
+  message: string;
+  ever_healthy: number | boolean;
+  recovering_since: string | null;
+  reported: number | boolean;
+  conflict: string | null;
+}
+
+export function rowToRecordSet(r: RecordRow): RecordSet {
+  const rs: RecordSet = {
+    name: r.name,
+    type: r.type as RecordSet['type'],
+    ttl: Number(r.ttl),
+    data: typeof r.data === 'string' ? (JSON.parse(r.data) as string[]) : (r.data as string[]),
+    level: r.level as RecordSet['level'],
+    namespace: r.namespace,
+    service: r.service,
+  };
+  if (r.region !== null) rs.region = r.region;
+  if (r.zone !== null) rs.zone = r.zone;
+  return rs;
+}
+
+export function rowToEntry(r: JournalRow): JournalEntry {
+  const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as RecordSet[]) : (v as RecordSet[]));
+  return {
+    seq: Number(r.seq),
+    soaSerial: Number(r.soa_serial),
+    prevSoaSerial: Number(r.prev_soa),
+    at: typeof r.at === 'string' ? r.at : new Date(r.at as unknown as Date).toISOString(),
+    cause: r.cause,
+    deleted: parse(r.deleted),
+    added: parse(r.added),
+  };
+}
+
+export function rowToShard(r: ShardRow): StoredShard {
+  const s: StoredShard = {
+    cluster: r.cluster,
+    namespace: r.namespace,
+    service: r.service,
+    addresses: typeof r.addresses === 'string' ? (JSON.parse(r.addresses) as string[]) : (r.addresses as string[]),
+    readyEndpoints: Number(r.ready_endpoints),
+    healthy: r.healthy === 1 || r.healthy === true,
+    since: r.since,
+    message: r.message,
+    everHealthy: r.ever_healthy === 1 || r.ever_healthy === true,
+    reported: r.reported === 1 || r.reported === true,
+  };
+  if (r.recovering_since !== null) s.recoveringSince = r.recovering_since;
+  if (r.conflict !== null) s.conflict = r.conflict;
+  return s;
+}
+
+/** The shard's columns in the order both engines' upserts take them. */
+export function shardParams(s: StoredShard): (string | number | null)[] {
+  return [
+    s.cluster,
+    s.namespace,
+    s.service,
+    JSON.stringify(s.addresses),
+    s.readyEndpoints,
+    s.healthy ? 1 : 0,
+    s.since,
+    s.message,
+    (s.everHealthy ?? s.healthy) ? 1 : 0,
+    s.recoveringSince ?? null,
+    (s.reported ?? true) ? 1 : 0,
+    s.conflict ?? null,
+  ];
+}
+
+/**
+ * The serial of the next commit: one above the current serial, or above the
+ * highest serial a nameserver reported serving if that one is ahead (RFC 1982),
+ * so no serial is ever served with two contents (issue 11).
+ */
+export function nextCommitSerial(current: number, served: readonly number[]): number {
+  let base = current >>> 0;
+  for (const s of served) if ((compareSerial(s >>> 0, base) ?? 0) > 0) base = s >>> 0;
+  return nextSerial(base);
+}
+
+/**
+ * What a zone diff journals: the stored old content of every deleted or
+ * replaced RRset (so IXFR removes exactly it) and the new content of every
+ * upserted one, given a lookup of what is stored now.
+ */
+export function journalContent(diff: { upserts: RecordSet[]; deletes: RecordSet[] }, stored: (name: string, type: string) => RecordSet | undefined): { deleted: RecordSet[]; added: RecordSet[]; deleteKeys: RecordSet[] } {
+  const deleted: RecordSet[] = [];
+  const deleteKeys: RecordSet[] = [];
+  for (const rs of diff.deletes) {
+    const prior = stored(rs.name, rs.type);
+    if (!prior) continue;
+    deleted.push(prior);
+    deleteKeys.push(prior);
+  }
+  const byKey = new Map<string, RecordSet>();
+  for (const rs of diff.upserts) {
+    const prior = stored(rs.name, rs.type);
+    if (prior) deleted.push(prior);
+    byKey.set(`${rs.name}/${rs.type}`, rs);
+  }
+  return { deleted, added: [...byKey.values()], deleteKeys };
+}
+
+/** The services a journal entry touched (for the history index). */
+export function touchedServices(entry: { deleted: RecordSet[]; added: RecordSet[] }): [string, string][] {
+  const keys = new Set([...entry.deleted, ...entry.added].map((r) => `${r.namespace}\u0000${r.service}`));
+  return [...keys].map((k) => k.split('\u0000') as [string, string]);
+}
