@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything fedns, its demo and its tests need on a fresh Debian machine:
 # the DNS tools the tests drive (dig, kdig, dnsperf, NSD, Knot, Unbound), openssl (the demo's and
-# the TLS tests' certificates), Node.js (the LTS release in .node-version, into .node/) and the
+# the TLS tests' certificates), PostgreSQL 15 (the PostgreSQL store's tests start throwaway servers
+# from its binaries, as the postgres user), Node.js (the LTS release in .node-version, into .node/) and the
 # pnpm workspace. Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,15 +11,25 @@ missing=0
 for tool in dig kdig dnsperf nsd knotd unbound openssl npm; do
   command -v "$tool" >/dev/null 2>&1 || missing=1
 done
+# Debian 12's postgresql is PostgreSQL 15 (initdb, pg_ctl, postgres, pg_basebackup, pg_dump under
+# /usr/lib/postgresql/15/bin); the tests never use the system cluster it may create and start.
+pg_missing=0
+[ -x /usr/lib/postgresql/15/bin/initdb ] || { missing=1; pg_missing=1; }
 if [ "$missing" = 1 ]; then
   packages="bind9-dnsutils knot-dnsutils dnsperf nsd knot unbound openssl"
   # npm only fetches the Node.js package below; a machine without any Node.js gets Debian's.
   command -v npm >/dev/null 2>&1 || packages="$packages npm"
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || packages="$packages postgresql"
   echo "setup: installing Debian packages ($packages)…"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq $packages >/dev/null
+  if [ "$pg_missing" = 1 ] && command -v pg_ctlcluster >/dev/null 2>&1; then
+    # The package starts a default cluster on port 5432; nothing here uses it.
+    pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+  fi
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "setup: PostgreSQL 15 is missing after installing postgresql" >&2; exit 1; }
 fi
 command -v kubectl >/dev/null 2>&1 || echo "setup: warning: kubectl is not on PATH; the kubectl end-to-end tests need it" >&2
 

@@ -2,7 +2,9 @@
  * Opens a store by URL (kine's driver registry): `sqlite:PATH` (the embedded
  * default, `<data-dir>/fedns.db`) or `postgres://…` (high availability).
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PostgresStore } from './postgres/index.js';
 import { SqliteStore } from './sqlite/engine.js';
 import type { Store } from './types.js';
 
@@ -34,6 +36,20 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!path) throw new StoreUrlError('store: sqlite: needs a file path (sqlite:/var/lib/fedns/fedns.db)');
     return SqliteStore.open({ path, readonly: opts.readonly, keyFile: opts.keyFile, objectLogSize: opts.objectLogSize });
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    // The credentials key: given, or `secret.key` in the data dir, created when missing by a writer.
+    // Every process of an installation needs the same one: a different key is refused at open.
+    const keyFile = opts.keyFile ?? (opts.readonly ? undefined : join(opts.dataDir ?? './data', 'secret.key'));
+    if (keyFile && !opts.readonly) mkdirSync(dirname(keyFile), { recursive: true });
+    return PostgresStore.open({
+      url,
+      readonly: opts.readonly,
+      keyFile,
+      createKeyFile: !opts.readonly,
+      objectLogSize: opts.objectLogSize,
+      passwordFile: opts.passwordFile,
+    });
   }
   throw new StoreUrlError(`store: "${url}" is not sqlite:PATH or postgres://…`);
 }
