@@ -19,7 +19,7 @@ import {
   zoneMetrics,
 } from '@fedns/controller';
 import { CONTROLLER_ACTOR, type Fence, followObjects, type ObjectFeed, type Store } from '@fedns/store';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Config } from './config.js';
 import type { Running } from './roles.js';
 
@@ -79,6 +79,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     await l.controller.stop();
   };
 
+  watchReplication(store, registry, log, run);
   let elector: LeaderElector | undefined;
   if (store.needsLeaderElection) {
     elector = new LeaderElector({
@@ -105,4 +106,35 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
   };
   run.closers.push(() => plane.stop());
   return plane;
+}
+
+/**
+ * Warns at start and keeps a gauge when the store replicates without waiting
+ * for a standby: a failover could then lose acknowledged commits, and a new
+ * leader would hand out a serial again (served serials guard only what
+ * nameservers reported).
+ */
+function watchReplication(store: Store, registry: Registry, log: Running['logger'], run: Running): void {
+  const status = store.replicationStatus?.bind(store);
+  if (!status) return;
+  const gauge = new Gauge({ name: 'fedns_store_synchronous_replication', help: 'Whether the store waits for a standby before a commit is acknowledged (1) or not (0)', registers: [registry] });
+  const standbys = new Gauge({ name: 'fedns_store_sync_standbys', help: 'Standbys in sync or quorum state, as the store reports them', registers: [registry] });
+  let warned: boolean | undefined;
+  const check = async () => {
+    try {
+      const s = await status();
+      gauge.set(s.synchronous ? 1 : 0);
+      if (s.syncStandbys !== undefined) standbys.set(s.syncStandbys);
+      if (!s.synchronous && warned !== true) {
+        log.warn({ synchronousStandbyNames: s.synchronousStandbyNames, synchronousCommit: s.synchronousCommit }, 'PostgreSQL commits do not wait for a standby: a failover can lose acknowledged writes and reuse a zone serial; set synchronous_standby_names (e.g. ANY 1 (…)) and synchronous_commit = on');
+        warned = true;
+      } else if (s.synchronous) warned = false;
+    } catch (err) {
+      log.debug({ err: String(err) }, 'cannot read the store’s replication settings');
+    }
+  };
+  void check();
+  const timer = setInterval(() => void check(), 60_000);
+  timer.unref();
+  run.closers.push(() => clearInterval(timer));
 }

@@ -23,6 +23,7 @@ export interface JournalRow {
   cause: string;
   deleted: string;
   added: string;
+  epoch?: number | string | null;
 }
 
 export interface ShardRow {
@@ -65,6 +66,7 @@ export function rowToEntry(r: JournalRow): JournalEntry {
     cause: r.cause,
     deleted: parse(r.deleted),
     added: parse(r.added),
+    ...(r.epoch !== null && r.epoch !== undefined ? { epoch: Number(r.epoch) } : {}),
   };
 }
 

@@ -88,6 +88,8 @@ export interface JournalEntry {
   prevSoaSerial: number;
   at: string;
   cause: string;
+  /** The leader epoch the commit was fenced with (absent without elections). */
+  epoch?: number;
   deleted: RecordSet[];
   added: RecordSet[];
 }
@@ -227,6 +229,13 @@ export interface Store {
   acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined>;
   releaseLease(name: string, holder: string): Promise<void>;
   readLease(name: string): Promise<LeaseRecord | undefined>;
+
+  // ---- durability ----
+  /**
+   * Engines with replication (PostgreSQL) say whether a commit waits for a
+   * standby: without that, a failover can lose acknowledged commits.
+   */
+  replicationStatus?(): Promise<{ synchronous: boolean; synchronousStandbyNames: string; synchronousCommit: string; syncStandbys: number | undefined; inRecovery: boolean }>;
 
   // ---- bulk ----
   /** Writes many things in one transaction (a tool's import into an empty store; not for live use). */

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { RecordSet } from '@fedns/model';
 import { migrate, openStore, readMigrations, SchemaTooNewError, SQLITE_MIGRATIONS_DIR, SqliteStore } from '../src/index.js';
 import { transaction } from '../src/sqlite/tx.js';
+import { storeConformance } from './conformance.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fedns-store-'));
 const open = (dir: string, extra: { migrationsDir?: string; readonly?: boolean } = {}) => SqliteStore.open({ path: join(dir, 'fedns.db'), ...extra });
@@ -194,4 +195,13 @@ test('two processes writing one file: compare-and-swap writes neither fail nor l
   assert.equal(seen.size, n, 'every resourceVersion handed out once');
   assert.equal(await store.revision(), rv0 + 2 * n, 'no update lost');
   await store.close();
+});
+
+// Everything the interface promises, on SQLite: one writer by construction, so fences are not checked.
+const conformanceDir = tmp();
+storeConformance('sqlite', async () => SqliteStore.open({ path: join(conformanceDir, 'fedns.db'), objectLogSize: 200 }), {
+  fencing: false,
+  leases: true,
+  objectLogSize: 200,
+  rawContents: async () => Buffer.concat(readdirSync(conformanceDir).filter((f) => f.startsWith('fedns.db')).map((f) => readFileSync(join(conformanceDir, f)))),
 });

@@ -111,16 +111,16 @@ async function loadJournal(c: Conn, journal: JournalEntry[]): Promise<void> {
   const flush = async () => {
     if (!chunk.length) return;
     await c.query(
-      `INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added)
-       SELECT seq, soa_serial, prev_soa, at, cause, deleted, added FROM json_to_recordset($1::json)
-         AS x(seq bigint, soa_serial bigint, prev_soa bigint, at timestamptz, cause text, deleted json, added json)`,
+      `INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added, epoch)
+       SELECT seq, soa_serial, prev_soa, at, cause, deleted, added, epoch FROM json_to_recordset($1::json)
+         AS x(seq bigint, soa_serial bigint, prev_soa bigint, at timestamptz, cause text, deleted json, added json, epoch bigint)`,
       [`[${chunk.join(',')}]`],
     );
     chunk = [];
     bytes = 0;
   };
   for (const e of journal) {
-    const json = JSON.stringify({ seq: e.seq, soa_serial: e.soaSerial >>> 0, prev_soa: e.prevSoaSerial >>> 0, at: e.at, cause: e.cause, deleted: e.deleted, added: e.added });
+    const json = JSON.stringify({ seq: e.seq, soa_serial: e.soaSerial >>> 0, prev_soa: e.prevSoaSerial >>> 0, at: e.at, cause: e.cause, deleted: e.deleted, added: e.added, epoch: e.epoch ?? null });
     if (bytes + json.length > CHUNK_BYTES) await flush();
     chunk.push(json);
     bytes += json.length;

@@ -51,13 +51,14 @@ export class PgZone {
       const soaSerial = nextCommitSerial(head.soa_serial, served);
       const seq = head.seq + 1;
       await c.query('UPDATE zone_head SET soa_serial = $1, seq = $2', [soaSerial, seq]);
-      const j = await c.query<{ at: Date }>('INSERT INTO journal (seq, soa_serial, prev_soa, cause, deleted, added) VALUES ($1, $2, $3, $4, $5::json, $6::json) RETURNING at', [
+      const j = await c.query<{ at: Date }>('INSERT INTO journal (seq, soa_serial, prev_soa, cause, deleted, added, epoch) VALUES ($1, $2, $3, $4, $5::json, $6::json, $7) RETURNING at', [
         seq,
         soaSerial,
         head.soa_serial,
         cause,
         JSON.stringify(deleted),
         JSON.stringify(added),
+        fence?.epoch ?? null,
       ]);
       const services = new Map([...deleted, ...added].map((r) => [`${r.namespace}\u0000${r.service}`, r]));
       await c.query(
@@ -65,7 +66,7 @@ export class PgZone {
         [seq, [...services.values()].map((r) => r.namespace), [...services.values()].map((r) => r.service)],
       );
       await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, `zone ${seq}`]);
-      return { seq, soaSerial, prevSoaSerial: head.soa_serial, at: (j.rows[0]?.at ?? new Date()).toISOString(), cause, deleted, added } satisfies JournalEntry;
+      return { seq, soaSerial, prevSoaSerial: head.soa_serial, at: (j.rows[0]?.at ?? new Date()).toISOString(), cause, deleted, added, ...(fence ? { epoch: fence.epoch } : {}) } satisfies JournalEntry;
     });
     this.committed(entry.seq);
     return entry;

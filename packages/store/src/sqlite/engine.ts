@@ -17,6 +17,7 @@ import { SecretBox } from '../secrets.js';
 import {
   type BulkData,
   ConflictError,
+  type Fence,
   type JournalEntry,
   type LeaseRecord,
   type MemberState,
@@ -250,6 +251,8 @@ export class SqliteStore implements Store {
   }
 
   async objectChangesSince(rv: number, limit = 10_000): Promise<ObjectChange[] | 'compacted'> {
+    // A position past the head is from a history this store does not have (a restored backup): relist.
+    if (rv > Number(this.#meta('resource_version') ?? '1')) return 'compacted';
     return this.#log.since(rv, limit);
   }
 
@@ -331,7 +334,7 @@ export class SqliteStore implements Store {
     return (this.#s.recordSetsOfService.all(namespace, service) as unknown as RecordRow[]).map(rowToRecordSet);
   }
 
-  async commitZone(diff: RecordSetDiff, cause: string): Promise<JournalEntry | undefined> {
+  async commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
     if (diff.upserts.length === 0 && diff.deletes.length === 0) return undefined;
     const s = this.#s;
     const entry = transaction(this.#db, (): JournalEntry => {
@@ -348,15 +351,17 @@ export class SqliteStore implements Store {
       const at = new Date().toISOString();
       this.#setMeta('soa_serial', String(soaSerial));
       this.#setMeta('journal_seq', String(seq));
-      s.appendJournal.run(seq, soaSerial, prevSoa, at, cause, JSON.stringify(deleted), JSON.stringify(added));
+      s.appendJournal.run(seq, soaSerial, prevSoa, at, cause, JSON.stringify(deleted), JSON.stringify(added), fence?.epoch ?? null);
       for (const [ns, svc] of touchedServices({ deleted, added })) s.tagJournal.run(seq, ns, svc);
-      return { seq, soaSerial, prevSoaSerial: prevSoa, at, cause, deleted, added };
+      return { seq, soaSerial, prevSoaSerial: prevSoa, at, cause, deleted, added, ...(fence ? { epoch: fence.epoch } : {}) };
     });
     this.#emit({ what: 'zone', seq: entry.seq });
     return entry;
   }
 
   async zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined> {
+    // Past the head: another history (a restored backup); the follower reloads.
+    if (seq > this.#headSeq()) return undefined;
     const first = this.#s.firstSeq.get() ?? null;
     if (seq < this.#headSeq() && (first === null || first > seq + 1)) return undefined;
     return (this.#s.journalSince.all(seq) as unknown as JournalRow[]).map(rowToEntry);
@@ -428,7 +433,7 @@ export class SqliteStore implements Store {
       if (z) {
         for (const rs of z.recordSets) s.upsertRecordSet.run(rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null);
         for (const e of z.journal) {
-          s.appendJournal.run(e.seq, e.soaSerial, e.prevSoaSerial, e.at, e.cause, JSON.stringify(e.deleted), JSON.stringify(e.added));
+          s.appendJournal.run(e.seq, e.soaSerial, e.prevSoaSerial, e.at, e.cause, JSON.stringify(e.deleted), JSON.stringify(e.added), e.epoch ?? null);
           for (const [ns, svc] of touchedServices(e)) s.tagJournal.run(e.seq, ns, svc);
         }
         this.#setMeta('soa_serial', String(z.soaSerial >>> 0));

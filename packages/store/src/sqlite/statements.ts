@@ -56,7 +56,7 @@ export function prepareStatements(db: DatabaseSync) {
          namespace = excluded.namespace, service = excluded.service, region = excluded.region, zone = excluded.zone`,
     ),
     deleteRecordSet: db.prepare('DELETE FROM record_sets WHERE name = ? AND type = ?'),
-    appendJournal: db.prepare('INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    appendJournal: db.prepare('INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     journalSince: db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq'),
     journalFromPrevSoa: db.prepare('SELECT * FROM journal WHERE seq >= (SELECT MAX(seq) FROM journal WHERE prev_soa = ?) ORDER BY seq'),
     tagJournal: db.prepare('INSERT OR IGNORE INTO journal_services (seq, namespace, service) VALUES (?, ?, ?)'),
