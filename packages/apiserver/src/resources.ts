@@ -96,7 +96,7 @@ export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster
       drainedZones: { type: 'array', items: str, description: 'Zones of this cluster whose shards are not published.' },
     },
   },
-  status: { type: 'object', properties: { region: str, zones: strList, conditions } },
+  status: { type: 'object', properties: { region: str, zones: strList, lastSeen: str, conditions } },
 });
 
 export const recordSetSchema: JsonSchema = kindSchema('DNSRecordSet is one RRset of the federation zone, as published (read-only).', {

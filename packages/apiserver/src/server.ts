@@ -88,7 +88,6 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ...(authenticate ? { authenticate, authorize } : {}),
   });
   await app.register(dashboardPlugin, { prefix: '/ui', store: opts.store, federation: opts.federation, dir: opts.dashboardDir, ...(authenticate ? { authenticate } : {}) });
-  app.get('/ui', async (_req, reply) => reply.redirect('/ui/'));
 
   app.get('/readyz', async (_req, reply) => ((opts.ready?.() ?? true) ? (opts.readyText?.() ?? 'ok') : reply.code(503).send('not ready')));
   app.get('/livez', async () => 'ok');

@@ -110,6 +110,8 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
     reply.headers(SECURITY_HEADERS);
   });
   await app.register(dashboardApi, { ...opts, prefix: '/api' });
+  // `/ui` → `/ui/`: the page's relative asset paths need the slash.
+  app.get('', async (_req, reply) => reply.redirect(`${app.prefix}/`));
   const built = opts.dir !== undefined && existsSync(join(opts.dir, 'index.html'));
   if (built) {
     // Hashed asset names never change content: cache them for good; index.html always revalidates.
@@ -121,6 +123,6 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
       setHeaders: (res, path) => res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
     });
   } else {
-    app.get('/', async (_req, reply) => reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT));
+    app.get('/', { prefixTrailingSlash: 'slash' }, async (_req, reply) => reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT));
   }
 }
