@@ -52,7 +52,8 @@ async function failure(res: Response): Promise<ApiError> {
   } catch {
     // not JSON
   }
-  if (res.status === 401) session.end('The token was not accepted (401 Unauthorized). Log in again.');
+  // A refused token ends the session; no token at all (the first visit) just shows the login screen.
+  if (res.status === 401 && session.token()) session.end('The token was not accepted (401 Unauthorized). Log in again.');
   return new ApiError(message, res.status);
 }
 
