@@ -107,7 +107,7 @@ test('explain: a DNS name (with or without the zone) and a service cascade', asy
   const tree = await fedns('explain', 'default/web');
   assert.match(tree, /^service default\/web\n/);
   assert.match(tree, /├─ web\.default\.ops\.svc\.r1\.example\.com\. \[region\]/);
-  assert.match(tree, /│  ├─ web\.default\.ops\.svc\.r1-a\.r1\.example\.com\. \[zone\]/);
+  assert.match(tree, /│ {2}├─ web\.default\.ops\.svc\.r1-a\.r1\.example\.com\. \[zone\]/);
   const missing = await kubectl(['fedns', 'explain', `nope.${GLOBAL}`]);
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr.trim().split('\n').length, 1);
