@@ -12,4 +12,6 @@ export { applyRecordSetDiff, diffRecordSets } from './diff.js';
 export { shardServable } from './health.js';
 export { serviceNameProblems, serviceNames } from './names.js';
 export { compareRecordSets, recordSetKey } from './order.js';
-export { explainName, formatExplanation, type Explanation, type ExplainStep, type ExplainedShard } from './explain.js';
+export { explainName, formatExplanation, type Explanation, type ExplainStep, type ExplainedProbe, type ExplainedShard } from './explain.js';
+export { centreOf, clusterLocation, nearestRegion, rankRegions, type RankedRegion, regionLocations } from './locations.js';
+export { addressPolicy, fallbackRegion } from './traffic.js';

@@ -9,7 +9,7 @@ import { shuffled } from './helpers.js';
 
 const CLUSTER_NAMES = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 // Includes an unknown region (''), mixed case and labels that break DNS rules: the builder must cope.
-const REGIONS = ['us-east1', 'europe-west1', 'Asia-East1', '', 'bad_region'];
+const REGIONS = ['us-east1', 'europe-west1', 'Asia-East1', 'us-central1', 'mars-north1', '', 'bad_region'];
 const ZONES = ['a', 'b', 'c', 'B', 'bad_zone', 'z'.repeat(63)];
 // One zone leaves room; the long one makes region/zone names overflow 253 octets while global fits.
 const FED_ZONES = ['example.com.', `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(40)}.example.com.`];
@@ -25,7 +25,8 @@ const clusterArb = (name: string): fc.Arbitrary<ClusterTopology> =>
     zones: fc.uniqueArray(fc.constantFrom(...ZONES), { maxLength: 3 }),
     drained: fc.integer({ min: 0, max: 3 }).map((n) => n === 0), // one in four
     drainedZones: fc.subarray(ZONES, { maxLength: 2 }),
-  }).map((c) => ({ name, ...c }));
+    location: fc.option(fc.record({ latitude: fc.integer({ min: -90, max: 90 }), longitude: fc.integer({ min: -180, max: 180 }) }), { freq: 3, nil: undefined }),
+  }).map(({ location, ...c }) => ({ name, ...c, ...(location ? { location } : {}) }));
 
 const inputArb: fc.Arbitrary<CascadeInput> = fc
   .record({
@@ -35,7 +36,7 @@ const inputArb: fc.Arbitrary<CascadeInput> = fc
   })
   .chain(({ fedZone, clusterNames, serviceKeys }) =>
     fc.record({
-      federation: fc.constant({ name: 'myfed', zone: fedZone }),
+      federation: fc.constantFrom<CascadeInput['federation']>({ name: 'myfed', zone: fedZone }, { name: 'myfed', zone: fedZone, regionFallback: 'nearest' }, { name: 'myfed', zone: fedZone, regionFallback: 'global' }),
       clusters: fc.tuple(...clusterNames.map(clusterArb)),
       services: fc.tuple(
         ...serviceKeys.map(([name, namespace]) =>
@@ -47,6 +48,8 @@ const inputArb: fc.Arbitrary<CascadeInput> = fc
               failMode: fc.constantFrom('open' as const, 'closed' as const),
               minReadyEndpoints: fc.integer({ min: 1, max: 2 }),
               clusters: fc.subarray([...CLUSTER_NAMES, 'ghost']),
+              weights: fc.dictionary(fc.constantFrom(...CLUSTER_NAMES), fc.integer({ min: 0, max: 4 }), { maxKeys: 4 }),
+              routing: fc.constantFrom('all' as const, 'nearest' as const),
             },
             { requiredKeys: ['name', 'namespace', 'ttl', 'failMode', 'minReadyEndpoints'] },
           ),
@@ -65,6 +68,8 @@ const inputArb: fc.Arbitrary<CascadeInput> = fc
     }),
   )
   .map((i) => ({ ...i, clusters: [...i.clusters], services: [...i.services] as ServicePolicy[] }));
+
+const variantsUnion = (rs: RecordSet) => [...new Set(rs.policy?.variants.flatMap((v) => v.data))].sort(compareAddresses);
 
 function byName(sets: readonly RecordSet[]): Map<string, RecordSet[]> {
   const map = new Map<string, RecordSet[]>();
@@ -121,6 +126,48 @@ test('property: a CNAME never shares its name; names are valid, absolute, lower-
         }
         if (rs.level !== 'global') assert.ok(rs.region);
         if (rs.level === 'zone') assert.ok(rs.zone);
+      }
+    }),
+    RUNS,
+  );
+});
+
+test('property: traffic policy — variants add up to the data, weigh > 0, route only at the global name, as the service says', () => {
+  fc.assert(
+    fc.property(inputArb, (input) => {
+      const svc = new Map(input.services.map((s) => [`${s.namespace}/${s.name}`, s]));
+      for (const rs of buildRecordSets(input)) {
+        const s = svc.get(`${rs.namespace}/${rs.service}`) as ServicePolicy;
+        if (!rs.policy) continue;
+        assert.ok(rs.type === 'A' || rs.type === 'AAAA', `${rs.name} ${rs.type} has a policy`);
+        assert.ok(rs.policy.variants.length >= 2, 'a policy chooses between at least two shards');
+        assert.deepEqual(variantsUnion(rs), rs.data, `${rs.name}: the data is the union of the variants`);
+        assert.equal(Boolean(rs.policy.weighted), s.weights !== undefined);
+        assert.equal(rs.policy.routing === 'nearest', rs.level === 'global' && s.routing === 'nearest');
+        for (const v of rs.policy.variants) {
+          assert.ok(v.weight > 0, `${v.cluster} of weight 0 published at ${rs.name}`);
+          assert.equal(v.weight, s.weights?.[v.cluster] ?? 1);
+        }
+      }
+    }),
+    RUNS,
+  );
+});
+
+test('property: with nearest fallback a region CNAME goes to another region with addresses, or to the global name', () => {
+  fc.assert(
+    fc.property(inputArb, (input) => {
+      const out = buildRecordSets(input);
+      const names = byName(out);
+      for (const rs of out) {
+        if (rs.type !== 'CNAME' || rs.level !== 'region') continue;
+        const target = names.get(rs.data[0] ?? '') ?? [];
+        const level = target[0]?.level;
+        if (input.federation.regionFallback !== 'nearest') assert.equal(level, 'global');
+        else if (level === 'region') {
+          assert.notEqual(target[0]?.region, rs.region);
+          assert.ok(target.some((t) => t.type === 'A' || t.type === 'AAAA'), `${rs.name} aliases to ${rs.data[0]}, which has no addresses`);
+        } else assert.equal(level, 'global');
       }
     }),
     RUNS,
@@ -194,7 +241,7 @@ test('property: applying diff(current, desired) to current yields desired, and t
       const currentByKey = new Map(current.map((rs) => [key(rs), rs]));
       for (const rs of diff.upserts) {
         const old = currentByKey.get(key(rs));
-        assert.ok(!old || old.ttl !== rs.ttl || old.data.join() !== rs.data.join(), `${key(rs)} unchanged but upserted`);
+        assert.ok(!old || old.ttl !== rs.ttl || old.data.join() !== rs.data.join() || JSON.stringify(old.policy) !== JSON.stringify(rs.policy), `${key(rs)} unchanged but upserted`);
       }
       assert.deepEqual(diffRecordSets(desired, applyRecordSetDiff(current, diff)), { upserts: [], deletes: [] });
     }),
@@ -205,16 +252,23 @@ test('property: applying diff(current, desired) to current yields desired, and t
 test('the generator reaches every shape the properties are about', () => {
   const seen = new Map<string, number>();
   const count = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
-  for (const input of fc.sample(inputArb, { numRuns: 500, seed: 42 })) {
+  for (const input of fc.sample(inputArb, { numRuns: 2000, seed: 42 })) {
     const out = buildRecordSets(input);
-    for (const rs of out) count(`${rs.level} ${rs.type}${rs.type === 'TXT' ? ` ${rs.data[0]}` : ''}`);
+    const levelOf = new Map(out.map((rs) => [rs.name, rs.level]));
+    for (const rs of out) {
+      count(`${rs.level} ${rs.type}${rs.type === 'TXT' ? ` ${rs.data[0]}` : ''}`);
+      if (rs.type === 'CNAME' && rs.level === 'region' && levelOf.get(rs.data[0] ?? '') === 'region') count('region CNAME to the nearest region');
+      if (rs.policy?.weighted) count(`${rs.level} weighted`);
+      if (rs.policy?.routing) count('global routed');
+    }
     if (input.federation.zone !== 'example.com.' && input.clusters.some((c) => c.region !== '')) count('overlong names skipped');
   }
   const shapes = [...seen.keys()].sort();
   for (const expected of [
     'global A', 'global AAAA', 'global TXT fedns: no healthy shard (fail-closed)', 'global TXT fedns: no shard address known',
     'region A', 'region AAAA', 'region CNAME', 'zone A', 'zone AAAA', 'zone CNAME', 'overlong names skipped',
+    'region CNAME to the nearest region', 'global weighted', 'region weighted', 'global routed',
   ]) {
-    assert.ok((seen.get(expected) ?? 0) >= 3, `generator rarely produces "${expected}": ${shapes.join(', ')}`);
+    assert.ok((seen.get(expected) ?? 0) >= 3, `generator rarely produces "${expected}": ${shapes.map((k) => `${k} ${seen.get(k)}`).join(", ")}`);
   }
 });
