@@ -29,6 +29,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
   const log = run.logger.child({ role: 'controller' });
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
   const elected = store.needsLeaderElection;
+  const identity = c.id ?? `${hostname()}-${process.pid}`;
   // The fence of the latest leadership, kept after stepping down: a write still in flight then
   // carries the old epoch, which the store refuses once the lease has moved or expired.
   let fence: Fence | undefined;
@@ -36,7 +37,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
   const deposed = () => elector?.deposed('the store refused this process’s epoch');
   const records = new RecordsReconciler({
     store,
-    federation: { name: c.federation, zone: c.zone },
+    federation: { name: c.federation, zone: c.zone, regionFallback: c.regionFallback },
     defaults,
     registry,
     logger: run.logger,
@@ -56,6 +57,8 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     fence: () => fence,
     standby: elected,
     onFenced: deposed,
+    // Every controller probes, leading or not, under its identity (issue 14).
+    proberId: identity,
   });
   // Members are connected and watched, and the object log followed, whether or not this process
   // leads: a standby that takes over has warm caches and one reconcile to do.
@@ -94,7 +97,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     elector = new LeaderElector({
       store,
       lease: LEASE,
-      identity: c.id ?? `${hostname()}-${process.pid}`,
+      identity,
       timing: { leaseDurationMs: c.leaseDurationMs, renewDeadlineMs: c.renewDeadlineMs, retryPeriodMs: c.retryPeriodMs },
       onStartedLeading: (f) => lead(f),
       onStoppedLeading: () => standBy(),
@@ -106,7 +109,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     await lead(undefined);
   }
   const plane: ControlPlane = {
-    status: () => elector?.status() ?? { leading: true, identity: `${hostname()}-${process.pid}` },
+    status: () => elector?.status() ?? { leading: true, identity },
     controller: () => (controller.isLeading ? controller : undefined),
     async stop() {
       if (elector) await elector.stop();

@@ -44,6 +44,8 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --cluster-grace DURATION   an unreachable member's shards keep their state this long (default 40s)
   --stabilization DURATION   a recovered shard waits this long before it is published (default 3s)
   --first-report-timeout D   a new service fails open only once every placed cluster reported, or after this (default 10s)
+  --region-fallback MODE     global (default: a region without healthy shards aliases to the global name)
+                             or nearest (to the nearest region that has one, by distance)
   --xfr-allow "NET [KEY],…"  who may AXFR/IXFR (address ranges, optionally with a TSIG key)
   --tsig-keys [hmac-sha256:]NAME:BASE64,…
   --notify "IP:PORT [KEY],…" secondaries to NOTIFY on every serial change

@@ -105,3 +105,10 @@ test('bad nameserver keys: one line naming the key', () => {
     assert.throws(() => parseCommand(['serve', ...flags], {}), (err: unknown) => err instanceof UsageError && re.test(err.message) && !err.message.includes('\n'), flags.join(' '));
   }
 });
+
+test('region fallback (issue 14): global by default, nearest on request, anything else a usage error', () => {
+  assert.equal(parseCommand(['serve'], {}).config.regionFallback, 'global');
+  assert.equal(parseCommand(['serve', '--region-fallback', 'nearest'], {}).config.regionFallback, 'nearest');
+  assert.equal(parseCommand(['controller'], { FEDNS_REGION_FALLBACK: 'nearest' }).config.regionFallback, 'nearest');
+  assert.throws(() => parseCommand(['serve', '--region-fallback', 'closest'], {}), (err: unknown) => err instanceof UsageError && err.message === 'region-fallback: "closest" is neither global nor nearest');
+});

@@ -10,6 +10,8 @@ import { type Logger, SILENT } from './logger.js';
 import type { MemberEvent } from './member.js';
 import { type ControllerMetrics, controllerMetrics } from './metrics.js';
 import type { Owner } from './ownership.js';
+import { Prober } from './prober.js';
+import { ProbeView } from './probe-view.js';
 import { PropagationReconciler } from './propagation.js';
 import { type ReconcileResult, WorkQueue } from './queue.js';
 import type { RecordsReconciler } from './records.js';
@@ -43,6 +45,14 @@ export interface FederationControllerOptions {
   standby?: boolean;
   /** A write was refused because this process's fence is no longer current. */
   onFenced?: () => void;
+  /**
+   * This process's identity as a prober (issue 14): every controller, leading
+   * or not, probes shards whose service has a probe and records its verdicts
+   * under it. Default `controller`.
+   */
+  proberId?: string;
+  /** Tests: how a probe of one address is made. */
+  probeCheck?: ConstructorParameters<typeof Prober>[0]['check'];
 }
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -64,6 +74,8 @@ export class FederationController {
   private readonly propagation: PropagationReconciler;
   private readonly status: StatusWriter;
   private readonly flattener: HostnameFlattener;
+  private readonly prober: Prober;
+  private readonly probeView: ProbeView;
   private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue };
   /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
   private readonly failing = new Map<string, Set<string>>();
@@ -112,8 +124,28 @@ export class FederationController {
     });
     const federation: FederationRef = records.federation;
     this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence);
+    this.probeView = new ProbeView({
+      store,
+      metrics: this.metrics,
+      log: this.log,
+      onChanged: (keys) => {
+        for (const k of keys) this.queues.shards.add(k);
+      },
+    });
+    this.prober = new Prober({
+      store,
+      identity: opts.proberId ?? 'controller',
+      metrics: this.metrics,
+      log: this.log,
+      ...(opts.probeCheck ? { check: opts.probeCheck } : {}),
+      // This process's own verdicts: a leader here looks at once rather than at the next poll.
+      onRecorded: () => {
+        if (this.leading) void this.probeView.refresh(true);
+      },
+    });
     this.shards = new ShardReconciler({
       store,
+      probes: (cluster, ns, name, target, addresses) => this.probeView.judge(cluster, ns, name, target, addresses),
       connections: this.connections,
       flattener: this.flattener,
       owner: opts.owner,
@@ -173,6 +205,9 @@ export class FederationController {
 
   async start(): Promise<void> {
     await this.syncClusters();
+    // Verdicts before the first reconcile: a leader never publishes a shard its probes failed.
+    if (this.leading) await this.probeView.start();
+    await this.prober.start();
     await this.resync();
     const probe = setInterval(() => void this.connections.probeAll(), this.opts.probeIntervalMs ?? 1000);
     const resync = setInterval(() => this.background(() => this.resync()), this.opts.resyncMs ?? 60_000);
@@ -186,6 +221,7 @@ export class FederationController {
   /** Starts writing: every queue held while standing by runs, and everything is looked at again. */
   async lead(): Promise<void> {
     this.leading = true;
+    await this.probeView.start();
     for (const q of this.writeQueues()) q.resume();
     await this.resync();
   }
@@ -193,6 +229,7 @@ export class FederationController {
   /** Stops writing (reconciles in flight finish, or are fenced); members stay watched. */
   standBy(): void {
     this.leading = false;
+    this.probeView.stop();
     for (const q of this.writeQueues()) q.pause();
   }
 
@@ -206,6 +243,8 @@ export class FederationController {
   }
 
   async stop(): Promise<void> {
+    this.probeView.stop();
+    await this.prober.stop();
     for (const t of this.timers) clearInterval(t);
     for (const q of Object.values(this.queues)) q.stop();
     this.flattener.stop();
@@ -228,6 +267,7 @@ export class FederationController {
   /** A federated service was created, changed or deleted (the records reconciler names the change from the object log). */
   onServiceChange(namespace: string, name: string): void {
     const k = svcKey(namespace, name);
+    this.background(() => this.prober.serviceChanged(namespace, name));
     this.opts.records.enqueue(namespace, name);
     for (const cluster of this.connections.names()) {
       this.queues.propagation.add(shardKey(cluster, namespace, name));
@@ -239,6 +279,7 @@ export class FederationController {
   /** Every federated service × cluster looked at again (the level-triggered safety net). */
   async resync(): Promise<void> {
     const { store } = this.opts;
+    await this.prober.resync();
     const keys = new Set((await store.listObjects('services')).items.map((s) => svcKey(s.namespace, s.name)));
     // Services gone but still with shards (deleted while this process was down), and shards of
     // clusters that left while it was down: their rows go.

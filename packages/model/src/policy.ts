@@ -137,6 +137,8 @@ function readProbe(a: Record<string, string>): { spec?: ProbeSpec; problems: { k
     else if (d.value < lo || d.value > hi) problems.push({ key, value: raw, message: `must be from ${lo / 1000} s to ${hi / 1000} s, got "${raw}"` });
     else spec[prop] = d.value;
   }
+  // Unset, the timeout is the default or the interval, whichever is shorter.
+  if (a[ANNOTATIONS.probeTimeout] === undefined) spec.timeoutMs = Math.min(spec.timeoutMs, spec.intervalMs);
   if (spec.timeoutMs > spec.intervalMs) {
     problems.push({ key: ANNOTATIONS.probeTimeout, value: a[ANNOTATIONS.probeTimeout] ?? `${spec.timeoutMs}ms`, message: `must not be longer than the interval (${spec.intervalMs / 1000} s)` });
   }
