@@ -15,3 +15,4 @@ export { compareRecordSets, recordSetKey } from './order.js';
 export { explainName, formatExplanation, type Explanation, type ExplainStep, type ExplainedProbe, type ExplainedShard } from './explain.js';
 export { centreOf, clusterLocation, nearestRegion, rankRegions, type RankedRegion, regionLocations } from './locations.js';
 export { addressPolicy, fallbackRegion } from './traffic.js';
+export { judgeProbes, PROBE_HEARTBEAT_MS, PROBE_STALE_MS, type ProbeJudgement, type ProbeVerdictView, verdictCounts, withProbes } from './probes.js';
