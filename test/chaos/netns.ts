@@ -16,22 +16,25 @@ export class TestNet {
   private constructor(
     readonly name: string,
     private readonly hostLink: string,
+    readonly hostIp: string,
+    readonly nsIp: string,
   ) {}
 
-  static async create(): Promise<TestNet> {
+  /** Another /30 than the default one lets tests that use namespaces run beside the chaos tests. */
+  static async create(ips: { host: string; ns: string } = { host: HOST_IP, ns: NS_IP }): Promise<TestNet> {
     const id = Math.random().toString(36).slice(2, 7);
     const name = `fedns-chaos-${id}`;
     const host = `fch${id}`;
     const peer = `fcn${id}`;
     const ip = (...args: string[]) => run('ip', args);
     await ip('netns', 'add', name);
-    const net = new TestNet(name, host);
+    const net = new TestNet(name, host, ips.host, ips.ns);
     process.once('exit', () => net.destroySync());
     await ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
     await ip('link', 'set', peer, 'netns', name);
-    await ip('addr', 'add', `${HOST_IP}/30`, 'dev', host);
+    await ip('addr', 'add', `${ips.host}/30`, 'dev', host);
     await ip('link', 'set', host, 'up');
-    await ip('netns', 'exec', name, 'ip', 'addr', 'add', `${NS_IP}/30`, 'dev', peer);
+    await ip('netns', 'exec', name, 'ip', 'addr', 'add', `${ips.ns}/30`, 'dev', peer);
     await ip('netns', 'exec', name, 'ip', 'link', 'set', peer, 'up');
     await ip('netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up');
     return net;
