@@ -50,7 +50,7 @@ const logs = new Map<string, string>();
 let workload: Workload;
 let sampler: ZoneSampler;
 let probe: AnswerProbe;
-const ledger = new ZoneLedger();
+const ledger = new ZoneLedger(['nsd']);
 const figures: string[] = [];
 
 /** A controller: where it runs (this machine, or the namespace that can be cut off) and its process. */

@@ -158,7 +158,8 @@ export class FederationController {
         },
         onRecovered: (key) => this.propagationRecovered(key),
       }),
-      shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
+      // Keys are independent (a key never runs twice at once): a takeover's backlog clears in parallel.
+      shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 8 }),
       status: queue('status', (key) => retryOnConflict(() => this.status.writeService(key)), { concurrency: 1 }),
     };
   }
