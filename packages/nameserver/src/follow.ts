@@ -80,3 +80,39 @@ export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions 
     catchUp,
   };
 }
+
+/**
+ * Follows only the store's SOA serial, not its records: what the primary of DNS
+ * worker processes needs to wake its workers and to time NOTIFY. At once for
+ * commits made in this process (the `commit` event), within `pollMs` for
+ * commits by another process (SQLite's data_version).
+ */
+export function followSerial(store: Store, opts: Pick<FollowOptions, 'pollMs' | 'logger' | 'onSerial'> = {}): { stop(): void; serial(): number } {
+  let serial = store.soaSerial();
+  let version = -1;
+  const seen = (s: number) => {
+    if (s === serial) return;
+    serial = s;
+    opts.onSerial?.(s);
+  };
+  const onCommit = (entry: JournalEntry) => seen(entry.soaSerial);
+  store.on('commit', onCommit);
+  const timer = setInterval(() => {
+    try {
+      const v = store.dataVersion();
+      if (v === version) return;
+      version = v;
+      seen(store.soaSerial());
+    } catch (err) {
+      opts.logger?.warn({ err }, 'cannot read the store');
+    }
+  }, opts.pollMs ?? 50);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      store.off('commit', onCommit);
+    },
+    serial: () => serial,
+  };
+}
