@@ -23,11 +23,16 @@
  * the queue dnsperf keeps full (OUTSTANDING / q/s), and -v's per-reply output
  * costs dnsperf enough CPU on a small machine to lower both servers' q/s.
  *
+ * The floor (FLOOR=0 turns it off): a bare Node.js dgram server (bench/udp-echo.ts) with the
+ * same process count, socket options and burst sending, echoing each query with no DNS work at
+ * all, measured in the same round. Its ratio to NSD is the most fedns could reach with Node's
+ * UDP sockets on this machine.
+ *
  * Noise: the machine may be shared. Every run reports the CPU that neither the
  * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
  * drops on the server's sockets (/proc/net/udp), where lost queries come from.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,9 +60,13 @@ const CLIENTS = Number(process.env.CLIENTS ?? 16);
 const THREADS = Number(process.env.THREADS ?? 1);
 const OUTSTANDING = Number(process.env.OUTSTANDING ?? 300);
 const TARGET = 0.9;
+// Also measure a bare Node dgram echo server (bench/udp-echo.ts) with the same process count: the
+// most any Node.js UDP server reaches here, fedns's own work excluded.
+const FLOOR = process.env.FLOOR !== '0';
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
+type Runner = Who | 'floor';
 
 function build(dataDir: string): { names: string[]; recordSets: number } {
   const store = Store.open({ dataDir });
@@ -158,12 +167,12 @@ async function dnsperfRun(args: string[], seconds: number, stdoutFile?: string):
 
 const baseArgs = (port: number, file: string) => ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-c', String(CLIENTS), '-T', String(THREADS), '-t', '2'];
 
-async function throughput(port: number, file: string, serverPid: number): Promise<Throughput> {
+async function throughput(port: number, file: string, serverPids: number[]): Promise<Throughput> {
   const drops0 = udpDrops(port);
   const busy0 = machineBusy();
-  const srv0 = treeCpu(serverPid);
+  const srv0 = treesCpu(serverPids);
   const { out, cpu } = await dnsperfRun([...baseArgs(port, file), '-l', String(SECONDS), '-q', String(OUTSTANDING)], SECONDS);
-  const serverCpu = treeCpu(serverPid) - srv0;
+  const serverCpu = treesCpu(serverPids) - srv0;
   const busy = machineBusy() - busy0;
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
   return {
@@ -244,12 +253,33 @@ const ms = (n: number) => n.toFixed(2);
 interface RoundResult {
   t: Record<Who, Throughput>;
   l: Record<Who, Latency>;
+  floor?: Throughput;
   load: number;
 }
 
-function line(who: Who, t: Throughput, l: Latency, seconds: number): string {
-  return `${who.padEnd(5)} ${k(t.qps).padStart(7)} q/s  avg ${ms(t.avgLatencyMs)} ms  lost ${t.lost} (${t.lostPct}%), kernel drops ${t.kernelDrops}  | p50 ${ms(l.p50Ms)} p99 ${ms(l.p99Ms)} ms, lost ${l.lost}  | CPU: server ${(t.serverCpu / seconds).toFixed(2)}, dnsperf ${(t.dnsperfCpu / seconds).toFixed(2)}, others ${(t.othersCpu / seconds).toFixed(2)} cores`;
+function line(who: Runner, t: Throughput, l: Latency | undefined, seconds: number): string {
+  const lat = l ? `p50 ${ms(l.p50Ms)} p99 ${ms(l.p99Ms)} ms, lost ${l.lost}` : 'no latency run          ';
+  return `${who.padEnd(5)} ${k(t.qps).padStart(7)} q/s  avg ${ms(t.avgLatencyMs)} ms  lost ${t.lost} (${t.lostPct}%), kernel drops ${t.kernelDrops}  | ${lat}  | CPU: server ${(t.serverCpu / seconds).toFixed(2)}, dnsperf ${(t.dnsperfCpu / seconds).toFixed(2)}, others ${(t.othersCpu / seconds).toFixed(2)} cores`;
 }
+
+/** N bare echo processes on one port (SO_REUSEPORT), each started with fork and ready when bound. */
+async function startFloor(n: number, port: number): Promise<ChildProcess[]> {
+  const file = fileURLToPath(new URL('./udp-echo.ts', import.meta.url));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ChildProcess>((resolve, reject) => {
+          const c = fork(file, [String(port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          c.once('message', () => resolve(c));
+          c.once('exit', (code) => reject(new Error(`udp-echo exited (${code})`)));
+        }),
+    ),
+  );
+}
+
+/** CPU seconds of several process trees. */
+const treesCpu = (pids: number[]) => pids.reduce((s, p) => s + treeCpu(p), 0);
 
 async function benchProcs(n: number, dir: string, dataDir: string, file: string, names: string[]): Promise<RoundResult[]> {
   const procs: ChildProcess[] = [];
@@ -276,11 +306,14 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       const [a, b] = await Promise.all([fPort, nPort].map((p) => run('dig', ['+short', '+norec', '-p', String(p), '@127.0.0.1', name, 'A']).then((r) => r.stdout.split('\n').sort().join(' '))));
       if (a !== b) throw new Error(`fedns and NSD answer ${name} differently:\n${a}\n${b}`);
     }
+    const floorPort = await freePort();
+    const floor = FLOOR ? await startFloor(n, floorPort) : [];
+    procs.push(...floor);
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
     for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
 
     console.log(`\n${n} process${n > 1 ? 'es' : ''}: fedns --dns-workers ${n} (pid ${fedns.child.pid}), NSD server-count ${n} (pid ${nsd.child.pid})`);
-    const pid: Record<Who, number> = { fedns: fedns.child.pid as number, NSD: nsd.child.pid as number };
+    const pid: Record<Who, number[]> = { fedns: [fedns.child.pid as number], NSD: [nsd.child.pid as number] };
     const port: Record<Who, number> = { fedns: fPort, NSD: nPort };
     const rounds: RoundResult[] = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -292,10 +325,12 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
         t[who] = await throughput(port[who], file, pid[who]);
         l[who] = await latency(port[who], file, dir);
       }
-      rounds.push({ t, l, load });
-      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}:`);
+      const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}) });
+      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who], SECONDS)}`);
-      console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}`);
+      if (fl) console.log(`    ${line('floor', fl, undefined, SECONDS)}`);
+      console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}`);
     }
     return rounds;
   } finally {
@@ -319,7 +354,7 @@ async function main(): Promise<void> {
     for (const n of PROCS) results.set(n, await benchProcs(n, dir, dataDir, file, names));
 
     console.log('\nsummary (medians over the rounds; ratio = median of the per-round ratios; p99 at the fixed latency load)');
-    console.log('procs  fedns q/s  NSD q/s  ratio   fedns p99  NSD p99   lost fedns  lost NSD   others (cores, median)');
+    console.log('procs  fedns q/s  NSD q/s  ratio   fedns p99  NSD p99   lost fedns  lost NSD   others (cores, median)  echo/NSD');
     let met = true;
     for (const [n, rounds] of results) {
       const ratio = median(rounds.map((r) => r.t.fedns.qps / r.t.NSD.qps));
@@ -328,7 +363,7 @@ async function main(): Promise<void> {
       const sent = (who: Who) => rounds.reduce((s, r) => s + r.t[who].sent + r.l[who].replies + r.l[who].lost, 0);
       const others = median(rounds.flatMap((r) => [r.t.fedns.othersCpu, r.t.NSD.othersCpu])) / SECONDS;
       console.log(
-        `${String(n).padStart(5)}  ${k(median(rounds.map((r) => r.t.fedns.qps))).padStart(9)}  ${k(median(rounds.map((r) => r.t.NSD.qps))).padStart(7)}  ${ratio.toFixed(3)}   ${ms(median(rounds.map((r) => r.l.fedns.p99Ms))).padStart(6)} ms  ${ms(median(rounds.map((r) => r.l.NSD.p99Ms))).padStart(6)} ms  ${`${lost('fedns')}/${sent('fedns')}`.padStart(11)}  ${`${lost('NSD')}/${sent('NSD')}`.padStart(9)}   ${others.toFixed(2)}`,
+        `${String(n).padStart(5)}  ${k(median(rounds.map((r) => r.t.fedns.qps))).padStart(9)}  ${k(median(rounds.map((r) => r.t.NSD.qps))).padStart(7)}  ${ratio.toFixed(3)}   ${ms(median(rounds.map((r) => r.l.fedns.p99Ms))).padStart(6)} ms  ${ms(median(rounds.map((r) => r.l.NSD.p99Ms))).padStart(6)} ms  ${`${lost('fedns')}/${sent('fedns')}`.padStart(11)}  ${`${lost('NSD')}/${sent('NSD')}`.padStart(9)}   ${others.toFixed(2).padEnd(22)}  ${FLOOR ? median(rounds.map((r) => (r.floor as Throughput).qps / r.t.NSD.qps)).toFixed(3) : '-'}`,
       );
     }
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
