@@ -5,7 +5,8 @@
  * file descriptors; the kernel spreads queries from different source ports over
  * them (per-worker counters in the primary's /metrics); a worker killed with
  * SIGKILL is replaced while the others keep answering; and a commit reaches
- * every worker.
+ * every worker. `serve` keeps answering DNS from its worker while its main
+ * process is stopped (SIGSTOP); `--dns-workers 0` answers in the main process.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -183,4 +184,38 @@ test('--dns-workers 3: a socket per worker, queries spread over them, a killed w
   const text = await (await fetch(`${ops}/metrics`)).text();
   assert.match(text, new RegExp(`^fedns_dns_zone_serial\\{zone="example.com."[^}]*\\} ${serial}$`, 'm'), 'the gauge is the serial every worker serves');
   store.close();
+});
+
+test('serve: DNS in a worker keeps answering while the main process is stopped (SIGSTOP); --dns-workers 0 answers in process', async () => {
+  const dataDir = tempDir();
+  // The apex (NODATA for A: NOERROR, no answer) is there whatever the control plane publishes.
+  const APEX = 'NOERROR ';
+  const [apiPort, port] = [await freePort(), await freePort()];
+  const serve = spawnFedns(['serve', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${port}`, '--dns-workers', '1', '--log-level', 'warn']);
+  procs.push(serve);
+  await waitReady(`http://127.0.0.1:${apiPort}`, serve);
+  const main = serve.child.pid as number;
+  assert.equal(workerPids(main).length, 1);
+  assert.equal(await queryFromNewPort(port, Z), APEX);
+  // The control plane frozen: the API does not answer, DNS does.
+  process.kill(main, 'SIGSTOP');
+  try {
+    await assert.rejects(fetch(`http://127.0.0.1:${apiPort}/readyz`, { signal: AbortSignal.timeout(500) }));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => queryFromNewPort(port, Z)));
+    assert.deepEqual(new Set(answers), new Set([APEX]), 'DNS answers while the main process is stopped');
+  } finally {
+    process.kill(main, 'SIGCONT');
+  }
+  await serve.stop();
+
+  // In process: one socket on the port, the main process's own.
+  const [opsPort, port0] = [await freePort(), await freePort()];
+  const lone = spawnFedns(['nameserver', '--data-dir', dataDir, '--dns-listen', `127.0.0.1:${port0}`, '--api-listen', `127.0.0.1:${opsPort}`, '--dns-workers', '0', '--log-level', 'warn']);
+  procs.push(lone);
+  await waitReady(`http://127.0.0.1:${opsPort}`, lone);
+  assert.equal(workerPids(lone.child.pid as number).length, 0, 'no worker process');
+  const udp = socketInodes('udp', port0);
+  assert.equal(udp.size, 1);
+  assert.ok(ownedSockets(lone.child.pid as number).has([...udp][0] as string), 'the main process holds the socket');
+  assert.equal(await queryFromNewPort(port0, Z), APEX);
 });
