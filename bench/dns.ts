@@ -28,6 +28,9 @@
  * all, measured in the same round. Its ratio to NSD is the most fedns could reach with Node's
  * UDP sockets on this machine.
  *
+ * BASELINE=/path/to/checkout adds another fedns (e.g. the commit before a change, with its own
+ * node_modules) to every round, for a before/after in the same conditions.
+ *
  * Noise: the machine may be shared. Every run reports the CPU that neither the
  * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
  * drops on the server's sockets (/proc/net/udp), where lost queries come from.
@@ -63,10 +66,13 @@ const TARGET = 0.9;
 // Also measure a bare Node dgram echo server (bench/udp-echo.ts) with the same process count: the
 // most any Node.js UDP server reaches here, fedns's own work excluded.
 const FLOOR = process.env.FLOOR !== '0';
+// Another fedns checkout (a directory with its own node_modules) measured in the same rounds, e.g.
+// the commit before a change: BASELINE=/path/to/checkout. Its --dns-workers N as that version reads it.
+const BASELINE = process.env.BASELINE;
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
-type Runner = Who | 'floor';
+type Runner = Who | 'floor' | 'base';
 
 function build(dataDir: string): { names: string[]; recordSets: number } {
   const store = Store.open({ dataDir });
@@ -146,6 +152,8 @@ interface Throughput {
   serverCpu: number;
   dnsperfCpu: number;
   othersCpu: number;
+  /** Wall-clock seconds of the run (longer than -l when dnsperf waits for lost queries). */
+  seconds: number;
 }
 
 interface Latency {
@@ -171,6 +179,7 @@ async function throughput(port: number, file: string, serverPids: number[]): Pro
   const drops0 = udpDrops(port);
   const busy0 = machineBusy();
   const srv0 = treesCpu(serverPids);
+  const t0 = performance.now();
   const { out, cpu } = await dnsperfRun([...baseArgs(port, file), '-l', String(SECONDS), '-q', String(OUTSTANDING)], SECONDS);
   const serverCpu = treesCpu(serverPids) - srv0;
   const busy = machineBusy() - busy0;
@@ -185,6 +194,7 @@ async function throughput(port: number, file: string, serverPids: number[]): Pro
     serverCpu,
     dnsperfCpu: cpu,
     othersCpu: Math.max(0, busy - serverCpu - cpu),
+    seconds: (performance.now() - t0) / 1000,
   };
 }
 
@@ -254,10 +264,12 @@ interface RoundResult {
   t: Record<Who, Throughput>;
   l: Record<Who, Latency>;
   floor?: Throughput;
+  base?: Throughput;
   load: number;
 }
 
-function line(who: Runner, t: Throughput, l: Latency | undefined, seconds: number): string {
+function line(who: Runner, t: Throughput, l: Latency | undefined): string {
+  const seconds = t.seconds;
   const lat = l ? `p50 ${ms(l.p50Ms)} p99 ${ms(l.p99Ms)} ms, lost ${l.lost}` : 'no latency run          ';
   return `${who.padEnd(5)} ${k(t.qps).padStart(7)} q/s  avg ${ms(t.avgLatencyMs)} ms  lost ${t.lost} (${t.lostPct}%), kernel drops ${t.kernelDrops}  | ${lat}  | CPU: server ${(t.serverCpu / seconds).toFixed(2)}, dnsperf ${(t.dnsperfCpu / seconds).toFixed(2)}, others ${(t.othersCpu / seconds).toFixed(2)} cores`;
 }
@@ -285,14 +297,18 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
   const procs: ChildProcess[] = [];
   try {
     const [fPort, nPort, opsPort] = [await freePort(), await freePort(), await freePort()];
-    const fedns = startProcess(process.execPath, [
-      '--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'nameserver',
-      '--data-dir', dataDir, '--federation', scenario.federation, '--zone', scenario.zone,
-      '--dns-listen', `127.0.0.1:${fPort}`, '--api-listen', `127.0.0.1:${opsPort}`,
-      '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn',
-    ], ROOT);
-    procs.push(fedns.child);
-    await waitFor(`fedns to answer\n${fedns.output()}`, async () => (await soaSerial(fPort)) > 0, 30_000, 200);
+    const startFedns = async (root: string, port: number, ops: number) => {
+      const p = startProcess(process.execPath, [
+        '--import', 'tsx', join(root, 'apps/fedns/src/main.ts'), 'nameserver',
+        '--data-dir', dataDir, '--federation', scenario.federation, '--zone', scenario.zone,
+        '--dns-listen', `127.0.0.1:${port}`, '--api-listen', `127.0.0.1:${ops}`,
+        '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn',
+      ], root);
+      procs.push(p.child);
+      await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 30_000, 200);
+      return p;
+    };
+    const fedns = await startFedns(ROOT, fPort, opsPort);
     const serial = await soaSerial(fPort);
 
     const nd = mkdtempSync(join(dir, `nsd${n}-`));
@@ -309,6 +325,9 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
     const floorPort = await freePort();
     const floor = FLOOR ? await startFloor(n, floorPort) : [];
     procs.push(...floor);
+    const [basePort, baseOps] = [await freePort(), await freePort()];
+    const base = BASELINE ? await startFedns(BASELINE, basePort, baseOps) : undefined;
+    if (base) await dnsperfRun([...baseArgs(basePort, file), '-n', '1', '-q', '50'], 10);
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
     for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
 
@@ -326,11 +345,13 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
         l[who] = await latency(port[who], file, dir);
       }
       const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}) });
-      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}:`);
-      for (const who of order) console.log(`    ${line(who, t[who], l[who], SECONDS)}`);
-      if (fl) console.log(`    ${line('floor', fl, undefined, SECONDS)}`);
-      console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}`);
+      const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}) });
+      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}:`);
+      for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
+      if (fl) console.log(`    ${line('floor', fl, undefined)}`);
+      if (bs) console.log(`    ${line('base', bs, undefined)}`);
+      console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}${bs ? `   (baseline/NSD ${(bs.qps / t.NSD.qps).toFixed(3)})` : ''}`);
     }
     return rounds;
   } finally {
@@ -361,11 +382,12 @@ async function main(): Promise<void> {
       if (ratio < TARGET) met = false;
       const lost = (who: Who) => rounds.reduce((s, r) => s + r.t[who].lost + r.l[who].lost, 0);
       const sent = (who: Who) => rounds.reduce((s, r) => s + r.t[who].sent + r.l[who].replies + r.l[who].lost, 0);
-      const others = median(rounds.flatMap((r) => [r.t.fedns.othersCpu, r.t.NSD.othersCpu])) / SECONDS;
+      const others = median(rounds.flatMap((r) => [r.t.fedns.othersCpu / r.t.fedns.seconds, r.t.NSD.othersCpu / r.t.NSD.seconds]));
       console.log(
         `${String(n).padStart(5)}  ${k(median(rounds.map((r) => r.t.fedns.qps))).padStart(9)}  ${k(median(rounds.map((r) => r.t.NSD.qps))).padStart(7)}  ${ratio.toFixed(3)}   ${ms(median(rounds.map((r) => r.l.fedns.p99Ms))).padStart(6)} ms  ${ms(median(rounds.map((r) => r.l.NSD.p99Ms))).padStart(6)} ms  ${`${lost('fedns')}/${sent('fedns')}`.padStart(11)}  ${`${lost('NSD')}/${sent('NSD')}`.padStart(9)}   ${others.toFixed(2).padEnd(22)}  ${FLOOR ? median(rounds.map((r) => (r.floor as Throughput).qps / r.t.NSD.qps)).toFixed(3) : '-'}`,
       );
     }
+    if (BASELINE) for (const [n, rounds] of results) console.log(`baseline ${BASELINE}, ${n} process(es): median ratio baseline/NSD ${median(rounds.map((r) => (r.base as Throughput).qps / r.t.NSD.qps)).toFixed(3)}, lost ${rounds.reduce((s, r) => s + (r.base as Throughput).lost, 0)}`);
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
