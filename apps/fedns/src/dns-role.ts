@@ -194,8 +194,9 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
   let stopping = false;
   const start = (slot: Slot): Promise<void> =>
     new Promise((resolve, reject) => {
-      // execArgv carries --import tsx (and --cpu-prof when profiling) to the worker.
-      const child = fork(WORKER_FILE, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+      // execArgv carries --import tsx (and --cpu-prof when profiling) to the worker; not --inspect,
+      // whose port the main process holds.
+      const child = fork(WORKER_FILE, [], { execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
       slot.child = child;
       slot.serial = undefined;
       slot.startedAt = Date.now();
