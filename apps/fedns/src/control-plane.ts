@@ -83,9 +83,11 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
 
   const lead = async (f: Fence | undefined): Promise<void> => {
     fence = f;
-    await controller.lead();
+    // The zone first: its commit must not queue behind the member reconciles a takeover starts.
     records.resume();
     records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
+    await records.flush().catch(() => undefined); // a failure is logged and retried by the reconciler
+    await controller.lead();
   };
   const standBy = async (): Promise<void> => {
     records.pause();
