@@ -9,7 +9,7 @@ import { DnsMetrics, parseAclEntry, makeKey, startDnsServer, followStore, ZoneIn
 import { openStore, type Store } from '@fedns/store';
 import { destination, pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { PrimaryMessage, WorkerInit, WorkerMessage } from './dns-role.js';
+import { clientLocator, type PrimaryMessage, type WorkerInit, type WorkerMessage } from './dns-role.js';
 
 /** How often a worker polls the store on its own: only a fallback, the primary wakes it on every change. */
 const WORKER_POLL_MS = 250;
@@ -42,6 +42,7 @@ async function start(init: WorkerInit): Promise<void> {
       transfers: { allow: init.xfrAllow.map(parseAclEntry), tsigKeys, journal: (from) => follower.journalFromSoa(from) },
       rrl: init.rrl,
       cookies: { secret: Buffer.from(init.cookieSecret, 'hex') },
+      locator: clientLocator({ clientNetworks: init.clientNetworks, ...(init.geoipDatabase ? { geoipDatabase: init.geoipDatabase } : {}) }),
       logger,
     });
   } catch (err) {

@@ -56,6 +56,11 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
                              the kernel spreads queries over them); default one per CPU, at most
                              ${MAX_DEFAULT_DNS_WORKERS} (${defaultDnsWorkers()} here); 0 answers in the main process
   --cookie-secret HEX32      DNS cookie secret (default: random per start)
+  --client-networks CIDR=REGION,…
+                             where clients are, for services routed by client location (federation.fedns.io/routing:
+                             nearest): EDNS Client Subnet, else the source address (YAML clientNetworks: also
+                             CIDR: {region, latitude, longitude})
+  --geoip-database FILE      a MaxMind-format database (GeoIP2/GeoLite2 City …) for clients no network names
   --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
   --tls-private-key-file F   ... and key

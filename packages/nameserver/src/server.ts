@@ -4,6 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { type QueryInfo, type RespondContext, SLOW_PATH, respond } from './answer.js';
+import type { ClientLocator } from './client-location.js';
 import { type CookieOptions, ServerCookies } from './cookies.js';
 import { DnsMetrics } from './metrics.js';
 import { RRL_SEND, RRL_SLIP, RateLimiter, type RrlOptions, slipReply } from './rrl.js';
@@ -28,6 +29,8 @@ export interface DnsServerOptions {
   rrl?: RrlOptions;
   /** DNS cookies (RFC 7873/9018): on by default with a random secret; false turns them off. */
   cookies?: CookieOptions | false;
+  /** Where clients are (issue 14): for answers routed by client location (ECS, else the source address). */
+  locator?: ClientLocator;
   /**
    * Bind UDP and TCP with SO_REUSEPORT, so sibling worker processes (--dns-workers) each bind a
    * socket of their own on the same address and the kernel spreads queries across them.
@@ -193,7 +196,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const sockets = new Set<net.Socket>();
   const udpInfo: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
   const cookies = opts.cookies === false ? undefined : new ServerCookies(opts.cookies ?? {});
-  const udpCtx: RespondContext = cookies ? { cookies } : {};
+  const locator = opts.locator?.enabled ? opts.locator : undefined;
+  const udpCtx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}) };
   const transfers = opts.transfers ?? {};
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
 
@@ -245,7 +249,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     sock.setTimeout(idleMs);
     const info: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
     const clientIp = sock.remoteAddress ?? '';
-    const ctx: RespondContext = cookies ? { cookies, clientIp } : { clientIp };
+    const ctx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), clientIp };
     let pending: Buffer | null = null;
     sock.on('timeout', () => sock.destroy());
     sock.on('error', () => sock.destroy());
