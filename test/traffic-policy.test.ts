@@ -38,7 +38,7 @@ const zoneName = (z: string, r: string) => `${P}.${z}.${r}.example.com.`;
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: dataDir, env: { ...process.env, PATH: `${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig } }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: dataDir, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, PATH: `${join(ROOT, 'bin')}:${process.env.PATH}`, KUBECONFIG: kubeconfig } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
     });
   });
@@ -78,7 +78,7 @@ before(async () => {
   dnsPort = await freePort();
   probePort = await freePort();
   const apiPort = await freePort();
-  demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--region-fallback', 'nearest', '--stabilization', '500ms', '--log-level', 'warn']);
+  demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--region-fallback', 'nearest', '--client-networks', '203.0.113.0/24=asia-east1,100.64.0.0/10=europe-west1', '--stabilization', '500ms', '--rrl-rate', 'off', '--log-level', 'warn']);
   await waitFor('the demo', async () => {
     if (demo.child.exitCode !== null) throw new Error(demo.output());
     return demo.output().includes('Ctrl-C stops everything.');
@@ -169,6 +169,50 @@ test('a probe target that closes its port takes its shard out within interval ×
   await kubectl('--context=federation-cluster', 'annotate', 'service', 'nginx', 'federation.fedns.io/probe-', 'federation.fedns.io/probe-interval-', 'federation.fedns.io/probe-failure-threshold-');
 });
 
+test('routing: clients mapped to asia-east1 get only asia-east1’s shards from the global name, with the ECS scope set', async () => {
+  await kubectl('--context=federation-cluster', 'annotate', 'service', 'nginx', 'federation.fedns.io/routing=nearest');
+  const asia = sortedLbs(inRegion('asia-east1'));
+  const ecsOf = (raw: string) => /CLIENT-SUBNET: (\S+)/.exec(raw)?.[1];
+  await waitFor('routed answers', async () => JSON.stringify((await dig(dnsPort, GLOBAL, 'A', ['+subnet=203.0.113.0/24'])).answer.map((r) => r.data).sort()) === JSON.stringify(asia), 10_000, 50);
+  const r = await dig(dnsPort, GLOBAL, 'A', ['+subnet=203.0.113.0/24']);
+  assert.equal(ecsOf(r.raw), '203.0.113.0/24/24', r.raw);
+  assert.deepEqual(r.answer.map((a) => a.data).sort(), asia);
+  const eu = await dig(dnsPort, GLOBAL, 'A', ['+subnet=100.64.1.0/24']);
+  assert.deepEqual(eu.answer.map((a) => a.data).sort(), sortedLbs(inRegion('europe-west1')));
+  assert.equal(ecsOf(eu.raw), '100.64.1.0/24/10');
+  // A client nobody placed: every shard, with the scope of that ignorance.
+  const other = await dig(dnsPort, GLOBAL, 'A', ['+subnet=192.0.2.0/24']);
+  assert.equal(other.answer.length, 13);
+  // asia-east1 without healthy shards: its clients get the nearest region that has some (Belgium, 9,669 km).
+  await setPods(inRegion('asia-east1'), false);
+  await waitFor('asia clients sent to europe-west1', async () => JSON.stringify((await dig(dnsPort, GLOBAL, 'A', ['+subnet=203.0.113.0/24'])).answer.map((a) => a.data).sort()) === JSON.stringify(sortedLbs(inRegion('europe-west1'))), 10_000, 50);
+  await setPods(inRegion('asia-east1'), true);
+  await waitFor('asia back', async () => JSON.stringify((await dig(dnsPort, GLOBAL, 'A', ['+subnet=203.0.113.0/24'])).answer.map((a) => a.data).sort()) === JSON.stringify(asia), 10_000, 50);
+  const e = await run('kubectl', ['fedns', 'explain', GLOBAL]);
+  assert.match(e.stdout, /A answered per query by client location \(ECS or source address\): a client gets the shards of its nearest region of asia-east1, europe-west1, us-central1, us-east1/);
+  await kubectl('--context=federation-cluster', 'annotate', 'service', 'nginx', 'federation.fedns.io/routing-');
+});
+
+test('weights: 1:3 gives 25% ± 3% over 10,000 queries of the real dig', async () => {
+  await kubectl('--context=federation-cluster', 'annotate', 'service', 'nginx', 'federation.fedns.io/weights=gce-us-east1b=1,gce-us-east1c=3,gce-us-east1d=0', '--overwrite');
+  const region = regionName('us-east1');
+  await waitFor('one shard per answer', async () => (await dig(dnsPort, region)).answer.length === 1, 10_000, 50);
+  const batch = join(dataDir, 'weighted-queries');
+  writeFileSync(batch, `${Array.from({ length: 10_000 }, () => `${region} A`).join('\n')}\n`);
+  const out = await run('dig', ['+norec', '+nocookie', '+tries=1', '+time=2', '+noall', '+answer', '+comments', '-p', String(dnsPort), '@127.0.0.1', '-f', batch]);
+  const answers = out.stdout.split('\n').filter((l) => l.startsWith(region));
+  const statuses = [...out.stdout.matchAll(/status: (\w+)/g)].map((m) => m[1]);
+  assert.equal(statuses.length, 10_000, `every query answered\n${out.stderr.slice(0, 2000)}`);
+  assert.deepEqual([...new Set(statuses)], ['NOERROR']);
+  assert.equal(answers.length, 10_000, out.stdout.split('\n').filter((l) => l && !l.startsWith(region) && !l.startsWith(';')).slice(0, 20).join('\n'));
+  const b = answers.filter((l) => l.endsWith(lbOf('gce-us-east1b'))).length / answers.length;
+  const c = answers.filter((l) => l.endsWith(lbOf('gce-us-east1c'))).length / answers.length;
+  assert.equal(b + c, 1, 'weight 0: gce-us-east1d never');
+  assert.ok(Math.abs(b - 0.25) <= 0.03, `weight 1 of 4 got ${(b * 100).toFixed(1)}%`);
+  process.stdout.write(`# weights 1:3 on the seed federation, 10,000 dig queries: ${(b * 100).toFixed(2)}% / ${(c * 100).toFixed(2)}%\n`);
+  await kubectl('--context=federation-cluster', 'annotate', 'service', 'nginx', 'federation.fedns.io/weights-');
+});
+
 test('policy history and rollback restore the earlier annotations and answers', async () => {
   // Version A: two of us-east1's shards weighed 0 (out of this service). Version B: all three.
   await kubectl('--context=federation-cluster', 'annotate', 'service', 'nginx', 'federation.fedns.io/weights=gce-us-east1b=0,gce-us-east1c=0', '--overwrite');
@@ -180,7 +224,7 @@ test('policy history and rollback restore the earlier annotations and answers', 
 
   const h = await run('kubectl', ['fedns', 'policy', 'history', 'default/nginx']);
   assert.equal(h.code, 0, h.stderr);
-  assert.match(h.stdout, new RegExp(`^${versionA.version} .* demo-admin +weights: \\(unset\\) → "gce-us-east1b=0,gce-us-east1c=0"$`, 'm'), h.stdout);
+  assert.match(h.stdout, new RegExp(`^${versionA.version} .* demo-admin +weights: (\\(unset\\)|"[^"]*") → "gce-us-east1b=0,gce-us-east1c=0"$`, 'm'), h.stdout);
   assert.match(h.stdout, /demo-admin +ttl: "1" → "5"; weights: "gce-us-east1b=0,gce-us-east1c=0" → "gce-us-east1b=0,gce-us-east1c=0,gce-us-east1d=0"$/m, h.stdout);
   assert.match(h.stdout, /probe: \(unset\) → "tcp:\d+"/, 'the probe of the previous test is a version too');
 
