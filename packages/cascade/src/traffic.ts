@@ -5,6 +5,7 @@
  * client location at the global name).
  */
 import type { GeoPoint, RecordPolicy, RecordVariant, RegionFallback, ServicePolicy } from '@fedns/model';
+import { mergeAddresses } from './addresses.js';
 import { nearestRegion } from './locations.js';
 import { compareStrings } from './order.js';
 import type { PlacedShard } from './placed.js';
@@ -48,12 +49,20 @@ export function addressPolicy(
   const weighted = service.weights !== undefined;
   const routed = global && service.routing === 'nearest';
   if (!weighted && !routed) return undefined;
-  const variants: RecordVariant[] = [];
+  // One variant per cluster (a cluster reported twice is still one shard: its addresses merged).
+  const byCluster = new Map<string, PlacedShard[]>();
   for (const p of shards) {
-    const data = p.addresses[family];
-    if (data.length === 0) continue;
-    const location = locations.get(p.cluster.region);
-    variants.push({ cluster: p.shard.cluster, region: p.cluster.region, ...(routed && location ? { location } : {}), weight: p.weight, data: data.map((a) => a.text) });
+    if (p.addresses[family].length === 0) continue;
+    const list = byCluster.get(p.shard.cluster);
+    if (list) list.push(p);
+    else byCluster.set(p.shard.cluster, [p]);
+  }
+  const variants: RecordVariant[] = [];
+  for (const [cluster, list] of byCluster) {
+    const first = list[0] as PlacedShard;
+    const location = locations.get(first.cluster.region);
+    const data = mergeAddresses(list.map((p) => p.addresses))[family];
+    variants.push({ cluster, region: first.cluster.region, ...(routed && location ? { location } : {}), weight: first.weight, data });
   }
   if (variants.length < 2) return undefined;
   if (!weighted && new Set(variants.map((v) => v.region)).size < 2) return undefined;
