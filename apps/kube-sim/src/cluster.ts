@@ -13,6 +13,7 @@ import {
 } from '@fedns/kubewire';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { EndpointsController, EventRecorder, Kubelet, type LbIngressMode, LoadBalancerController } from './controllers.js';
+import { ClusterDns, type ClusterDnsStatus, type CorefileFlavor, customImportCorefile, DNS_LISTEN_ANNOTATION, kubeadmCorefile } from './dns/cluster-dns.js';
 import { IpPool, intToIp, parseCidr } from './ipam.js';
 import { configMapHooks, defaultPod, genericHooks, namespaceHooks, PortAllocator, podHooks, secretHooks, serviceHooks, validatePod } from './resources.js';
 import {
@@ -70,6 +71,23 @@ export interface SimClusterOptions {
   bookmarkIntervalMs?: number;
   /** Upper bound of a watch without timeoutSeconds (default 1800 s). */
   maxWatchSeconds?: number;
+  /** The cluster DNS (a CoreDNS stand-in); false: none. */
+  dns?: false | SimDnsOptions;
+}
+
+export interface SimDnsOptions {
+  /** Loopback port for UDP and TCP (default 0: any free one), published on Service kube-system/kube-dns. */
+  port?: number;
+  /** `kubeadm` (default: kubeadm's Corefile, no imports) or `custom-import` (AKS-style: imports coredns-custom `*.server` and `*.override`). */
+  corefile?: CorefileFlavor;
+  /** The cluster domain (default cluster.local). */
+  clusterDomain?: string;
+  /** Delay from a ConfigMap change to the reload (default 100 ms; a real cluster takes up to a minute or two). */
+  reloadDelayMs?: number;
+  /** What `forward . /etc/resolv.conf` forwards to (default nothing: SERVFAIL). */
+  resolvConf?: string[];
+  /** CoreDNS's plugin order: `current` (default; 1.14.7 on, rewrite before cache) or `before-1.14.7` (cache first). */
+  pluginOrder?: 'current' | 'before-1.14.7';
 }
 
 export interface FaultState {
@@ -166,6 +184,9 @@ export interface SimCluster {
   lbHostnames(): Map<string, string>;
   /** `ns/name` → LB address. */
   lbAssignments(): Map<string, string>;
+  /** `127.0.0.1:PORT` of the cluster DNS (also the annotation sim.fedns.io/dns-listen on kube-system/kube-dns); '' without one. */
+  readonly dnsAddress: string;
+  dnsStatus(): ClusterDnsStatus | undefined;
   close(): Promise<void>;
 }
 
@@ -401,6 +422,62 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     status: { loadBalancer: {} },
   });
 
+  // ---- cluster DNS: the coredns ConfigMap, the kube-dns Service, the server -------------------------
+  let clusterDns: ClusterDns | undefined;
+  if (options.dns !== false) {
+    const d = options.dns ?? {};
+    const domain = (d.clusterDomain ?? 'cluster.local').replace(/\.$/, '');
+    const flavor = d.corefile ?? 'kubeadm';
+    stores.configMaps.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'coredns', namespace: 'kube-system' },
+      data: { Corefile: flavor === 'kubeadm' ? kubeadmCorefile(domain) : customImportCorefile(domain) },
+    });
+    if (flavor === 'custom-import') stores.configMaps.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns-custom', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } });
+    clusterDns = new ClusterDns({
+      configMaps: stores.configMaps,
+      services: stores.services,
+      endpointSlices: stores.endpointSlices,
+      namespaces: stores.namespaces,
+      host,
+      port: d.port ?? 0,
+      reloadDelayMs: d.reloadDelayMs ?? 100,
+      resolvConf: d.resolvConf ?? [],
+      pluginOrder: d.pluginOrder ?? 'current',
+      log: (m) => app.log.warn(m),
+    });
+    const dnsAddress = await clusterDns.start();
+    const dnsIP = intToIp(parseCidr(serviceCidr).base + 10);
+    serviceIPs.allocateSpecific(dnsIP, 'kube-system/kube-dns');
+    stores.services.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kube-dns',
+        namespace: 'kube-system',
+        labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
+        annotations: { [DNS_LISTEN_ANNOTATION]: dnsAddress, 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: dnsIP,
+        clusterIPs: [dnsIP],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        internalTrafficPolicy: 'Cluster',
+        sessionAffinity: 'None',
+        selector: { 'k8s-app': 'kube-dns' },
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+        ],
+      },
+      status: { loadBalancer: {} },
+    });
+  }
+
   // ---- health, sim API ---------------------------------------------------------------------------
   const health = (check: string) => (req: { query: unknown }, reply: import('fastify').FastifyReply) => {
     const verbose = (req.query as Record<string, string> | undefined)?.verbose !== undefined;
@@ -543,6 +620,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
         return { frozen };
       });
       sim.get('/lb', async () => ({ pool: lbPool, assignments: Object.fromEntries(lb.assignments()), hostnames: Object.fromEntries(lb.hostnames()) }));
+      sim.get('/dns', async (_req, reply) => (clusterDns ? clusterDns.status() : reply.code(404).send({ message: 'this cluster runs no DNS' })));
     },
     { prefix: '/sim' },
   );
@@ -569,6 +647,8 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     runPods,
     lbHostnames: () => lb.hostnames(),
     lbAssignments: () => lb.assignments(),
+    dnsAddress: clusterDns?.address ?? '',
+    dnsStatus: () => clusterDns?.status(),
     async close() {
       if (closed) return;
       closed = true;
@@ -578,6 +658,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       unsubNs();
       releaseHung();
       api.closeWatches({ destroy: true });
+      await clusterDns?.close();
       await app.close();
     },
   };

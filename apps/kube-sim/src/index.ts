@@ -5,6 +5,7 @@ export {
   type RunPodsOptions,
   type SimCluster,
   type SimClusterOptions,
+  type SimDnsOptions,
   type SimFaults,
   type SimStores,
   startSimCluster,
@@ -24,3 +25,4 @@ export {
 export { LB_INGRESS_ANNOTATION, type LbIngressMode, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from './controllers.js';
 export { IpPool, parseCidr } from './ipam.js';
 export { runKubeSim } from './main.js';
+export { ClusterDns, type ClusterDnsStatus, type CorefileFlavor, customImportCorefile, DNS_LISTEN_ANNOTATION, kubeadmCorefile } from './dns/cluster-dns.js';
