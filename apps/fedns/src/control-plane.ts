@@ -52,7 +52,9 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     const records = new RecordsReconciler({ store, federation: { name: c.federation, zone: c.zone }, defaults, metrics: metrics.zone, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs, fence: fenced });
     const owner = { federation: c.federation, installationId: store.installationId };
     const timing = { clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs };
-    const controller = new FederationController({ store, records, owner, defaults, metrics: metrics.controller, timing, logger: log, fence: fenced });
+    const cd = c.clusterDns;
+    const inClusterDns = cd.allow.length ? { forwardTo: cd.forwardTo, suffix: cd.suffix, ...(cd.clustersetDomain ? { clustersetDomain: cd.clustersetDomain } : {}) } : undefined;
+    const controller = new FederationController({ store, records, owner, defaults, metrics: metrics.controller, timing, logger: log, fence: fenced, ...(inClusterDns ? { inClusterDns } : {}) });
     const feed = await followObjects(store, {
       onChange: (ch) => {
         if (ch.actor === CONTROLLER_ACTOR) return; // its own status writes

@@ -25,6 +25,8 @@ export interface ApiServerOptions {
   watchHistorySize?: number;
   /** BOOKMARK interval of watches that ask for bookmarks (default 30 s). */
   bookmarkIntervalMs?: number;
+  /** Checks a Cluster's member before it is created (a problem is a 422); see FederationApiOptions. */
+  checkNewCluster?: (name: string, kubeconfig: string) => Promise<string | undefined>;
 }
 
 export type ApiServer = FastifyInstance & { backends: FederationBackends };
@@ -95,6 +97,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     watchHistorySize: opts.watchHistorySize,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.checkNewCluster ? { checkNewCluster: opts.checkNewCluster } : {}),
   });
   app.addHook('onClose', async () => backends.close());
   return Object.assign(app, { backends });

@@ -4,6 +4,7 @@ import { DEFAULT_POLICY } from '@fedns/model';
 import { ConflictError, type Fence, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { ClusterConnections, type Connection } from './connections.js';
+import { CoreDnsReconciler, type InClusterDnsSettings } from './coredns.js';
 import { HostnameFlattener } from './flatten.js';
 import { DEFAULT_TIMING, type HealthTiming } from './health.js';
 import { type Logger, SILENT } from './logger.js';
@@ -34,6 +35,8 @@ export interface FederationControllerOptions {
   fence?: () => Fence | undefined;
   /** Series made once per process (a controller is made anew each time this process starts leading). */
   metrics?: ControllerMetrics;
+  /** In-cluster answers (issue 12): the server block kept in each member's CoreDNS; undefined = off (blocks removed). */
+  inClusterDns?: InClusterDnsSettings;
 }
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -55,7 +58,8 @@ export class FederationController {
   private readonly propagation: PropagationReconciler;
   private readonly status: StatusWriter;
   private readonly flattener: HostnameFlattener;
-  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue };
+  private readonly coredns: CoreDnsReconciler;
+  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue; coredns: WorkQueue };
   /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
   private readonly failing = new Map<string, Set<string>>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -80,7 +84,10 @@ export class FederationController {
       fence,
       hooks: {
         onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
-        onStateChanged: (conn) => this.background(() => this.clusterKeys(conn.name, conn.reachable)),
+        onStateChanged: (conn) => {
+          this.queues.coredns.add(conn.name);
+          this.background(() => this.clusterKeys(conn.name, conn.reachable));
+        },
         // The records reconciler names these changes (and who made them) from the object log.
         onSpecChanged: () =>
           this.background(async () => {
@@ -96,10 +103,23 @@ export class FederationController {
             await this.statusAll();
           }),
         onStatusStale: (cluster) => this.queues.clusterStatus.add(cluster),
+        onDetaching: (cluster, member) => {
+          this.coredns.detach(cluster, member);
+          this.queues.coredns.add(cluster);
+        },
       },
     });
+    this.coredns = new CoreDnsReconciler({
+      store,
+      connections: this.connections,
+      owner: opts.owner,
+      settings: opts.inClusterDns,
+      log: this.log,
+      onStateChanged: (cluster) => this.queues.clusterStatus.add(cluster),
+      onConflict: (cluster) => this.metrics.memberDnsConflicts.inc({ cluster }),
+    });
     const federation: FederationRef = records.federation;
-    this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence);
+    this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence, (cluster) => this.coredns.state(cluster));
     this.shards = new ShardReconciler({
       store,
       connections: this.connections,
@@ -142,6 +162,7 @@ export class FederationController {
       }),
       shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
       status: queue('status', (key) => retryOnConflict(() => this.status.writeService(key)), { concurrency: 1 }),
+      coredns: queue('coredns', (key) => this.coredns.reconcile(key), { concurrency: 4 }),
     };
   }
 
@@ -181,8 +202,10 @@ export class FederationController {
 
   /** A Cluster was written through the API (or by `fedns join`): reconnect, re-publish, rewrite status as needed. */
   onClusterChange(name?: string): void {
-    if (name) this.queues.connections.add(name);
-    else void this.syncClusters();
+    if (name) {
+      this.queues.connections.add(name);
+      this.queues.coredns.add(name);
+    } else void this.syncClusters();
   }
 
   /** A federated service was created, changed or deleted (the records reconciler names the change from the object log). */
@@ -214,6 +237,7 @@ export class FederationController {
       }
       this.queues.status.add(k);
     }
+    for (const cluster of this.connections.names()) this.queues.coredns.add(cluster);
   }
 
   /** Waits until every queue is idle (for tests and the demo). */
@@ -239,6 +263,9 @@ export class FederationController {
       case 'nodes':
         this.queues.clusterStatus.add(cluster);
         break;
+      case 'coredns':
+        this.queues.coredns.add(cluster);
+        break;
       case 'connection': {
         const conn = this.connections.get(cluster);
         if (conn) void this.connections.probe(conn);
@@ -247,6 +274,7 @@ export class FederationController {
       case 'synced':
         this.background(() => this.clusterKeys(cluster, true));
         this.queues.clusterStatus.add(cluster);
+        this.queues.coredns.add(cluster);
         break;
     }
   }
