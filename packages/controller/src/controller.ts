@@ -3,6 +3,7 @@ import type { PolicyDefaults } from '@fedns/model';
 import { DEFAULT_POLICY } from '@fedns/model';
 import { ConflictError, type Fence, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
+import { ClusterAnswersReconciler } from './cluster-answers.js';
 import { ClusterConnections, type Connection } from './connections.js';
 import { CoreDnsReconciler, type InClusterDnsSettings } from './coredns.js';
 import { HostnameFlattener } from './flatten.js';
@@ -59,7 +60,8 @@ export class FederationController {
   private readonly status: StatusWriter;
   private readonly flattener: HostnameFlattener;
   private readonly coredns: CoreDnsReconciler;
-  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue; coredns: WorkQueue };
+  private readonly answers: ClusterAnswersReconciler;
+  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue; coredns: WorkQueue; answers: WorkQueue };
   /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
   private readonly failing = new Map<string, Set<string>>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -93,6 +95,7 @@ export class FederationController {
           this.background(async () => {
             records.enqueueAll();
             await this.statusAll();
+            await this.answersAll();
           }),
         onRemoved: (cluster) =>
           this.background(async () => {
@@ -101,6 +104,7 @@ export class FederationController {
             records.enqueueAll();
             for (const s of await store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
             await this.statusAll();
+            await this.answersAll();
           }),
         onStatusStale: (cluster) => this.queues.clusterStatus.add(cluster),
         onDetaching: (cluster, member) => {
@@ -119,6 +123,7 @@ export class FederationController {
       onConflict: (cluster) => this.metrics.memberDnsConflicts.inc({ cluster }),
     });
     const federation: FederationRef = records.federation;
+    this.answers = new ClusterAnswersReconciler({ store, federation, defaults: this.defaults, enabled: opts.inClusterDns !== undefined, fence, log: this.log });
     this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence, (cluster) => this.coredns.state(cluster));
     this.shards = new ShardReconciler({
       store,
@@ -133,6 +138,7 @@ export class FederationController {
         this.queues.status.add(svcKey(ns, name));
       },
       onStatusStale: (ns, name) => this.queues.status.add(svcKey(ns, name)),
+      onLocalChanged: (ns, name) => this.queues.answers.add(svcKey(ns, name)),
     });
     this.propagation = new PropagationReconciler({
       store,
@@ -163,6 +169,7 @@ export class FederationController {
       shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
       status: queue('status', (key) => retryOnConflict(() => this.status.writeService(key)), { concurrency: 1 }),
       coredns: queue('coredns', (key) => this.coredns.reconcile(key), { concurrency: 4 }),
+      answers: queue('cluster-answers', (key) => this.answers.reconcile(key), { concurrency: 1 }),
     };
   }
 
@@ -212,6 +219,7 @@ export class FederationController {
   onServiceChange(namespace: string, name: string): void {
     const k = svcKey(namespace, name);
     this.opts.records.enqueue(namespace, name);
+    this.queues.answers.add(k);
     for (const cluster of this.connections.names()) {
       this.queues.propagation.add(shardKey(cluster, namespace, name));
       this.queues.shards.add(shardKey(cluster, namespace, name));
@@ -238,6 +246,7 @@ export class FederationController {
       this.queues.status.add(k);
     }
     for (const cluster of this.connections.names()) this.queues.coredns.add(cluster);
+    await this.answersAll();
   }
 
   /** Waits until every queue is idle (for tests and the demo). */
@@ -294,6 +303,11 @@ export class FederationController {
     });
   }
 
+  /** Every service's in-cluster answers looked at again (topology, drains, clusters joining or leaving). */
+  private async answersAll(): Promise<void> {
+    for (const k of await this.answers.keys()) this.queues.answers.add(k);
+  }
+
   private async statusAll(): Promise<void> {
     for (const s of (await this.opts.store.listObjects('services')).items) this.queues.status.add(svcKey(s.namespace, s.name));
   }
@@ -305,6 +319,7 @@ export class FederationController {
     if (topologyChange) {
       this.opts.records.enqueueAll(topologyChange);
       await this.statusAll();
+      await this.answersAll();
     }
   }
 

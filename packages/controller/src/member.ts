@@ -217,8 +217,8 @@ export class MemberCluster {
   }
 }
 
-/** Ready endpoints of a service across its EndpointSlices (conditions.ready unset counts as ready, as in Kubernetes). */
-export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
+/** Ready endpoint addresses of a service across its EndpointSlices (conditions.ready unset counts as ready, as in Kubernetes). */
+export function readyEndpointAddresses(slices: k8s.V1EndpointSlice[]): string[] {
   const seen = new Set<string>();
   for (const s of slices) {
     for (const ep of s.endpoints ?? []) {
@@ -226,7 +226,20 @@ export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
       for (const a of ep.addresses) seen.add(a);
     }
   }
-  return seen.size;
+  return [...seen];
+}
+
+/** How many ready endpoints a service has across its EndpointSlices. */
+export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
+  return readyEndpointAddresses(slices).length;
+}
+
+/** A member Service's cluster IPs (`spec.clusterIPs`, else `spec.clusterIP`), and whether it is headless. */
+export function clusterIPsOf(svc: k8s.V1Service | undefined): { clusterIPs: string[]; headless: boolean } {
+  const spec = svc?.spec;
+  const headless = spec?.clusterIP === 'None';
+  const ips = (spec?.clusterIPs?.length ? spec.clusterIPs : spec?.clusterIP ? [spec.clusterIP] : []).filter((ip) => ip && ip !== 'None');
+  return { clusterIPs: headless ? [] : ips, headless };
 }
 
 /** IP and hostname ingress of a member Service's load balancer. */

@@ -4,12 +4,13 @@
  * object, controller-state, zone and lease parts in their own files, and the
  * change feed (LISTEN/NOTIFY, polling as the fallback).
  */
-import type { RecordSet, RecordSetDiff } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
 import pg from 'pg';
 import { readMigrations } from '../sqlite/migrate.js';
 import { SecretBox } from '../secrets.js';
 import type {
   BulkData,
+  ClusterAnswerChanges,
   Fence,
   JournalEntry,
   LeaseRecord,
@@ -23,6 +24,7 @@ import type {
   StoredShard,
   ZoneSnapshot,
 } from '../types.js';
+import { PgClusterAnswers } from './cluster-answers.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
 import { loadBulk } from './load.js';
@@ -45,6 +47,7 @@ export class PostgresStore implements Store {
   readonly #shards: PgShards;
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
+  readonly #answers: PgClusterAnswers;
   #secrets: SecretBox | undefined;
   #closed = false;
 
@@ -62,6 +65,7 @@ export class PostgresStore implements Store {
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
     this.#leases = new PgLeases(pool);
+    this.#answers = new PgClusterAnswers(pool, (seq) => this.#feed.local({ what: 'clusterAnswers', seq }));
   }
 
   /** Connects, migrates (unless read-only) and checks the credentials key. */
@@ -183,6 +187,20 @@ export class PostgresStore implements Store {
   }
   recordServedSerial(server: string, serial: number): Promise<void> {
     return this.#zone.recordServed(server, serial);
+  }
+
+  // ---- in-cluster answers ----
+  clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }> {
+    return this.#answers.snapshot();
+  }
+  clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]> {
+    return this.#answers.ofService(namespace, service);
+  }
+  commitClusterAnswers(diff: ClusterAnswerDiff, fence?: Fence): Promise<number | undefined> {
+    return this.#answers.commit(diff, fence);
+  }
+  clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
+    return this.#answers.since(seq);
   }
 
   // ---- leader election ----
