@@ -4,7 +4,7 @@ import { buildApiServer } from '@fedns/apiserver';
 import { checkReachable, JoinError, namespaceConflict, namespaceConflictMessage, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
 import { checkKubeconfig } from '@fedns/model';
-import { acquireWriterLock, openStore, SchemaTooNewError, type Store, StoreUrlError, WriterLockHeldError } from '@fedns/store';
+import { acquireWriterLock, openStore, type Store, StoreConfigError, WriterLockHeldError } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -84,7 +84,7 @@ async function openRoleStore(c: Config, run: Running, opts: { readonly?: boolean
   try {
     store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c), ...opts });
   } catch (err) {
-    if (err instanceof StoreUrlError || err instanceof SchemaTooNewError) throw new UsageError(err.message);
+    if (err instanceof StoreConfigError) throw new UsageError(err.message);
     throw err;
   }
   run.closers.push(() => store.close());

@@ -1,7 +1,7 @@
 import type { FederationRef } from '@fedns/cascade';
 import type { PolicyDefaults } from '@fedns/model';
 import { DEFAULT_POLICY } from '@fedns/model';
-import { ConflictError, type Fence, type Store } from '@fedns/store';
+import { ConflictError, type Fence, FencedError, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { ClusterAnswersReconciler } from './cluster-answers.js';
 import { ClusterConnections, type Connection } from './connections.js';
@@ -34,10 +34,19 @@ export interface FederationControllerOptions {
   logger?: Logger;
   /** The leader's fence for every write (undefined when the engine needs no election). */
   fence?: () => Fence | undefined;
-  /** Series made once per process (a controller is made anew each time this process starts leading). */
   metrics?: ControllerMetrics;
   /** In-cluster answers (issue 12): the server block kept in each member's CoreDNS; undefined = off (blocks removed). */
   inClusterDns?: InClusterDnsSettings;
+  /**
+   * Start as a standby (default: leading). A standby keeps its members
+   * connected, watched and probed, and queues what it would reconcile; it
+   * writes nothing until `lead()`, so a takeover costs one reconcile, not a
+   * reconnect to every member (controller-runtime's caches run on every
+   * replica, its reconcilers only on the leader).
+   */
+  standby?: boolean;
+  /** A write was refused because this process's fence is no longer current. */
+  onFenced?: () => void;
 }
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -66,11 +75,13 @@ export class FederationController {
   private readonly failing = new Map<string, Set<string>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly defaults: PolicyDefaults;
+  private leading: boolean;
 
   constructor(private readonly opts: FederationControllerOptions) {
     this.log = opts.logger ?? SILENT;
     this.metrics = opts.metrics ?? controllerMetrics(opts.registry);
     this.defaults = opts.defaults ?? DEFAULT_POLICY;
+    this.leading = !opts.standby;
     const timing = opts.timing ?? DEFAULT_TIMING;
     const { store, records } = opts;
     const fence = () => opts.fence?.();
@@ -84,6 +95,7 @@ export class FederationController {
       metrics: this.metrics,
       log: this.log,
       fence,
+      mayWrite: () => this.leading,
       hooks: {
         onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
         onStateChanged: (conn) => {
@@ -152,7 +164,10 @@ export class FederationController {
       new WorkQueue({
         name,
         reconcile,
+        // Every queue but the connections' writes: a standby holds them until it leads.
+        paused: name !== 'connections' && !this.leading,
         onError: (key, err, attempt, retryInMs) => {
+          if (err instanceof FencedError) opts.onFenced?.();
           this.metrics.reconcileErrors.inc({ controller: name });
           this.log.error({ controller: name, key, attempt, retryInMs, err: String(err) }, 'reconcile failed; will retry');
         },
@@ -163,7 +178,10 @@ export class FederationController {
       clusterStatus: queue('cluster-status', (key) => retryOnConflict(() => this.writeClusterStatus(key)), { concurrency: 1 }),
       propagation: queue('propagation', (key) => this.propagation.reconcile(key), {
         concurrency: 32,
-        onError: (key, err, _attempt, retryInMs) => this.propagationFailed(key, err, retryInMs),
+        onError: (key, err, _attempt, retryInMs) => {
+          if (err instanceof FencedError) opts.onFenced?.();
+          this.propagationFailed(key, err, retryInMs);
+        },
         onRecovered: (key) => this.propagationRecovered(key),
       }),
       shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
@@ -191,6 +209,28 @@ export class FederationController {
     }, 5000);
     this.timers.push(probe, resync, depth);
     for (const t of this.timers) t.unref();
+  }
+
+  /** Starts writing: every queue held while standing by runs, and everything is looked at again. */
+  async lead(): Promise<void> {
+    this.leading = true;
+    for (const q of this.writeQueues()) q.resume();
+    await this.resync();
+  }
+
+  /** Stops writing (reconciles in flight finish, or are fenced); members stay watched. */
+  standBy(): void {
+    this.leading = false;
+    for (const q of this.writeQueues()) q.pause();
+  }
+
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  private writeQueues(): WorkQueue[] {
+    const { connections: _, ...writers } = this.queues;
+    return Object.values(writers);
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
 import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
 import { DEFAULT_POLICY, policyFromService, topologyFromCluster } from '@fedns/model';
-import { CONTROLLER_ACTOR, type Fence, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
+import { CONTROLLER_ACTOR, type Fence, FencedError, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
 import { describeChange } from './causes.js';
 import type { Registry } from 'prom-client';
 import { type Logger, SILENT } from './logger.js';
@@ -24,7 +24,11 @@ export interface RecordsReconcilerOptions {
   firstReportTimeoutMs?: number;
   /** The leader's fence for every commit (undefined when the engine needs no election). */
   fence?: () => Fence | undefined;
-  /** Series made once per process (a reconciler is made anew each time this process starts leading). */
+  /** The store refused a commit's fence: this process no longer leads (it pauses itself first). */
+  onFenced?: (err: FencedError) => void;
+  /** Start paused (a standby): marks collect, nothing commits until `resume`. */
+  paused?: boolean;
+  /** Series made once per process. */
   metrics?: ZoneMetrics;
 }
 
@@ -57,10 +61,25 @@ export class RecordsReconciler {
   private readonly seen = new Map<string, unknown>();
   /** The commit in flight: flushes run one at a time, each on what the previous one committed. */
   private flushing: Promise<JournalEntry | undefined> | undefined;
+  private paused: boolean;
+  private stopped = false;
 
   constructor(private readonly opts: RecordsReconcilerOptions) {
     this.metrics = opts.metrics ?? zoneMetrics(opts.registry);
     this.log = opts.logger ?? SILENT;
+    this.paused = opts.paused ?? false;
+  }
+
+  /** Stops committing (a commit in flight finishes or is fenced); marks keep collecting. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Commits again, starting with everything marked while paused. */
+  resume(): void {
+    if (this.stopped || !this.paused) return;
+    this.paused = false;
+    if (this.dirty.size > 0) this.schedule();
   }
 
   get federation(): { name: string; zone: string } {
@@ -87,16 +106,25 @@ export class RecordsReconciler {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.pendingTimers.values()) clearTimeout(t);
     this.pendingTimers.clear();
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.paused || this.stopped) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
+      if (this.paused || this.stopped) return;
       this.flush().catch((err) => {
+        if (err instanceof FencedError) {
+          // Deposed: retrying with this fence can never succeed. What was marked waits for the next leadership.
+          this.paused = true;
+          this.log.warn({ err: err.message }, 'zone commit refused: this process no longer leads');
+          this.opts.onFenced?.(err);
+          return;
+        }
         this.log.error({ err: String(err) }, 'zone commit failed; retrying');
         setTimeout(() => this.enqueueAll('retry after a failed commit'), 500).unref();
       });
@@ -110,7 +138,7 @@ export class RecordsReconciler {
    */
   async flush(): Promise<JournalEntry | undefined> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.dirty.size === 0) return undefined;
+    if (this.dirty.size === 0 || this.paused || this.stopped) return undefined;
     const run = this.commitMarked();
     this.flushing = run;
     try {

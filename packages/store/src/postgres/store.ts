@@ -24,6 +24,7 @@ import type {
   StoredShard,
   ZoneSnapshot,
 } from '../types.js';
+import { StoreConfigError } from '../types.js';
 import { PgClusterAnswers } from './cluster-answers.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
@@ -48,6 +49,7 @@ export class PostgresStore implements Store {
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
   readonly #answers: PgClusterAnswers;
+  #leasePool: pg.Pool | undefined;
   #secrets: SecretBox | undefined;
   #closed = false;
 
@@ -64,8 +66,16 @@ export class PostgresStore implements Store {
     this.#objects = new PgObjects(pool, secrets, opts.objectLogSize ?? DEFAULTS.objectLogSize, (rv) => this.#feed.local({ what: 'objects', rv }));
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
-    this.#leases = new PgLeases(pool);
     this.#answers = new PgClusterAnswers(pool, (seq) => this.#feed.local({ what: 'clusterAnswers', seq }));
+    // Leases get a connection of their own: a renewal must never queue behind the leader's own
+    // work for a pooled connection, or a busy leader would miss its renew deadline.
+    this.#leases = new PgLeases(() => {
+      if (!this.#leasePool) {
+        this.#leasePool = new pg.Pool({ ...config, max: 1 });
+        this.#leasePool.on('error', () => {});
+      }
+      return this.#leasePool;
+    });
   }
 
   /** Connects, migrates (unless read-only) and checks the credentials key. */
@@ -99,7 +109,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed.stop();
-    await this.#pool.end();
+    await Promise.all([this.#pool.end(), this.#leasePool?.end()]);
   }
 
   // ---- objects ----
@@ -204,8 +214,8 @@ export class PostgresStore implements Store {
   }
 
   // ---- leader election ----
-  acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined> {
-    return this.#leases.acquire(name, holder, durationMs);
+  acquireLease(name: string, holder: string, durationMs: number, heldEpoch?: number): Promise<LeaseRecord | undefined> {
+    return this.#leases.acquire(name, holder, durationMs, heldEpoch);
   }
   releaseLease(name: string, holder: string): Promise<void> {
     return this.#leases.release(name, holder);
@@ -261,5 +271,5 @@ async function checkedKey(pool: pg.Pool, box: SecretBox, mayWrite: boolean): Pro
   } catch {
     // falls through
   }
-  throw new Error('store: the credentials key file does not belong to this database (every process of an installation needs the same key)');
+  throw new StoreConfigError('store: the credentials key file does not belong to this database (every process of an installation needs the same key)');
 }
