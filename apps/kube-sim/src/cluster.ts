@@ -103,9 +103,17 @@ export interface FaultState {
   errorCode: number;
   /** Only writes (POST, PUT, PATCH, DELETE) answer this status, e.g. 403 for credentials that may only read; 0 = off. */
   writeErrorCode: number;
+  /**
+   * A concurrent writer: the next N replaces (PUT) of an object, keyed `resource/namespace/name`
+   * (e.g. `configmaps/kube-system/coredns`), find it changed just before they land — the sim bumps
+   * its resourceVersion (annotation sim.fedns.io/interleaved-write) — so an update carrying the
+   * resourceVersion it read gets 409 Conflict, as in a real race. Counts go down as they fire.
+   */
+  interleaveWrites: Record<string, number>;
 }
 
-const NO_FAULTS: FaultState = { unreachable: false, unreachableMode: 'reset', latencyMs: 0, notReady: false, errorCode: 0, writeErrorCode: 0 };
+const NO_FAULTS: FaultState = { unreachable: false, unreachableMode: 'reset', latencyMs: 0, notReady: false, errorCode: 0, writeErrorCode: 0, interleaveWrites: {} };
+export const INTERLEAVED_WRITE_ANNOTATION = 'sim.fedns.io/interleaved-write';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const reasonOf = (code: number) => (code === 429 ? 'TooManyRequests' : code === 403 ? 'Forbidden' : code >= 500 ? 'InternalError' : 'BadRequest');
 
@@ -254,7 +262,24 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
     if (f.errorCode >= 400) throw statusError(f.errorCode, reasonOf(f.errorCode), `kube-sim: injected error ${f.errorCode}`);
     if (f.writeErrorCode >= 400 && WRITE_METHODS.has(req.method)) throw statusError(f.writeErrorCode, reasonOf(f.writeErrorCode), `kube-sim: injected error ${f.writeErrorCode} on writes`);
+    if (req.method === 'PUT' && Object.keys(f.interleaveWrites).length) interleave(req.url);
   });
+
+  /** The interleaveWrites fault: another writer's change lands first. */
+  const interleave = (url: string) => {
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([^/?]+)\/([^/?]+)(?:\?|$)/.exec(url);
+    if (!m) return;
+    const [, ns, resource, name] = m as unknown as [string, string, string, string];
+    const key = `${resource}/${ns}/${name}`;
+    const left = faultState.interleaveWrites[key] ?? 0;
+    const store = (stores as unknown as Record<string, ObjectStore | undefined>)[resource === 'configmaps' ? 'configMaps' : resource];
+    if (left <= 0 || !store?.get(ns, name)) return;
+    faultState = { ...faultState, interleaveWrites: { ...faultState.interleaveWrites, [key]: left - 1 } };
+    store.mutate(ns, name, (d) => {
+      const n = Number(d.metadata.annotations?.[INTERLEAVED_WRITE_ANNOTATION] ?? '0') + 1;
+      d.metadata.annotations = { ...(d.metadata.annotations ?? {}), [INTERLEAVED_WRITE_ANNOTATION]: String(n) };
+    });
+  };
 
   // ---- API ------------------------------------------------------------------------------------------
   const [major, minor] = kubeVersion.replace(/^v/, '').split('.');
@@ -503,6 +528,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       next.latencyMs = Math.max(0, Number(next.latencyMs) || 0);
       next.errorCode = Math.max(0, Number(next.errorCode) || 0);
       next.writeErrorCode = Math.max(0, Number(next.writeErrorCode) || 0);
+      next.interleaveWrites = { ...(next.interleaveWrites ?? {}) };
       const wasUnreachable = faultState.unreachable;
       faultState = next;
       if (next.unreachable && !wasUnreachable) api.closeWatches({ destroy: true });

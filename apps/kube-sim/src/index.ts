@@ -1,5 +1,6 @@
 /** @fedns/kube-sim — simulated Kubernetes member clusters that real kubectl and client-node talk to unchanged. */
 export {
+  INTERLEAVED_WRITE_ANNOTATION,
   type FaultState,
   type PodTarget,
   type RunPodsOptions,
