@@ -88,9 +88,10 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
 
   const lead = async (f: Fence | undefined): Promise<void> => {
     fence = f;
-    await controller.lead();
+    // The zone first: its commit must not queue behind the member reconciles a takeover starts.
     records.resume();
     records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
+    await controller.lead();
   };
   const standBy = async (): Promise<void> => {
     records.pause();

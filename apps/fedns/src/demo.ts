@@ -113,6 +113,8 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say(`  dig @${firstDns[0]} -p ${firstDns[1]} nginx.default.${cfg.federation}.svc.cluster.local     # a pod in ${first}: its own shard's cluster IP`);
   if (other) say(`  dig @${otherDns[0]} -p ${otherDns[1]} nginx.default.${cfg.federation}.svc.cluster.local     # a pod in ${other.name} (no pods): the chain to the nearest healthy shard`);
   say(`  scripts/pnpm fedns explain nginx.default.${cfg.federation}.svc.${cfg.zone} --data-dir ${cfg.dataDir}`);
+  say(`  PATH=${resolve(fileURLToPath(new URL('../../../bin', import.meta.url)))}:$PATH kubectl fedns status      # the kubectl plugin`);
+  say(`  dashboard: ${apiServer}/ui/ (log in with a token of ${cfg.tokenAuthFile ?? 'the token file'})`);
   say('');
   say('Ctrl-C stops everything.');
 }

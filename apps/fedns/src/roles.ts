@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
+import { dashboardDir } from '@fedns/dashboard';
 import { checkReachable, JoinError, namespaceConflict, namespaceConflictMessage, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
 import { checkKubeconfig } from '@fedns/model';
@@ -65,7 +66,7 @@ function apiSecurity(c: Config, logger: Logger): { tokenFile?: string; tls?: Con
 /** buildApiServer with problems in the token file or TLS files reported as usage errors. */
 async function buildApi(opts: Parameters<typeof buildApiServer>[0]): ReturnType<typeof buildApiServer> {
   try {
-    return await buildApiServer(opts);
+    return await buildApiServer({ dashboardDir, ...opts });
   } catch (err) {
     const m = (err as Error).message;
     if (/^(token file|tls-cert-file|tls-private-key-file|client-ca-file) /.test(m)) throw new UsageError(m);

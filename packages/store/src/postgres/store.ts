@@ -70,10 +70,7 @@ export class PostgresStore implements Store {
     // Leases get a connection of their own: a renewal must never queue behind the leader's own
     // work for a pooled connection, or a busy leader would miss its renew deadline.
     this.#leases = new PgLeases(() => {
-      if (!this.#leasePool) {
-        this.#leasePool = new pg.Pool({ ...config, max: 1 });
-        this.#leasePool.on('error', () => {});
-      }
+      this.#leasePool ??= newPool(config, 1);
       return this.#leasePool;
     });
   }
@@ -82,9 +79,7 @@ export class PostgresStore implements Store {
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error(`store: ${redactUrl(opts.url)} is not a postgres:// URL`);
     const config = clientConfig(opts);
-    const pool = new pg.Pool({ ...config, max: opts.poolSize ?? DEFAULTS.poolSize });
-    // An idle pooled connection that breaks (server restart, failover) is dropped by the pool; the next query opens a new one.
-    pool.on('error', () => {});
+    const pool = newPool(config, opts.poolSize ?? DEFAULTS.poolSize);
     try {
       const migrations = readMigrations(opts.migrationsDir ?? POSTGRES_MIGRATIONS_DIR);
       if (opts.readonly) await checkSchema(pool, migrations);
@@ -255,6 +250,20 @@ export class PostgresStore implements Store {
   get feedListening(): boolean {
     return this.#feed.listening;
   }
+}
+
+/**
+ * A pool whose connections never take the process down: an idle pooled
+ * connection that breaks (server restart, failover) is dropped by the pool, and
+ * one checked out that the server ends between statements (idle-in-transaction
+ * timeout after a pause, a failover) fails its next statement instead of
+ * raising an unhandled 'error' event; the transaction then discards it.
+ */
+function newPool(config: pg.ClientConfig, max: number): pg.Pool {
+  const pool = new pg.Pool({ ...config, max });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 async function checkedKey(pool: pg.Pool, box: SecretBox, mayWrite: boolean): Promise<SecretBox> {
