@@ -91,6 +91,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     // The zone first: its commit must not queue behind the member reconciles a takeover starts.
     records.resume();
     records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
+    await records.flush().catch(() => undefined); // a failure is logged and retried by the reconciler
     await controller.lead();
   };
   const standBy = async (): Promise<void> => {
