@@ -286,7 +286,7 @@ export class FederationController {
       }
       this.queues.status.add(k, 'low');
     }
-    for (const cluster of this.connections.names()) this.queues.coredns.add(cluster);
+    for (const cluster of this.connections.names()) this.queues.coredns.add(cluster, 'low');
     await this.answersAll();
   }
 
@@ -346,7 +346,7 @@ export class FederationController {
 
   /** Every service's in-cluster answers looked at again (topology, drains, clusters joining or leaving). */
   private async answersAll(): Promise<void> {
-    for (const k of await this.answers.keys()) this.queues.answers.add(k);
+    for (const k of await this.answers.keys()) this.queues.answers.add(k, 'low');
   }
 
   private async statusAll(): Promise<void> {
