@@ -4,6 +4,7 @@
  * flags and the question (case preserved). No dns-packet, no allocation beyond
  * the reply buffer and the lookup key.
  */
+import type { ClusterView } from './cluster-view.js';
 import type { ServerCookies } from './cookies.js';
 import { EDNS_UDP_SIZE, RCODE, TYPE } from './wire.js';
 import { type Answer, type ZoneIndex, slotOf } from './zone-index.js';
@@ -25,6 +26,8 @@ export interface QueryInfo {
 export interface RespondContext {
   cookies?: ServerCookies;
   clientIp?: string;
+  /** The in-cluster view (cluster-view.ts): private names, answered to its allowed networks only. */
+  clusterView?: ClusterView;
 }
 
 /**
@@ -281,6 +284,10 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   const node = index.nodes.get(key);
   if (node === undefined) {
     if (!index.keyInZone(key)) {
+      // Outside the zone: the in-cluster view's private names, for its networks only; else REFUSED.
+      const view = ctx?.clusterView;
+      const priv = view?.covers(key) && view.allows(ctx?.clientIp) ? view.answer(key, qtype, index) : undefined;
+      if (priv) return build(q, reserve, qEnd, nameEnd, priv, null, priv.rcode, true, edns, doBit, tcp, udpSize, info, cookie);
       return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie);
     }
     answer = index.nxdomain;
