@@ -215,6 +215,10 @@ export class FederationController {
   /** Starts writing: every queue held while standing by runs, and everything is looked at again. */
   async lead(): Promise<void> {
     this.leading = true;
+    // Shard health first: what changed while standing by reaches DNS before member objects are
+    // brought in line (propagation shares the store's connections and would slow it), within a bound.
+    this.queues.shards.resume();
+    await Promise.race([this.queues.shards.whenUrgentDone(), new Promise((r) => setTimeout(r, 1000).unref())]);
     for (const q of this.writeQueues()) q.resume();
     await this.resync();
   }
