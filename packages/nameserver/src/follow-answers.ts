@@ -6,6 +6,7 @@
  */
 import type { Store } from '@fedns/store';
 import type { ClusterView } from './cluster-view.js';
+import { oneAtATime } from './follow.js';
 
 export interface FollowAnswersOptions {
   logger?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void };
@@ -21,8 +22,6 @@ export interface AnswersFollower {
 
 export function followClusterView(store: Store, view: ClusterView, opts: FollowAnswersOptions = {}): AnswersFollower {
   let loadedOnce = false;
-  let running: Promise<void> | undefined;
-  let again = false;
   let stopped = false;
 
   const reload = async () => {
@@ -40,26 +39,7 @@ export function followClusterView(store: Store, view: ClusterView, opts: FollowA
     view.apply(changes.seq, changes.upserts, changes.deletes);
   };
 
-  const catchUp = async (): Promise<void> => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await step();
-        } catch (err) {
-          opts.logger?.warn({ err: String(err) }, 'cannot read the in-cluster answers; serving the last good ones');
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const catchUp = oneAtATime(step, () => stopped, (err) => opts.logger?.warn({ err: String(err) }, 'cannot read the in-cluster answers; serving the last good ones'));
 
   const unwatch = store.watch((c) => {
     if (c.what === 'clusterAnswers' && c.seq !== view.seq) void catchUp();
