@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { FederationConfig, NameserverConfig, RegionFallback } from '@fedns/model';
 import { absoluteName, isInZone, labelProblem, nameProblem } from '@fedns/model';
 import { parse as parseYaml } from 'yaml';
+import { CLUSTER_DNS_OPTIONS, type ClusterDnsConfig, ClusterDnsConfigError, parseClusterDnsConfig } from './cluster-dns-config.js';
 import { DNS_OPTIONS, type DnsConfig, DnsConfigError, parseDnsConfig } from './dns-config.js';
 
 /** A problem with flags, environment or config file: printed as one line, exit code 2. */
@@ -50,6 +51,8 @@ export interface Config {
   soa: FederationConfig['soa'];
   /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers (dns-config.ts). */
   dns: DnsConfig;
+  /** In-cluster answers: who may ask, where members forward, the private suffix, MCS (cluster-dns-config.ts). */
+  clusterDns: ClusterDnsConfig;
   /** Kubeconfig for `join`, and other verb-specific values. */
   kubeconfig?: string;
   context?: string;
@@ -95,6 +98,7 @@ const OPTIONS = {
   'client-ca-file': { type: 'string' },
   'insecure-api': { type: 'boolean' },
   ...DNS_OPTIONS,
+  ...CLUSTER_DNS_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -194,6 +198,15 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
       if (typeof fromFlag === 'string') return fromFlag;
       return env[envName(k)] ?? file[camel(k)];
     }),
+    clusterDns: parseClusterDns(
+      (k) => {
+        const fromFlag = flags[k];
+        if (typeof fromFlag === 'string') return fromFlag;
+        return env[envName(k)] ?? file[camel(k)];
+      },
+      zone,
+      nameservers.flatMap((ns) => ns.addresses).map((a) => (a.includes(':') ? `[${a}]:${dnsListen.port}` : `${a}:${dnsListen.port}`)),
+    ),
   };
   const store = pick('store');
   if (store !== undefined) config.store = parseStoreUrl(store);
@@ -269,6 +282,15 @@ function parseDns(get: Parameters<typeof parseDnsConfig>[0]): DnsConfig {
     return parseDnsConfig(get);
   } catch (err) {
     if (err instanceof DnsConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function parseClusterDns(get: Parameters<typeof parseClusterDnsConfig>[0], zone: string, defaultForward: string[]): ClusterDnsConfig {
+  try {
+    return parseClusterDnsConfig(get, zone, defaultForward);
+  } catch (err) {
+    if (err instanceof ClusterDnsConfigError) throw new UsageError(err.message);
     throw err;
   }
 }

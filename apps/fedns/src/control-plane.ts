@@ -25,6 +25,13 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
+/** In-cluster answers' settings for the controller (issue 12): on when --cluster-dns-allow names networks. */
+function inClusterDns(c: Config): { inClusterDns?: { forwardTo: string[]; suffix: string; clustersetDomain?: string } } {
+  const cd = c.clusterDns;
+  if (!cd.allow.length) return {};
+  return { inClusterDns: { forwardTo: cd.forwardTo, suffix: cd.suffix, ...(cd.clustersetDomain ? { clustersetDomain: cd.clustersetDomain } : {}) } };
+}
+
 export async function startControlPlane(c: Config, run: Running, store: Store, registry: Registry): Promise<ControlPlane> {
   const log = run.logger.child({ role: 'controller' });
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
@@ -59,6 +66,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     onFenced: deposed,
     // Every controller probes, leading or not, under its identity (issue 14).
     proberId: identity,
+    ...inClusterDns(c),
   });
   // Members are connected and watched, and the object log followed, whether or not this process
   // leads: a standby that takes over has warm caches and one reconcile to do.

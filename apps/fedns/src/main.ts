@@ -61,6 +61,13 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
                              nearest): EDNS Client Subnet, else the source address (YAML clientNetworks: also
                              CIDR: {region, latitude, longitude})
   --geoip-database FILE      a MaxMind-format database (GeoIP2/GeoLite2 City …) for clients no network names
+  --cluster-dns-allow CIDR,… in-cluster answers (pods find the nearest healthy shard): the member
+                             clusters' networks they are answered to; off when empty (default)
+  --cluster-dns-forward IP:PORT,…
+                             where members' CoreDNS forwards <federation>.svc.<cluster-domain>
+                             (default: the zone's nameserver addresses at the DNS port)
+  --cluster-dns-suffix NAME  the private names' suffix (default clusters.fedns.internal.)
+  --clusterset-domain NAME   also answer <svc>.<ns>.svc.NAME (the MCS form, e.g. clusterset.local)
   --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
   --tls-private-key-file F   ... and key

@@ -16,3 +16,4 @@ export { explainName, formatExplanation, type Explanation, type ExplainStep, typ
 export { centreOf, clusterLocation, nearestRegion, rankRegions, type RankedRegion, regionLocations } from './locations.js';
 export { addressPolicy, fallbackRegion } from './traffic.js';
 export { judgeProbes, PROBE_HEARTBEAT_MS, PROBE_STALE_MS, type ProbeJudgement, type ProbeVerdictView, verdictCounts, withProbes } from './probes.js';
+export { answerKey, buildClusterAnswers, diffClusterAnswers, nearestPublicName } from './cluster-answers.js';

@@ -13,6 +13,7 @@ export function controllerMetrics(registry: Registry | undefined) {
     conflicts: new Gauge({ name: 'fedns_member_conflicts', help: 'Member objects owned by another federation that fedns leaves alone, by cluster', labelNames: ['cluster'], registers }),
     failOpen: new Gauge({ name: 'fedns_services_without_healthy_shard', help: 'Federated services with no healthy shard (answered fail-open or fail-closed)', registers }),
     reconcileErrors: new Counter({ name: 'fedns_controller_reconcile_errors_total', help: 'Reconcile attempts that failed (retried with back-off), by controller', labelNames: ['controller'], registers }),
+    memberDnsConflicts: new Counter({ name: 'fedns_member_dns_conflicts_total', help: 'Writes of the member CoreDNS configuration that lost a resourceVersion race (409) and were retried, by cluster', labelNames: ['cluster'], registers }),
     queueDepth: new Gauge({ name: 'fedns_controller_queue_depth', help: 'Keys waiting or being reconciled, by controller', labelNames: ['controller'], registers }),
     probes: new Counter({ name: 'fedns_probes_total', help: 'Probes of shard load-balancer addresses made by this process, by protocol and result', labelNames: ['protocol', 'result'], registers }),
     probeSeconds: new Histogram({

@@ -74,6 +74,10 @@ export interface ServicePolicy {
   minReadyEndpoints: number;
   /** Cluster names the service is placed in; undefined = every cluster. */
   clusters?: string[];
+  /** TTL of the in-cluster answers, seconds (default DEFAULT_CLUSTER_TTL, 5). */
+  clusterTtl?: number;
+  /** A headless Service (clusterIP None): in-cluster answers are its local ready endpoints, else NODATA. */
+  headless?: boolean;
   /**
    * Set by the controller while a new service waits for every placed cluster
    * to report once: it does not fail open yet, so the global name never
@@ -118,6 +122,50 @@ export interface Shard {
   addresses: string[];
   readyEndpoints: number;
   healthy: boolean;
+  /** What the shard offers its own cluster's pods (in-cluster answers); never published. */
+  local?: LocalShard;
+}
+
+/**
+ * A shard as its own cluster sees it (issue 12): the member Service's cluster IPs and its local
+ * health, which needs no load balancer — the cluster Ready, at least `minReadyEndpoints` ready
+ * endpoints, not drained — with the same time rules as the public health. Private data: it is
+ * never part of the public zone.
+ */
+export interface LocalShard {
+  /** `spec.clusterIPs` of the member Service ([] for a headless Service). */
+  clusterIPs: string[];
+  /** A headless Service (clusterIP None): its pods' ready endpoint addresses answer instead. */
+  headless: boolean;
+  /** Ready endpoint addresses (kept for headless Services; [] otherwise). */
+  endpoints: string[];
+  /** Effective local health (stabilised like `healthy`). */
+  healthy: boolean;
+  /** When `healthy` last changed (ISO 8601), why, and the stabilisation state. */
+  since: string;
+  message: string;
+  everHealthy?: boolean;
+  recoveringSince?: string;
+}
+
+/** Which in-cluster answer: one member cluster's view of one federated service. */
+export interface ClusterAnswerKey {
+  cluster: string;
+  namespace: string;
+  service: string;
+}
+
+/**
+ * One member cluster's answer for `<service>.<namespace>.<federation>.svc.<cluster-domain>`
+ * (issue 12), private to that cluster: the local shard's addresses, else a CNAME to the public
+ * name nearest to the cluster, whose chain the answer carries to its end; neither is NODATA.
+ */
+export interface ClusterAnswer extends ClusterAnswerKey {
+  ttl: number;
+  /** A/AAAA literals, sorted: the local cluster IPs, or a headless Service's local ready endpoints. */
+  addresses?: string[];
+  /** An absolute public name (zone, region or global level) the name is a CNAME to. */
+  target?: string;
 }
 
 export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
@@ -168,6 +216,12 @@ export interface RecordPolicy {
   /** One variant per answer, chosen in proportion to its weight (among the routed ones). */
   weighted?: boolean;
   variants: RecordVariant[];
+}
+
+/** A change of in-cluster answers: new or changed answers, and keys of answers gone. */
+export interface ClusterAnswerDiff {
+  upserts: ClusterAnswer[];
+  deletes: ClusterAnswerKey[];
 }
 
 export interface RecordSetDiff {

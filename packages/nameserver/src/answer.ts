@@ -5,6 +5,7 @@
  * the reply buffer and the lookup key.
  */
 import type { ClientLocator, Located } from './client-location.js';
+import type { ClusterView } from './cluster-view.js';
 import type { ServerCookies } from './cookies.js';
 import { type ClientSubnet, ECS_OPTION, parseClientSubnet } from './client-subnet.js';
 import { pick } from './variants.js';
@@ -30,6 +31,8 @@ export interface RespondContext {
   clientIp?: string;
   /** Client location for answers routed by it (issue 14): clientNetworks and the GeoIP database. */
   locator?: ClientLocator;
+  /** The in-cluster view (cluster-view.ts): private names, answered to its allowed networks only. */
+  clusterView?: ClusterView;
 }
 
 /**
@@ -292,6 +295,10 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   const node = index.nodes.get(key);
   if (node === undefined) {
     if (!index.keyInZone(key)) {
+      // Outside the zone: the in-cluster view's private names, for its networks only; else REFUSED.
+      const view = ctx?.clusterView;
+      const priv = view?.covers(key) && view.allows(ctx?.clientIp) ? view.answer(key, qtype, index) : undefined;
+      if (priv) return build(q, reserve, qEnd, nameEnd, priv, null, priv.rcode, true, edns, doBit, tcp, udpSize, info, cookie, ecs);
       return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie, ecs);
     }
     answer = index.nxdomain;

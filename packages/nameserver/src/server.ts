@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { type QueryInfo, type RespondContext, SLOW_PATH, respond } from './answer.js';
 import type { ClientLocator } from './client-location.js';
+import type { ClusterView } from './cluster-view.js';
 import { type CookieOptions, ServerCookies } from './cookies.js';
 import { DnsMetrics } from './metrics.js';
 import { RRL_SEND, RRL_SLIP, RateLimiter, type RrlOptions, slipReply } from './rrl.js';
@@ -41,6 +42,8 @@ export interface DnsServerOptions {
    * caps it at net.core.rmem_max / wmem_max. A full receive buffer is where a burst of queries is lost.
    */
   udpBufferBytes?: number;
+  /** In-cluster answers (issue 12): private names answered to the view's networks only. */
+  clusterView?: ClusterView;
 }
 
 export interface DnsServer {
@@ -197,7 +200,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const udpInfo: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
   const cookies = opts.cookies === false ? undefined : new ServerCookies(opts.cookies ?? {});
   const locator = opts.locator?.enabled ? opts.locator : undefined;
-  const udpCtx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}) };
+  const view = opts.clusterView ? { clusterView: opts.clusterView } : {};
+  const udpCtx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), ...view };
   const transfers = opts.transfers ?? {};
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
 
@@ -249,7 +253,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     sock.setTimeout(idleMs);
     const info: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
     const clientIp = sock.remoteAddress ?? '';
-    const ctx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), clientIp };
+    const ctx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), clientIp, ...view };
     let pending: Buffer | null = null;
     sock.on('timeout', () => sock.destroy());
     sock.on('error', () => sock.destroy());

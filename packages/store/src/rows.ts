@@ -1,5 +1,5 @@
 /** Rows as both engines read them, and their mapping to the interface's types. */
-import type { RecordPolicy, RecordSet } from '@fedns/model';
+import type { ClusterAnswer, LocalShard, RecordPolicy, RecordSet } from '@fedns/model';
 import { compareSerial, nextSerial } from '@fedns/model';
 import type { JournalEntry, StoredProbeVerdict, StoredShard } from './types.js';
 
@@ -41,7 +41,25 @@ export interface ShardRow {
   recovering_since: string | null;
   reported: number | boolean;
   conflict: string | null;
+  local?: string | LocalShard | null;
 }
+
+export interface ClusterAnswerRow {
+  cluster: string;
+  namespace: string;
+  service: string;
+  seq: number | string;
+  answer: string | ClusterAnswer | null;
+}
+
+/** A stored answer (its key columns win over the JSON's). */
+export function rowToAnswer(r: ClusterAnswerRow): ClusterAnswer {
+  const a = typeof r.answer === 'string' ? (JSON.parse(r.answer) as ClusterAnswer) : (r.answer as ClusterAnswer);
+  return { ...a, cluster: r.cluster, namespace: r.namespace, service: r.service };
+}
+
+/** How many commits of in-cluster answers a deletion is remembered for (followers further behind reload). */
+export const ANSWER_TOMBSTONE_KEEP = 2000;
 
 export function rowToRecordSet(r: RecordRow): RecordSet {
   const rs: RecordSet = {
@@ -116,6 +134,7 @@ export function rowToShard(r: ShardRow): StoredShard {
   };
   if (r.recovering_since !== null) s.recoveringSince = r.recovering_since;
   if (r.conflict !== null) s.conflict = r.conflict;
+  if (r.local !== null && r.local !== undefined) s.local = typeof r.local === 'string' ? (JSON.parse(r.local) as LocalShard) : r.local;
   return s;
 }
 
@@ -134,6 +153,7 @@ export function shardParams(s: StoredShard): (string | number | null)[] {
     s.recoveringSince ?? null,
     (s.reported ?? true) ? 1 : 0,
     s.conflict ?? null,
+    s.local ? JSON.stringify(s.local) : null,
   ];
 }
 

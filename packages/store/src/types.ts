@@ -7,7 +7,7 @@
  * from it on any API server; a compacted log is 410), and the zone commit as
  * one fenced transaction of any size.
  */
-import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, ClusterAnswerKey, RecordSet, RecordSetDiff, Shard } from '@fedns/model';
 
 /** The object kinds the federation API stores. */
 export type ObjectKind = 'services' | 'clusters' | 'namespaces';
@@ -164,8 +164,15 @@ export interface StoredProbeVerdict extends ProbeVerdict {
   proberAgeMs: number;
 }
 
-/** A change any process committed: objects (with the highest rv seen) or the zone (with its seq). */
-export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number };
+/** A change any process committed: objects (with the highest rv seen), the zone (with its seq), or the in-cluster answers (their seq). */
+export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number } | { what: 'clusterAnswers'; seq: number };
+
+/** What changed in the in-cluster answers after a seq: rows written, and keys deleted, up to `seq`. */
+export interface ClusterAnswerChanges {
+  seq: number;
+  upserts: ClusterAnswer[];
+  deletes: ClusterAnswerKey[];
+}
 
 /**
  * A store that cannot be used as configured (a bad URL, a schema newer than
@@ -271,6 +278,17 @@ export interface Store {
   probeRevision(): Promise<number>;
   /** Removes probers not heard from for `staleForMs` and their verdicts; returns who went. */
   forgetProbers(staleForMs: number): Promise<string[]>;
+  // ---- in-cluster answers (issue 12): private, never in the zone, its journal or its transfers ----
+  /** Every answer and the sequence they stand at (one consistent read). */
+  clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }>;
+  clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]>;
+  /**
+   * Writes and deletes answers in one transaction that first checks the fence; the sequence
+   * moves by one. An empty diff commits nothing (undefined).
+   */
+  commitClusterAnswers(diff: ClusterAnswerDiff, fence?: Fence): Promise<number | undefined>;
+  /** What changed after `seq`, up to the head; 'compacted' when that is no longer known (past the head, or deletions forgotten): reload the snapshot. */
+  clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'>;
 
   // ---- leader election (engines that need it) ----
   /**

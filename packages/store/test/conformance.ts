@@ -12,6 +12,7 @@
  * switched off in `opts` and reported as skipped with the reason.
  */
 import { describe } from 'node:test';
+import { answerTests } from './conformance/answers.js';
 import { controlTests } from './conformance/control.js';
 import { feedTests } from './conformance/feed.js';
 import type { ConformanceOptions, Opener } from './conformance/helpers.js';
@@ -27,6 +28,7 @@ export function storeConformance(engine: string, open: Opener, opts: Conformance
     describe('objects', () => objectTests(open, opts));
     describe('controller state', () => controlTests(open));
     describe('zone', () => zoneTests(open));
+    describe('in-cluster answers', () => answerTests(open, opts));
     describe('leases and fences', () => leaseTests(open, opts));
     describe('change feed', () => feedTests(open, opts));
     describe('traffic policy', () => trafficTests(open));

@@ -4,12 +4,13 @@
  * object, controller-state, zone and lease parts in their own files, and the
  * change feed (LISTEN/NOTIFY, polling as the fallback).
  */
-import type { RecordSet, RecordSetDiff } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
 import pg from 'pg';
 import { readMigrations } from '../sqlite/migrate.js';
 import { SecretBox } from '../secrets.js';
 import type {
   BulkData,
+  ClusterAnswerChanges,
   Fence,
   JournalEntry,
   LeaseRecord,
@@ -27,6 +28,7 @@ import type {
   ZoneSnapshot,
 } from '../types.js';
 import { StoreConfigError } from '../types.js';
+import { PgClusterAnswers } from './cluster-answers.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
 import { loadBulk } from './load.js';
@@ -51,6 +53,7 @@ export class PostgresStore implements Store {
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
   readonly #probes: PgProbes;
+  readonly #answers: PgClusterAnswers;
   #leasePool: pg.Pool | undefined;
   #secrets: SecretBox | undefined;
   #closed = false;
@@ -69,6 +72,7 @@ export class PostgresStore implements Store {
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
     this.#probes = new PgProbes(pool);
+    this.#answers = new PgClusterAnswers(pool, (seq) => this.#feed.local({ what: 'clusterAnswers', seq }));
     // Leases get a connection of their own: a renewal must never queue behind the leader's own
     // work for a pooled connection, or a busy leader would miss its renew deadline.
     this.#leases = new PgLeases(() => {
@@ -194,6 +198,20 @@ export class PostgresStore implements Store {
   }
   recordServedSerial(server: string, serial: number): Promise<void> {
     return this.#zone.recordServed(server, serial);
+  }
+
+  // ---- in-cluster answers ----
+  clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }> {
+    return this.#answers.snapshot();
+  }
+  clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]> {
+    return this.#answers.ofService(namespace, service);
+  }
+  commitClusterAnswers(diff: ClusterAnswerDiff, fence?: Fence): Promise<number | undefined> {
+    return this.#answers.commit(diff, fence);
+  }
+  clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
+    return this.#answers.since(seq);
   }
 
   // ---- leader election ----

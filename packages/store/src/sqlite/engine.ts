@@ -11,12 +11,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import type { RecordSet, RecordSetDiff } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
 import { type JournalRow, journalContent, nextCommitSerial, type RecordRow, rowToEntry, rowToRecordSet, rowToShard, type ShardRow, shardParams, touchedServices } from '../rows.js';
 import { SqliteProbes } from './probes.js';
 import { SecretBox } from '../secrets.js';
 import {
   type BulkData,
+  type ClusterAnswerChanges,
   ConflictError,
   type Fence,
   type JournalEntry,
@@ -35,6 +36,7 @@ import {
   SYSTEM_ACTOR,
   type ZoneSnapshot,
 } from '../types.js';
+import { SqliteClusterAnswers } from './cluster-answers.js';
 import { migrate, readMigrations } from './migrate.js';
 import { ObjectLog } from './object-log.js';
 import { prepareStatements } from './statements.js';
@@ -89,11 +91,13 @@ export class SqliteStore implements Store {
   readonly #s: Stmts;
   readonly #log: ObjectLog;
   #probes: SqliteProbes | undefined;
+  readonly #answers: SqliteClusterAnswers;
   readonly #listeners = new Set<(c: StoreChange) => void>();
   #poll: NodeJS.Timeout | undefined;
   #seenVersion = -1;
   #seenRv = -1;
   #seenSeq = -1;
+  #seenAnswers = -1;
 
   private constructor(db: DatabaseSync, path: string, secrets: SecretBox | undefined, objectLogSize: number | undefined, installationId: string) {
     this.#db = db;
@@ -101,6 +105,7 @@ export class SqliteStore implements Store {
     this.#secrets = secrets;
     this.#s = prepareStatements(db);
     this.#log = new ObjectLog(db, objectLogSize);
+    this.#answers = new SqliteClusterAnswers(db);
     this.installationId = installationId;
   }
 
@@ -426,6 +431,26 @@ export class SqliteStore implements Store {
     return this.#probeRows.forget(staleForMs);
   }
 
+  // ---- in-cluster answers ---------------------------------------------------------------------
+
+  async clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }> {
+    return this.#answers.snapshot();
+  }
+
+  async clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]> {
+    return this.#answers.ofService(namespace, service);
+  }
+
+  async commitClusterAnswers(diff: ClusterAnswerDiff): Promise<number | undefined> {
+    const seq = this.#answers.commit(diff);
+    if (seq !== undefined) this.#emit({ what: 'clusterAnswers', seq });
+    return seq;
+  }
+
+  async clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
+    return this.#answers.since(seq);
+  }
+
   // ---- leases ----------------------------------------------------------------------------------
 
   async acquireLease(name: string, holder: string, durationMs: number, heldEpoch?: number): Promise<LeaseRecord | undefined> {
@@ -498,6 +523,7 @@ export class SqliteStore implements Store {
     this.#seenVersion = this.#s.dataVersion.get() ?? 0;
     this.#seenRv = Number(this.#meta('resource_version') ?? '1');
     this.#seenSeq = this.#headSeq();
+    this.#seenAnswers = this.#answers.head();
     this.#poll = setInterval(() => {
       try {
         const v = this.#s.dataVersion.get() ?? 0;
@@ -505,10 +531,13 @@ export class SqliteStore implements Store {
         this.#seenVersion = v;
         const rv = Number(this.#meta('resource_version') ?? '1');
         const seq = this.#headSeq();
+        const answers = this.#answers.head();
         if (rv !== this.#seenRv) this.#emit({ what: 'objects', rv });
         if (seq !== this.#seenSeq) this.#emit({ what: 'zone', seq });
+        if (answers !== this.#seenAnswers) this.#emit({ what: 'clusterAnswers', seq: answers });
         this.#seenRv = rv;
         this.#seenSeq = seq;
+        this.#seenAnswers = answers;
       } catch {
         // The file may be briefly locked or gone; the next tick tries again.
       }
