@@ -199,7 +199,7 @@ test('weights: 1:3 gives 25% ± 3% over 10,000 queries of the real dig', async (
   await waitFor('one shard per answer', async () => (await dig(dnsPort, region)).answer.length === 1, 10_000, 50);
   const batch = join(dataDir, 'weighted-queries');
   writeFileSync(batch, `${Array.from({ length: 10_000 }, () => `${region} A`).join('\n')}\n`);
-  const out = await run('dig', ['+norec', '+nocookie', '+tries=1', '+time=2', '+noall', '+answer', '+comments', '-p', String(dnsPort), '@127.0.0.1', '-f', batch]);
+  const out = await run('dig', ['+norec', '+nocookie', '+tries=3', '+time=2', '+noall', '+answer', '+comments', '-p', String(dnsPort), '@127.0.0.1', '-f', batch]);
   const answers = out.stdout.split('\n').filter((l) => l.startsWith(region));
   const statuses = [...out.stdout.matchAll(/status: (\w+)/g)].map((m) => m[1]);
   assert.equal(statuses.length, 10_000, `every query answered\n${out.stderr.slice(0, 2000)}`);

@@ -168,7 +168,7 @@ describe('weights', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedns-w-'));
     const batch = join(dir, 'queries');
     writeFileSync(batch, `${Array.from({ length: 10_000 }, () => `${W} A`).join('\n')}\n`);
-    const { stdout } = await run('dig', ['+norec', '+nocookie', '+tries=1', '+time=2', '+noall', '+answer', '-p', String(port), '@127.0.0.1', '-f', batch], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+    const { stdout } = await run('dig', ['+norec', '+nocookie', '+tries=3', '+time=2', '+noall', '+answer', '-p', String(port), '@127.0.0.1', '-f', batch], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
     const answers = stdout.split('\n').filter((l) => l.startsWith(W));
     assert.equal(answers.length, 10_000, 'one address per answer: one shard');
     const c1 = answers.filter((l) => l.endsWith('198.51.100.1')).length;
