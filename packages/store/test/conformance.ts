@@ -13,6 +13,7 @@
  */
 import { describe } from 'node:test';
 import { controlTests } from './conformance/control.js';
+import { dnssecTests } from './conformance/dnssec.js';
 import { feedTests } from './conformance/feed.js';
 import type { ConformanceOptions, Opener } from './conformance/helpers.js';
 import { leaseTests } from './conformance/leases.js';
@@ -28,5 +29,6 @@ export function storeConformance(engine: string, open: Opener, opts: Conformance
     describe('zone', () => zoneTests(open));
     describe('leases and fences', () => leaseTests(open, opts));
     describe('change feed', () => feedTests(open, opts));
+    describe('dnssec', () => dnssecTests(open, opts));
   });
 }

@@ -17,12 +17,15 @@ import type {
   ObjectChange,
   ObjectKind,
   ObjectWrite,
+  SerialHook,
   Store,
+  StoredDnssecKey,
   StoreChange,
   StoredObject,
   StoredShard,
   ZoneSnapshot,
 } from '../types.js';
+import { PgDnssec } from './dnssec.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
 import { loadBulk } from './load.js';
@@ -45,6 +48,7 @@ export class PostgresStore implements Store {
   readonly #shards: PgShards;
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
+  readonly #dnssec: PgDnssec;
   #secrets: SecretBox | undefined;
   #closed = false;
 
@@ -62,6 +66,7 @@ export class PostgresStore implements Store {
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
     this.#leases = new PgLeases(pool);
+    this.#dnssec = new PgDnssec(pool, secrets);
   }
 
   /** Connects, migrates (unless read-only) and checks the credentials key. */
@@ -166,8 +171,8 @@ export class PostgresStore implements Store {
   recordSetsOfService(namespace: string, service: string): Promise<RecordSet[]> {
     return this.#zone.ofService(namespace, service);
   }
-  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
-    return this.#zone.commit(diff, cause, fence);
+  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined> {
+    return this.#zone.commit(diff, cause, fence, onSerial);
   }
   zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined> {
     return this.#zone.changesSince(seq);
@@ -183,6 +188,23 @@ export class PostgresStore implements Store {
   }
   recordServedSerial(server: string, serial: number): Promise<void> {
     return this.#zone.recordServed(server, serial);
+  }
+
+  // ---- DNSSEC ----
+  dnssecKeys(zone: string): Promise<StoredDnssecKey[]> {
+    return this.#dnssec.keys(zone);
+  }
+  putDnssecKey(zone: string, key: StoredDnssecKey, fence?: Fence): Promise<void> {
+    return this.#dnssec.putKey(zone, key, fence);
+  }
+  deleteDnssecKey(zone: string, id: string, fence?: Fence): Promise<void> {
+    return this.#dnssec.deleteKey(zone, id, fence);
+  }
+  dnssecState<T = Record<string, unknown>>(zone: string): Promise<T | undefined> {
+    return this.#dnssec.state<T>(zone);
+  }
+  putDnssecState(zone: string, state: unknown, fence?: Fence): Promise<void> {
+    return this.#dnssec.putState(zone, state, fence);
   }
 
   // ---- leader election ----
