@@ -15,8 +15,11 @@ import {
   LeaderElector,
   type LeaderStatus,
   RecordsReconciler,
+  type DnssecMetrics,
+  dnssecMetrics,
   type ZoneMetrics,
   zoneMetrics,
+  ZoneSigning,
 } from '@fedns/controller';
 import { CONTROLLER_ACTOR, type Fence, followObjects, type ObjectFeed, type Store } from '@fedns/store';
 import { Gauge, type Registry } from 'prom-client';
@@ -42,14 +45,16 @@ interface Loops {
 export async function startControlPlane(c: Config, run: Running, store: Store, registry: Registry): Promise<ControlPlane> {
   const log = run.logger.child({ role: 'controller' });
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
-  const metrics: { controller: ControllerMetrics; zone: ZoneMetrics } = { controller: controllerMetrics(registry), zone: zoneMetrics(registry) };
+  const metrics: { controller: ControllerMetrics; zone: ZoneMetrics; dnssec: DnssecMetrics } = { controller: controllerMetrics(registry), zone: zoneMetrics(registry), dnssec: dnssecMetrics(registry) };
   let loops: Loops | undefined;
 
   const startLoops = async (fence: Fence | undefined): Promise<void> => {
     // The fence of this leadership, fixed: a write still in flight after stepping down carries
     // the old epoch, and the store refuses it.
     const fenced = () => fence;
-    const records = new RecordsReconciler({ store, federation: { name: c.federation, zone: c.zone }, defaults, metrics: metrics.zone, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs, fence: fenced });
+    // DNSSEC: every commit signed while on, or while a signed zone waits for its DS to be withdrawn (off).
+    const dnssec = new ZoneSigning({ store, zone: { zone: c.zone, soa: c.soa, nameservers: c.nameservers }, enabled: c.dnssec, fence: fenced, rollover: c.dnssecRollover, logger: log, metrics: metrics.dnssec });
+    const records = new RecordsReconciler({ store, federation: { name: c.federation, zone: c.zone }, defaults, metrics: metrics.zone, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs, fence: fenced, dnssec, signingEveryMs: c.dnssecCheckMs });
     const owner = { federation: c.federation, installationId: store.installationId };
     const timing = { clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs };
     const controller = new FederationController({ store, records, owner, defaults, metrics: metrics.controller, timing, logger: log, fence: fenced });
@@ -68,6 +73,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     loops = { controller, records, feed };
     await controller.start();
     records.enqueueAll(fence ? `started leading (epoch ${fence.epoch})` : 'start-up');
+    void records.checkSigning();
   };
 
   const stopLoops = async (): Promise<void> => {
