@@ -86,6 +86,7 @@ export class ZoneSigning {
     if (this.stale) await this.reload();
     const st = this.state;
     if (!st.signed && !this.opts.enabled) return undefined;
+    if (!this.signer) await this.reload();
     const signer = this.signer as ZoneSigner;
     const now = this.now();
     const started = performance.now();
@@ -176,6 +177,11 @@ export class ZoneSigning {
   private async reload(): Promise<void> {
     const { store } = this.opts;
     this.state = (await store.dnssecState<DnssecState>(this.zone)) ?? { signed: false };
+    this.stale = false;
+    if (!this.opts.enabled && !this.state.signed) {
+      this.signer = undefined; // unsigned and staying so: nothing to load
+      return;
+    }
     const snap = await store.zoneSnapshot();
     // A zone with a DNSKEY is signed whatever the state row says (a lost state write).
     if (!this.state.signed && snap.recordSets.some((r) => r.type === 'DNSKEY')) this.state = { ...this.state, signed: true };
