@@ -123,8 +123,6 @@ export class ZoneSigning {
       this.log.info({ zone: this.zone, signed: after.signed }, after.signed ? 'zone signed' : 'zone unsigned');
     }
     this.metrics.signed.set(this.state.signed ? 1 : 0);
-    const exp = this.signer?.earliestExpiry();
-    if (exp !== undefined && this.state.signed) this.metrics.expiryDays.set((exp - this.now()) / 86_400);
   }
 
   /** The commit failed: the signer may hold what never landed; rebuild it from the store. */
@@ -170,6 +168,9 @@ export class ZoneSigning {
     }
     if (JSON.stringify(st) !== JSON.stringify(stored)) await store.putDnssecState(this.zone, st, fence);
     this.state = st;
+    // A scan of every signature: here, not in each commit.
+    const exp = this.signer?.earliestExpiry();
+    if (exp !== undefined && st.signed) this.metrics.expiryDays.set((exp - now) / 86_400);
     return st.signed || this.opts.enabled;
   }
 

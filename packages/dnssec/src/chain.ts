@@ -48,6 +48,19 @@ export class Nsec3Chain {
     return this.prev(h);
   }
 
+  /** Adds many hashes at once (one sort instead of a splice each: a whole zone signed at once). */
+  insertMany(items: [string, ChainEntry][]): void {
+    for (const [h, e] of items) {
+      const cur = this.entries.get(h);
+      if (cur) this.entries.set(h, { ...cur, ...e });
+      else {
+        this.entries.set(h, e);
+        this.hashes.push(h);
+      }
+    }
+    this.hashes.sort();
+  }
+
   /** Removes a hash; returns its predecessor (whose "next" changes). */
   remove(h: string): string | undefined {
     if (!this.entries.has(h)) return undefined;

@@ -358,13 +358,30 @@ export class ZoneSigner {
       dirty.delete(h);
       if (p) dirty.add(p);
     };
+    const fresh: [string, { name: string }][] = [];
     for (const name of names) {
       const h = this.hash(name);
       if (isName(name)) {
-        const p = this.chain.insert(h, { name });
+        if (this.chain.has(h)) {
+          this.chain.entries.set(h, { ...this.chain.entries.get(h), name });
+          dirty.add(h);
+        } else fresh.push([h, { name }]);
+      } else if (this.chain.has(h)) drop(h);
+    }
+    if (fresh.length > 64) {
+      // Many new names (a zone signed at once): one sort, and every entry's NSEC3 is made anyway.
+      this.chain.insertMany(fresh);
+      for (const [h] of fresh) {
+        dirty.add(h);
+        const p = this.chain.prev(h);
+        if (p) dirty.add(p);
+      }
+    } else {
+      for (const [h, e] of fresh) {
+        const p = this.chain.insert(h, e);
         dirty.add(h);
         if (p) dirty.add(p);
-      } else if (this.chain.has(h)) drop(h);
+      }
     }
     if (full) for (const h of [...this.chain.hashes]) if (!this.chain.entries.get(h)?.name) drop(h);
     const ttl = this.negativeTtl;

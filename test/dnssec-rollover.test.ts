@@ -1,0 +1,93 @@
+/**
+ * Issue 15: a CSK rollover runs to the end on a compressed clock (RFC 7583
+ * intervals of a second or two, the writer checking every 200 ms) while delv
+ * validates throughout — with the old DS until the parent switches, with the
+ * old and the new DS while caches may hold either, with the new one after.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { DnssecState } from '@fedns/dnssec';
+import { anchorFile, delv, zoneDs } from './dnssec-helpers.js';
+import { dig, type FednsProcess, freePort, openTestStore, runFedns, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+
+const P = 'nginx.prod.myfed.svc';
+const Z = 'example.com';
+const dir = tempDir('fedns-dnssec-roll-');
+const dataDir = join(dir, 'data');
+let serve: FednsProcess;
+let port = 0;
+
+before(async () => {
+  const apiPort = await freePort();
+  port = await freePort();
+  const config = join(dir, 'fedns.yaml');
+  writeFileSync(config, 'dnssecRollover:\n  propagation: 1\n  dnskeyTtl: 1\n  maxZoneTtl: 1\n  parentDs: 2\n');
+  serve = spawnFedns(['serve', '--dnssec', '--dnssec-check', '200ms', '--config', config, '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${port}`, '--cluster-grace', '600s', '--log-level', 'info']);
+  await waitReady(`http://127.0.0.1:${apiPort}`, serve);
+  await seedWorkedExample(dataDir, `http://127.0.0.1:${apiPort}`);
+  await waitFor('the signed chain', async () => (await dig(port, `${P}.asia-east1-a.asia-east1.${Z}`, 'A', ['+dnssec'])).answer.filter((r) => r.type === 'RRSIG').length === 3);
+});
+
+after(async () => {
+  await serve?.stop();
+});
+
+async function state(): Promise<DnssecState> {
+  const store = await openTestStore(dataDir, { readonly: true });
+  try {
+    return ((await store.dnssecState<DnssecState>('example.com.')) ?? { signed: false }) as DnssecState;
+  } finally {
+    await store.close();
+  }
+}
+
+test('a CSK rollover runs to the end and validation never fails along the way', async () => {
+  const [oldDs] = await zoneDs(dataDir);
+  assert.ok(oldDs);
+  const oldAnchor = anchorFile(dir, [oldDs], 'old.conf');
+  // What validators may hold at each moment: the old DS, then either, then the new one.
+  let holding: string[] = [oldAnchor];
+  let checks = 0;
+  const failures: string[] = [];
+  let running = true;
+  const names: [string, string][] = [[`${P}.${Z}`, 'A'], [`${P}.asia-east1-a.asia-east1.${Z}`, 'A'], [`${P}.us-west1.${Z}`, 'A'], [`svc.${Z}`, 'A']];
+  const loop = (async () => {
+    while (running) {
+      for (const anchors of holding) {
+        const [q, t] = names[checks % names.length] as [string, string];
+        const r = await delv(port, anchors, q, t);
+        checks++;
+        if (!r.validated) failures.push(`${q} ${t} with ${anchors}:\n${r.out}`);
+      }
+    }
+  })();
+
+  const start = await runFedns(['dnssec', 'rollover', '--data-dir', dataDir]);
+  assert.equal(start.code, 0, start.stderr);
+  await waitFor('the new key published', async () => (await state()).rollover?.phase === 'published', 10_000, 100);
+  await waitFor('the new key active', async () => (await state()).rollover?.phase === 'active', 15_000, 100);
+  const cds = await dig(port, Z, 'CDS');
+  const both = await zoneDs(dataDir);
+  assert.equal(both.length, 2, 'both keys in the DNSKEY RRset');
+  const newDs = both.find((d) => d !== oldDs) as string;
+  assert.equal(cds.answer[0]?.data.replace(/\s+/g, ' ').toUpperCase(), newDs.toUpperCase(), 'CDS names the new key');
+  const newAnchor = anchorFile(dir, [newDs], 'new.conf');
+  // The parent switches its DS; caches may hold either for a while.
+  holding = [oldAnchor, newAnchor];
+  await new Promise((r) => setTimeout(r, 1000));
+  const seen = await runFedns(['dnssec', 'rollover', '--ds-seen', '--data-dir', dataDir]);
+  assert.equal(seen.code, 0, seen.stderr);
+  await waitFor('the rollover to finish', async () => (await state()).rollover === undefined && ((await state()).history?.length ?? 0) === 1, 20_000, 100);
+  holding = [newAnchor];
+  await waitFor('the DNSKEY RRset to hold the new key alone', async () => (await zoneDs(dataDir)).length === 1, 5000, 100);
+  assert.deepEqual(await zoneDs(dataDir), [newDs]);
+  assert.equal((await dig(port, Z, 'CDS')).answer.length, 0, 'CDS withdrawn');
+  await new Promise((r) => setTimeout(r, 1000));
+  running = false;
+  await loop;
+  assert.deepEqual(failures, [], `validation failed during the rollover (${failures.length} of ${checks})`);
+  assert.ok(checks > 10, `${checks} validations along the way`);
+  assert.ok(!(await delv(port, oldAnchor, `${P}.${Z}`)).validated, 'the old key is gone');
+});
