@@ -41,7 +41,8 @@ export async function delv(port: number, anchors: string, name: string, type = '
     const e = err as { stdout?: string; stderr?: string };
     out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
   }
-  return { validated: /; fully validated/.test(out), negative: /negative response, fully validated|; fully validated[\s\S]*(NXDOMAIN|NODATA|ncache)/i.test(out), out };
+  // delv says "; fully validated" for answers and "; negative response, fully validated" for NXDOMAIN and NODATA.
+  return { validated: /^; (negative response, )?fully validated$/m.test(out), negative: /^; negative response, fully validated$/m.test(out), out };
 }
 
 /** AXFR from a server, written to a zone file. */
