@@ -105,7 +105,7 @@ function ipv6Wire(a: string): Buffer {
 
 const hexOrEmpty = (s: string) => (s === '-' ? Buffer.alloc(0) : Buffer.from(s, 'hex'));
 
-/** Canonical wire RDATA of one record given in presentation form (as the store keeps it). */
+/** Canonical wire RDATA of one record given in presentation form (as the store keeps it; SOA as `soaText` writes it). */
 export function rdataWire(type: string, text: string): Buffer {
   const f = text.trim().split(/\s+/);
   switch (type) {
@@ -120,6 +120,8 @@ export function rdataWire(type: string, text: string): Buffer {
       return nameWire(text);
     case 'TXT':
       return txtWire(text);
+    case 'SOA':
+      return soaRdata({ mname: f[0] as string, rname: f[1] as string, refresh: Number(f[3]), retry: Number(f[4]), expire: Number(f[5]), minimum: Number(f[6]) }, Number(f[2]));
     case 'DNSKEY':
     case 'CDNSKEY':
       return Buffer.concat([u16(Number(f[0])), Buffer.from([Number(f[1]), Number(f[2])]), Buffer.from(f.slice(3).join(''), 'base64')]);
