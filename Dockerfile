@@ -8,6 +8,8 @@ WORKDIR /fedns
 COPY . .
 # corepack's signature check fails on some registries; npx fetches pnpm 10 directly.
 RUN npx -y pnpm@10 install --frozen-lockfile
+# The web dashboard's static files, served by the API server under /ui/ (apps/dashboard/dist).
+RUN npx -y pnpm@10 --filter @fedns/dashboard run build
 # The `fedns` command: node with tsx's loader named by its absolute path, so that it works from
 # any working directory (docker exec -w, a Kubernetes workingDir) and relative paths in its
 # arguments stay relative to the caller's directory. exec: node is PID 1 and gets SIGTERM.

@@ -3,13 +3,15 @@
 # the DNS tools the tests drive (dig, kdig, delv, dnsperf, NSD, Knot, Unbound, and the DNSSEC
 # checkers dnssec-verify/dnssec-signzone, kzonecheck, ldns-verify-zone/ldns-signzone), openssl (the demo's and
 # the TLS tests' certificates), PostgreSQL 15 (the PostgreSQL store's tests start throwaway servers
-# from its binaries, as the postgres user), Node.js (the LTS release in .node-version, into .node/) and the
-# pnpm workspace. Safe to run again: it skips what is already there.
+# from its binaries, as the postgres user), Chromium (the dashboard's browser test) and promtool (the
+# alerting rules' check), Node.js (the LTS release in .node-version, into .node/) and the pnpm
+# workspace, then builds the web dashboard (apps/dashboard/dist). Safe to run again: it skips what is
+# already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=0
-for tool in dig kdig delv dnssec-verify kzonecheck ldns-verify-zone dnsperf nsd knotd unbound openssl npm; do
+for tool in dig kdig delv dnssec-verify kzonecheck ldns-verify-zone dnsperf nsd knotd unbound openssl chromium promtool npm; do
   command -v "$tool" >/dev/null 2>&1 || missing=1
 done
 # Debian 12's postgresql is PostgreSQL 15 (initdb, pg_ctl, postgres, pg_basebackup, pg_dump under
@@ -17,7 +19,7 @@ done
 pg_missing=0
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { missing=1; pg_missing=1; }
 if [ "$missing" = 1 ]; then
-  packages="bind9-dnsutils bind9-utils knot-dnsutils knot-dnssecutils ldnsutils dnsperf nsd knot unbound openssl"
+  packages="bind9-dnsutils bind9-utils knot-dnsutils knot-dnssecutils ldnsutils dnsperf nsd knot unbound openssl chromium prometheus"
   # npm only fetches the Node.js package below; a machine without any Node.js gets Debian's.
   command -v npm >/dev/null 2>&1 || packages="$packages npm"
   [ -x /usr/lib/postgresql/15/bin/initdb ] || packages="$packages postgresql"
@@ -57,3 +59,7 @@ echo "setup: Node.js $(.node/bin/node --version) in .node/"
 
 echo "setup: installing the pnpm workspace…"
 bash scripts/pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -v 'Unknown user config' | tail -n 5
+
+# The dashboard's static files (git-ignored build output; the API server serves them under /ui/).
+echo "setup: building the web dashboard…"
+bash scripts/pnpm --filter @fedns/dashboard run --silent build

@@ -1,26 +1,15 @@
 /**
  * The control loops of `serve` and `controller`, wired in one place
  * (controller-runtime's manager), with leader election as an option of that
- * place: on an engine with several writers (PostgreSQL) the loops run only
- * while this process leads, every write fenced with the epoch it won; on
- * SQLite (one writer by construction) they simply run. Changes to services and
+ * place: on an engine with several writers (PostgreSQL) every process keeps
+ * its members connected and watched, and only the leader writes, every write
+ * fenced with the epoch it won; on SQLite (one writer by construction) the
+ * loops simply run. Changes to services and
  * clusters reach the loops by following the store's object log, whoever made
  * them — this process's API, another API server, `fedns join`.
  */
 import { hostname } from 'node:os';
-import {
-  type ControllerMetrics,
-  controllerMetrics,
-  FederationController,
-  LeaderElector,
-  type LeaderStatus,
-  RecordsReconciler,
-  type DnssecMetrics,
-  dnssecMetrics,
-  type ZoneMetrics,
-  zoneMetrics,
-  ZoneSigning,
-} from '@fedns/controller';
+import { FederationController, LeaderElector, type LeaderStatus, RecordsReconciler, ZoneSigning } from '@fedns/controller';
 import { CONTROLLER_ACTOR, type Fence, followObjects, type ObjectFeed, type Store } from '@fedns/store';
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from './config.js';
@@ -36,78 +25,109 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-interface Loops {
-  controller: FederationController;
-  records: RecordsReconciler;
-  feed: ObjectFeed;
-}
-
 export async function startControlPlane(c: Config, run: Running, store: Store, registry: Registry): Promise<ControlPlane> {
   const log = run.logger.child({ role: 'controller' });
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
-  const metrics: { controller: ControllerMetrics; zone: ZoneMetrics; dnssec: DnssecMetrics } = { controller: controllerMetrics(registry), zone: zoneMetrics(registry), dnssec: dnssecMetrics(registry) };
-  let loops: Loops | undefined;
+  const elected = store.needsLeaderElection;
+  // The fence of the latest leadership, kept after stepping down: a write still in flight then
+  // carries the old epoch, which the store refuses once the lease has moved or expired.
+  let fence: Fence | undefined;
+  let elector: LeaderElector | undefined;
+  const deposed = () => elector?.deposed('the store refused this process’s epoch');
+  // DNSSEC (issue 15): every commit signed while on, or while a signed zone waits for its DS to be withdrawn (off).
+  const dnssec = new ZoneSigning({
+    store,
+    zone: { zone: c.zone, soa: c.soa, nameservers: c.nameservers },
+    enabled: c.dnssec,
+    fence: () => fence,
+    ...(c.dnssecRollover ? { rollover: c.dnssecRollover } : {}),
+    logger: log,
+    registry,
+  });
+  const records = new RecordsReconciler({
+    store,
+    dnssec,
+    signingEveryMs: c.dnssecCheckMs,
+    federation: { name: c.federation, zone: c.zone },
+    defaults,
+    registry,
+    logger: run.logger,
+    firstReportTimeoutMs: c.firstReportTimeoutMs,
+    fence: () => fence,
+    paused: elected,
+    onFenced: deposed,
+  });
+  const controller = new FederationController({
+    store,
+    records,
+    owner: { federation: c.federation, installationId: store.installationId },
+    defaults,
+    registry,
+    timing: { clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs },
+    logger: log,
+    fence: () => fence,
+    standby: elected,
+    onFenced: deposed,
+  });
+  // Members are connected and watched, and the object log followed, whether or not this process
+  // leads: a standby that takes over has warm caches and one reconcile to do.
+  const feed: ObjectFeed = await followObjects(store, {
+    onChange: (ch) => {
+      if (ch.actor === CONTROLLER_ACTOR) return; // its own status writes
+      if (ch.kind === 'services') controller.onServiceChange(ch.namespace, ch.name);
+      else if (ch.kind === 'clusters') controller.onClusterChange(ch.name);
+    },
+    onCompacted: () => {
+      records.enqueueAll('object log compacted past this controller: looking at everything again');
+      void controller.syncClusters().then(() => controller.resync());
+    },
+    onError: (err) => log.warn({ err: String(err) }, 'cannot read the object log; the periodic resync catches up'),
+  });
+  await controller.start();
+  run.closers.push(async () => {
+    feed.stop();
+    records.stop();
+    await controller.stop();
+  });
 
-  const startLoops = async (fence: Fence | undefined): Promise<void> => {
-    // The fence of this leadership, fixed: a write still in flight after stepping down carries
-    // the old epoch, and the store refuses it.
-    const fenced = () => fence;
-    // DNSSEC: every commit signed while on, or while a signed zone waits for its DS to be withdrawn (off).
-    const dnssec = new ZoneSigning({ store, zone: { zone: c.zone, soa: c.soa, nameservers: c.nameservers }, enabled: c.dnssec, fence: fenced, rollover: c.dnssecRollover, logger: log, metrics: metrics.dnssec });
-    const records = new RecordsReconciler({ store, federation: { name: c.federation, zone: c.zone }, defaults, metrics: metrics.zone, logger: run.logger, firstReportTimeoutMs: c.firstReportTimeoutMs, fence: fenced, dnssec, signingEveryMs: c.dnssecCheckMs });
-    const owner = { federation: c.federation, installationId: store.installationId };
-    const timing = { clusterGraceMs: c.clusterGraceMs, stabilizationMs: c.stabilizationMs };
-    const controller = new FederationController({ store, records, owner, defaults, metrics: metrics.controller, timing, logger: log, fence: fenced });
-    const feed = await followObjects(store, {
-      onChange: (ch) => {
-        if (ch.actor === CONTROLLER_ACTOR) return; // its own status writes
-        if (ch.kind === 'services') controller.onServiceChange(ch.namespace, ch.name);
-        else if (ch.kind === 'clusters') controller.onClusterChange(ch.name);
-      },
-      onCompacted: () => {
-        records.enqueueAll('object log compacted past this controller: looking at everything again');
-        void controller.syncClusters().then(() => controller.resync());
-      },
-      onError: (err) => log.warn({ err: String(err) }, 'cannot read the object log; the periodic resync catches up'),
-    });
-    loops = { controller, records, feed };
-    await controller.start();
-    records.enqueueAll(fence ? `started leading (epoch ${fence.epoch})` : 'start-up');
+  const lead = async (f: Fence | undefined): Promise<void> => {
+    fence = f;
+    // The signer starts from what the store holds now (another leader may have signed meanwhile).
+    dnssec.failed();
+    // The zone first: its commit must not queue behind the member reconciles a takeover starts.
+    records.resume();
+    records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
+    await records.flush().catch(() => undefined); // a failure is logged and retried by the reconciler
     void records.checkSigning();
+    await controller.lead();
   };
-
-  const stopLoops = async (): Promise<void> => {
-    const l = loops;
-    loops = undefined;
-    if (!l) return;
-    l.feed.stop();
-    l.records.stop();
-    await l.controller.stop();
+  const standBy = async (): Promise<void> => {
+    records.pause();
+    controller.standBy();
   };
 
   watchReplication(store, registry, log, run);
-  let elector: LeaderElector | undefined;
-  if (store.needsLeaderElection) {
+  if (elected) {
     elector = new LeaderElector({
       store,
       lease: LEASE,
       identity: c.id ?? `${hostname()}-${process.pid}`,
       timing: { leaseDurationMs: c.leaseDurationMs, renewDeadlineMs: c.renewDeadlineMs, retryPeriodMs: c.retryPeriodMs },
-      onStartedLeading: (fence) => startLoops(fence),
-      onStoppedLeading: () => stopLoops(),
+      onStartedLeading: (f) => lead(f),
+      onStoppedLeading: () => standBy(),
       logger: log,
       registry,
     });
     elector.start();
   } else {
-    await startLoops(undefined);
+    await lead(undefined);
   }
   const plane: ControlPlane = {
     status: () => elector?.status() ?? { leading: true, identity: `${hostname()}-${process.pid}` },
-    controller: () => loops?.controller,
+    controller: () => (controller.isLeading ? controller : undefined),
     async stop() {
       if (elector) await elector.stop();
-      else await stopLoops();
+      else await standBy();
     },
   };
   run.closers.push(() => plane.stop());

@@ -102,6 +102,8 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say(`  kubectl --context=${first} run nginx --image=nginx:1.11.1-alpine --port=80`);
   if (zoneRegion) say(`  dig @${dns} nginx.default.${cfg.federation}.svc.${zoneRegion.zones[0]}.${zoneRegion.region}.${cfg.zone} A`);
   say(`  scripts/pnpm fedns explain nginx.default.${cfg.federation}.svc.${cfg.zone} --data-dir ${cfg.dataDir}`);
+  say(`  PATH=${resolve(fileURLToPath(new URL('../../../bin', import.meta.url)))}:$PATH kubectl fedns status      # the kubectl plugin`);
+  say(`  dashboard: ${apiServer}/ui/ (log in with a token of ${cfg.tokenAuthFile ?? 'the token file'})`);
   say('');
   say('Ctrl-C stops everything.');
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { SchemaTooNewError } from '@fedns/store';
+import { StoreConfigError } from '@fedns/store';
 import { type Config, parseCommand, UsageError } from './config.js';
 import { join } from 'node:path';
 import { runKubeSim } from '@fedns/kube-sim';
@@ -135,12 +135,26 @@ async function main(): Promise<void> {
   }
 }
 
+/** A PostgreSQL store that cannot be reached or refuses this login, said in one line (retrying may help: exit 1). */
+function storeFailure(e: NodeJS.ErrnoException): string | undefined {
+  const code = String(e.code ?? '');
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code)) return `store: cannot connect: ${e.message}`;
+  // SQLSTATE classes 08 (connection), 28 (authorization), 3D (no such database), 57P03 (starting up).
+  if (/^(08|28|3D)/.test(code) || code === '57P03') return `store: PostgreSQL refused: ${e.message} (SQLSTATE ${code})`;
+  return undefined;
+}
+
 main().catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof SchemaTooNewError) {
+  if (err instanceof UsageError || err instanceof StoreConfigError) {
     process.stderr.write(`fedns: ${err.message}\n`);
     process.exit(2);
   }
   const e = err as NodeJS.ErrnoException;
+  const store = storeFailure(e);
+  if (store) {
+    process.stderr.write(`fedns: ${store}\n`);
+    process.exit(1);
+  }
   if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
     process.stderr.write(`fedns: cannot listen: ${e.message}\n`);
     process.exit(2);

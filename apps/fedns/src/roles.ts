@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
+import { dashboardDir } from '@fedns/dashboard';
 import { checkReachable, JoinError, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
 import { checkKubeconfig } from '@fedns/model';
-import { acquireWriterLock, openStore, SchemaTooNewError, type Store, StoreUrlError, WriterLockHeldError } from '@fedns/store';
+import { acquireWriterLock, openStore, type Store, StoreConfigError, WriterLockHeldError } from '@fedns/store';
 import Fastify from 'fastify';
 import { destination, type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -57,7 +58,7 @@ function apiSecurity(c: Config, logger: Logger): { tokenFile?: string; tls?: Con
 /** buildApiServer with problems in the token file or TLS files reported as usage errors. */
 async function buildApi(opts: Parameters<typeof buildApiServer>[0]): ReturnType<typeof buildApiServer> {
   try {
-    return await buildApiServer(opts);
+    return await buildApiServer({ dashboardDir, ...opts });
   } catch (err) {
     const m = (err as Error).message;
     if (/^(token file|tls-cert-file|tls-private-key-file|client-ca-file) /.test(m)) throw new UsageError(m);
@@ -76,7 +77,7 @@ async function openRoleStore(c: Config, run: Running, opts: { readonly?: boolean
   try {
     store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c), ...opts });
   } catch (err) {
-    if (err instanceof StoreUrlError || err instanceof SchemaTooNewError) throw new UsageError(err.message);
+    if (err instanceof StoreConfigError) throw new UsageError(err.message);
     throw err;
   }
   run.closers.push(() => store.close());

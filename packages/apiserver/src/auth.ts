@@ -105,6 +105,16 @@ export function authenticator(opts: AuthOptions): (req: FastifyRequest) => UserI
   };
 }
 
+/** Whether a user may change things (admin groups). */
+export function mayWrite(user: UserInfo): boolean {
+  return user.groups.some((g) => ADMIN_GROUPS.includes(g));
+}
+
+/** Whether a user may read the federation's resources (admin or read-only). */
+export function mayRead(user: UserInfo): boolean {
+  return mayWrite(user) || user.groups.includes(READONLY_GROUP);
+}
+
 /** Admin may do anything; read-only may get/list/watch; everyone authenticated may read discovery. */
 export function authorize(attrs: RequestAttributes): void {
   const user = attrs.user;

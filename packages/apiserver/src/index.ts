@@ -1,5 +1,10 @@
 export { buildApiServer, type ApiServer, type ApiServerOptions } from './server.js';
-export { authenticator, authorize, loadTokenFile, parseTokenFile, ADMIN_GROUPS, READONLY_GROUP } from './auth.js';
+export { authenticator, authorize, loadTokenFile, parseTokenFile, mayRead, mayWrite, ADMIN_GROUPS, READONLY_GROUP } from './auth.js';
+export { serviceHistory, usersOfCause, type ServiceHistory, type HistoryEvent, type ZoneEvent, type ObjectEvent, type RecordChange } from './history.js';
+export { serviceCascade, type ServiceCascade, type CascadeNode } from './cascade.js';
+export { federationStatus, summarizeClusters, serviceState, SERVICE_STATES, type ClusterSummary, type RegionSummary, type ServiceState } from './federation-status.js';
+export { dashboardPlugin, type DashboardOptions } from './dashboard/plugin.js';
+export { pageOf, type ServiceRow, type ServicePage } from './dashboard/services.js';
 export { registerFederationResources, serviceSchema, clusterSchema, type FederationBackends } from './resources.js';
 export { recordSetObjectName, RecordSetBackend, FEDERATION_GROUP } from './recordsets.js';
 export { StoreBackend, type StoreBackendOptions } from './store-backend.js';

@@ -11,6 +11,9 @@ import type { ClusterObject, ClusterTopology } from '@fedns/model';
 import { checkKubeconfig, labelProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
 import type { ObjectChange, Store } from '@fedns/store';
 import { FEDERATION_GROUP, RecordSetBackend } from './recordsets.js';
+import { serviceCascade } from './cascade.js';
+import { FederationStatusBackend, federationStatusTable } from './federation-status.js';
+import { serviceHistory } from './history.js';
 import { ObjectLogFeed } from './feed.js';
 import { StoreBackend, type StoreBackendOptions } from './store-backend.js';
 import { drainedZoneCauses } from './drained-zones.js';
@@ -93,7 +96,7 @@ export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster
       drainedZones: { type: 'array', items: str, description: 'Zones of this cluster whose shards are not published.' },
     },
   },
-  status: { type: 'object', properties: { region: str, zones: strList, conditions } },
+  status: { type: 'object', properties: { region: str, zones: strList, lastSeen: str, conditions } },
 });
 
 export const recordSetSchema: JsonSchema = kindSchema('DNSRecordSet is one RRset of the federation zone, as published (read-only).', {
@@ -107,6 +110,34 @@ export const recordSetSchema: JsonSchema = kindSchema('DNSRecordSet is one RRset
     },
   },
 });
+
+const counts = { type: 'object', additionalProperties: int };
+export const federationStatusSchema: JsonSchema = kindSchema('FederationStatus is the federation at a glance (read-only, computed when read): clusters by region and zone, services by how their global name answers.', {
+  spec: { type: 'object', properties: { zone: str } },
+  status: {
+    type: 'object',
+    properties: {
+      soaSerial: int,
+      clusterCounts: counts,
+      serviceCounts: counts,
+      clusters: {
+        type: 'array',
+        items: { type: 'object', properties: { name: str, region: str, zones: strList, ready: str, reachable: str, drained: bool, drainedZones: strList, message: str } },
+      },
+      regions: {
+        type: 'array',
+        items: { type: 'object', properties: { name: str, zones: { type: 'array', items: { type: 'object', properties: { name: str, clusters: strList } } } } },
+      },
+      problemServices: { type: 'array', items: { type: 'object', properties: { namespace: str, name: str, state: str, message: str } } },
+    },
+  },
+});
+
+/** A `limit` query parameter: a positive integer up to `max`, else `dflt`. */
+function limitOf(raw: string | undefined, dflt: number, max: number): number {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, max) : dflt;
+}
 
 const col = (name: string, type: 'string' | 'integer' = 'string', priority = 0, description = name) => ({ name, type, format: name === 'Name' ? 'name' : '', description, priority });
 
@@ -295,6 +326,25 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
         return validateService(svc as ServiceObject, federation, topologyFor.get(svc) ?? [], { old: old as ServiceObject | undefined, warn: (w) => addWarning(ctx.reply, w) });
       },
     },
+    subresources: {
+      // GET .../services/NAME/history?limit=N: zone commits touching the service and its changes by users, newest first.
+      history: {
+        verbs: ['get'],
+        handler: async ({ namespace = '', name = '', query }) => {
+          const limit = limitOf(query.limit, 100, 1000);
+          const [journal, log] = await Promise.all([store.historyOf(namespace, name, limit), store.objectHistory('services', namespace, name, limit * 4)]);
+          return serviceHistory(namespace, name, journal, log, limit);
+        },
+      },
+      // GET .../services/NAME/cascade: global → regions → zones, what each name answers now and why.
+      cascade: {
+        verbs: ['get'],
+        handler: async ({ namespace = '', name = '' }) => {
+          const [recordSets, shards, clusters] = await Promise.all([store.recordSetsOfService(namespace, name), store.shardsOfService(namespace, name), store.listObjects<ClusterObject>('clusters')]);
+          return serviceCascade(namespace, name, recordSets, shards, clusters.items.map((c) => topologyFromCluster(c.object)));
+        },
+      },
+    },
   });
 
   const clusterCauses = (c: KubeObject, old: KubeObject | undefined, warn: (text: string) => void) => {
@@ -386,6 +436,8 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
     store: recordSets,
     schema: recordSetSchema,
     table: recordSetTable,
+    // spec.name: `kubectl fedns explain` finds a DNS name's RRsets without knowing their types.
+    selectableFields: ['metadata.name', 'spec.name', 'spec.type', 'spec.level', 'spec.service'],
     subresources: {
       // GET .../dnsrecordsets/NAME/explain: the chain this RRset's name resolves through now, and why (as `fedns explain`).
       explain: {
@@ -397,6 +449,20 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
         },
       },
     },
+  });
+
+  api.addResource({
+    group: FEDERATION_GROUP,
+    version: 'v1',
+    kind: 'FederationStatus',
+    plural: 'federationstatuses',
+    singular: 'federationstatus',
+    namespaced: false,
+    categories: ['federation'],
+    verbs: ['get', 'list'],
+    store: new FederationStatusBackend(store, federation),
+    schema: federationStatusSchema,
+    table: federationStatusTable,
   });
 
   return {

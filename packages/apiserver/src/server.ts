@@ -4,6 +4,7 @@ import type { Store } from '@fedns/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { authenticator, authorize, loadTokenFile } from './auth.js';
+import { dashboardPlugin } from './dashboard/plugin.js';
 import { logRequest } from './request-log.js';
 import { type FederationBackends, registerFederationResources } from './resources.js';
 
@@ -25,6 +26,8 @@ export interface ApiServerOptions {
   watchHistorySize?: number;
   /** BOOKMARK interval of watches that ask for bookmarks (default 30 s). */
   bookmarkIntervalMs?: number;
+  /** The built web dashboard, served under /ui/ (absent: /ui/ says how to build it). */
+  dashboardDir?: string;
 }
 
 export type ApiServer = FastifyInstance & { backends: FederationBackends };
@@ -79,10 +82,12 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   const authOn = tokens !== undefined || opts.tls?.clientCaFile !== undefined;
+  const authenticate = authOn ? authenticator({ tokens, clientCertificates: opts.tls?.clientCaFile !== undefined }) : undefined;
   const api = new KubeApiServer(app, {
     managedFields: true,
-    ...(authOn ? { authenticate: authenticator({ tokens, clientCertificates: opts.tls?.clientCaFile !== undefined }), authorize } : {}),
+    ...(authenticate ? { authenticate, authorize } : {}),
   });
+  await app.register(dashboardPlugin, { prefix: '/ui', store: opts.store, federation: opts.federation, dir: opts.dashboardDir, ...(authenticate ? { authenticate } : {}) });
 
   app.get('/readyz', async (_req, reply) => ((opts.ready?.() ?? true) ? (opts.readyText?.() ?? 'ok') : reply.code(503).send('not ready')));
   app.get('/livez', async () => 'ok');

@@ -61,6 +61,8 @@ export interface ConnectionOptions {
   hooks: ConnectionHooks;
   /** The leader's fence for every write (undefined when the engine needs no election). */
   fence: () => Fence | undefined;
+  /** Whether this process may write (it leads): a standby keeps its members watched and probed, and writes nothing. */
+  mayWrite: () => boolean;
 }
 
 const fingerprintOf = (kubeconfig: string | undefined, server: string | undefined) =>
@@ -129,7 +131,7 @@ export class ClusterConnections {
       this.conns.delete(name);
       clearTimeout(conn.graceTimer);
       await conn.member?.stop();
-      await store.setMemberState(name, undefined, this.opts.fence());
+      if (this.opts.mayWrite()) await store.setMemberState(name, undefined, this.opts.fence());
       this.opts.metrics.clusterReady.remove({ cluster: name });
       this.opts.metrics.clusterReachable.remove({ cluster: name });
       this.updateReadyCount();
@@ -215,8 +217,8 @@ export class ClusterConnections {
   }
 
   private async persist(conn: Connection, now: number): Promise<void> {
+    if (conn.lastOk === undefined || !this.opts.mayWrite()) return;
     conn.lastPersisted = now;
-    if (conn.lastOk === undefined) return;
     try {
       await this.opts.store.setMemberState(conn.name, { lastSeen: new Date(conn.lastOk).toISOString(), ready: conn.countsReady }, this.opts.fence());
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { FederationRef } from '@fedns/cascade';
 import type { PolicyDefaults } from '@fedns/model';
 import { DEFAULT_POLICY } from '@fedns/model';
-import { ConflictError, type Fence, type Store } from '@fedns/store';
+import { ConflictError, type Fence, FencedError, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { ClusterConnections, type Connection } from './connections.js';
 import { HostnameFlattener } from './flatten.js';
@@ -32,8 +32,17 @@ export interface FederationControllerOptions {
   logger?: Logger;
   /** The leader's fence for every write (undefined when the engine needs no election). */
   fence?: () => Fence | undefined;
-  /** Series made once per process (a controller is made anew each time this process starts leading). */
   metrics?: ControllerMetrics;
+  /**
+   * Start as a standby (default: leading). A standby keeps its members
+   * connected, watched and probed, and queues what it would reconcile; it
+   * writes nothing until `lead()`, so a takeover costs one reconcile, not a
+   * reconnect to every member (controller-runtime's caches run on every
+   * replica, its reconcilers only on the leader).
+   */
+  standby?: boolean;
+  /** A write was refused because this process's fence is no longer current. */
+  onFenced?: () => void;
 }
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -60,11 +69,13 @@ export class FederationController {
   private readonly failing = new Map<string, Set<string>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly defaults: PolicyDefaults;
+  private leading: boolean;
 
   constructor(private readonly opts: FederationControllerOptions) {
     this.log = opts.logger ?? SILENT;
     this.metrics = opts.metrics ?? controllerMetrics(opts.registry);
     this.defaults = opts.defaults ?? DEFAULT_POLICY;
+    this.leading = !opts.standby;
     const timing = opts.timing ?? DEFAULT_TIMING;
     const { store, records } = opts;
     const fence = () => opts.fence?.();
@@ -78,6 +89,7 @@ export class FederationController {
       metrics: this.metrics,
       log: this.log,
       fence,
+      mayWrite: () => this.leading,
       hooks: {
         onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
         onStateChanged: (conn) => this.background(() => this.clusterKeys(conn.name, conn.reachable)),
@@ -126,7 +138,10 @@ export class FederationController {
       new WorkQueue({
         name,
         reconcile,
+        // Every queue but the connections' writes: a standby holds them until it leads.
+        paused: name !== 'connections' && !this.leading,
         onError: (key, err, attempt, retryInMs) => {
+          if (err instanceof FencedError) opts.onFenced?.();
           this.metrics.reconcileErrors.inc({ controller: name });
           this.log.error({ controller: name, key, attempt, retryInMs, err: String(err) }, 'reconcile failed; will retry');
         },
@@ -137,10 +152,14 @@ export class FederationController {
       clusterStatus: queue('cluster-status', (key) => retryOnConflict(() => this.writeClusterStatus(key)), { concurrency: 1 }),
       propagation: queue('propagation', (key) => this.propagation.reconcile(key), {
         concurrency: 32,
-        onError: (key, err, _attempt, retryInMs) => this.propagationFailed(key, err, retryInMs),
+        onError: (key, err, _attempt, retryInMs) => {
+          if (err instanceof FencedError) opts.onFenced?.();
+          this.propagationFailed(key, err, retryInMs);
+        },
         onRecovered: (key) => this.propagationRecovered(key),
       }),
-      shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 1 }),
+      // Keys are independent (a key never runs twice at once): a takeover's backlog clears in parallel.
+      shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 8 }),
       status: queue('status', (key) => retryOnConflict(() => this.status.writeService(key)), { concurrency: 1 }),
     };
   }
@@ -163,6 +182,28 @@ export class FederationController {
     }, 5000);
     this.timers.push(probe, resync, depth);
     for (const t of this.timers) t.unref();
+  }
+
+  /** Starts writing: every queue held while standing by runs, and everything is looked at again. */
+  async lead(): Promise<void> {
+    this.leading = true;
+    for (const q of this.writeQueues()) q.resume();
+    await this.resync();
+  }
+
+  /** Stops writing (reconciles in flight finish, or are fenced); members stay watched. */
+  standBy(): void {
+    this.leading = false;
+    for (const q of this.writeQueues()) q.pause();
+  }
+
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  private writeQueues(): WorkQueue[] {
+    const { connections: _, ...writers } = this.queues;
+    return Object.values(writers);
   }
 
   async stop(): Promise<void> {

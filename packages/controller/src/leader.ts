@@ -92,7 +92,7 @@ export class LeaderElector {
     if (this.#stopped) return;
     const sent = Date.now();
     try {
-      const lease = await this.#o.store.acquireLease(this.#o.lease, this.#o.identity, this.#t.leaseDurationMs);
+      const lease = await this.#o.store.acquireLease(this.#o.lease, this.#o.identity, this.#t.leaseDurationMs, this.#fence?.epoch);
       if (this.#stopped) return;
       if (lease) {
         this.#holder = lease.holder;
@@ -146,6 +146,11 @@ export class LeaderElector {
     this.#metrics.transitions.inc({ lease: this.#o.lease, to: 'standby' });
     this.#log.warn({ lease: fence.lease, epoch: fence.epoch, reason }, 'stopped leading');
     this.#transition = this.#transition.then(() => this.#o.onStoppedLeading(reason)).catch((err) => this.#log.error({ err: String(err) }, 'stopping the leader’s work failed'));
+  }
+
+  /** The store refused this leadership's fence: stop acting now rather than at the renew deadline. */
+  deposed(reason: string): void {
+    this.#stepDown(reason);
   }
 
   /** Stops campaigning; a leader stops acting and gives the lease up so a standby takes over at once. */

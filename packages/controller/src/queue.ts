@@ -4,7 +4,8 @@
  * two workers at once (one added while it runs is processed again after);
  * a failure is retried with per-key exponential back-off and never escapes
  * to the process. Reconcilers return "look again in N ms" instead of
- * keeping timers of their own.
+ * keeping timers of their own. A paused queue keeps collecting keys and
+ * processes none (a standby's write side, until it leads).
  */
 
 export interface ReconcileResult {
@@ -39,8 +40,22 @@ export class WorkQueue {
   private readonly idleWaiters: (() => void)[] = [];
   private scheduled = false;
   private stopped = false;
+  private paused: boolean;
 
-  constructor(private readonly opts: WorkQueueOptions) {}
+  constructor(private readonly opts: WorkQueueOptions & { paused?: boolean }) {
+    this.paused = opts.paused ?? false;
+  }
+
+  /** Stops taking keys up (keys still queue; running ones finish). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.schedule();
+  }
 
   get name(): string {
     return this.opts.name;
@@ -105,6 +120,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
+    if (this.paused) return;
     const limit = this.opts.concurrency ?? 16;
     for (const key of this.pending) {
       if (this.running.size >= limit) break;
@@ -138,7 +154,7 @@ export class WorkQueue {
     } finally {
       this.running.delete(key);
       if (this.dirtyWhileRunning.delete(key) && !this.stopped) this.pending.add(key);
-      if (this.pending.size > 0) this.schedule();
+      if (this.pending.size > 0 && !this.paused) this.schedule();
       else this.settleIdle();
     }
   }

@@ -1,7 +1,7 @@
 import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
 import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
 import { DEFAULT_POLICY, isDnssecType, policyFromService, topologyFromCluster } from '@fedns/model';
-import { CONTROLLER_ACTOR, type Fence, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
+import { CONTROLLER_ACTOR, type Fence, FencedError, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
 import { describeChange } from './causes.js';
 import type { Registry } from 'prom-client';
 import { type Logger, SILENT } from './logger.js';
@@ -25,7 +25,11 @@ export interface RecordsReconcilerOptions {
   firstReportTimeoutMs?: number;
   /** The leader's fence for every commit (undefined when the engine needs no election). */
   fence?: () => Fence | undefined;
-  /** Series made once per process (a reconciler is made anew each time this process starts leading). */
+  /** The store refused a commit's fence: this process no longer leads (it pauses itself first). */
+  onFenced?: (err: FencedError) => void;
+  /** Start paused (a standby): marks collect, nothing commits until `resume`. */
+  paused?: boolean;
+  /** Series made once per process. */
   metrics?: ZoneMetrics;
   /** DNSSEC (issue 15): every commit signed by it; `signingEveryMs` how often it looks for refreshes and rollover steps. */
   dnssec?: ZoneSigning;
@@ -64,22 +68,26 @@ export class RecordsReconciler {
   /** A signing commit is asked for (refreshes, a key change), with or without dirty services. */
   private signingDue = false;
   private signingTimer: NodeJS.Timeout | undefined;
+  private paused: boolean;
+  private stopped = false;
 
   constructor(private readonly opts: RecordsReconcilerOptions) {
     this.metrics = opts.metrics ?? zoneMetrics(opts.registry);
     this.log = opts.logger ?? SILENT;
+    this.paused = opts.paused ?? false;
     if (opts.dnssec) {
       this.signingTimer = setInterval(() => void this.checkSigning(), opts.signingEveryMs ?? 60_000);
       this.signingTimer.unref();
     }
   }
 
-  /** The periodic DNSSEC look: rollover steps from the store, then a signing commit (refreshes). */
+  /** The periodic DNSSEC look (the leader's): rollover steps from the store, then a signing commit (refreshes). */
   async checkSigning(): Promise<void> {
     const dnssec = this.opts.dnssec;
-    if (!dnssec) return;
+    if (!dnssec || this.paused || this.stopped) return;
     try {
       while (this.flushing) await this.flushing.catch(() => undefined);
+      if (this.paused || this.stopped) return;
       if (await dnssec.tick()) {
         this.signingDue = true;
         this.schedule();
@@ -88,6 +96,18 @@ export class RecordsReconciler {
       this.log.error({ err: String(err) }, 'DNSSEC check failed; trying again at the next one');
       dnssec.failed();
     }
+  }
+
+  /** Stops committing (a commit in flight finishes or is fenced); marks keep collecting. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Commits again, starting with everything marked while paused. */
+  resume(): void {
+    if (this.stopped || !this.paused) return;
+    this.paused = false;
+    if (this.dirty.size > 0 || this.signingDue) this.schedule();
   }
 
   get federation(): { name: string; zone: string } {
@@ -115,16 +135,25 @@ export class RecordsReconciler {
 
   stop(): void {
     clearInterval(this.signingTimer);
+    this.stopped = true;
     for (const t of this.pendingTimers.values()) clearTimeout(t);
     this.pendingTimers.clear();
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.paused || this.stopped) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
+      if (this.paused || this.stopped) return;
       this.flush().catch((err) => {
+        if (err instanceof FencedError) {
+          // Deposed: retrying with this fence can never succeed. What was marked waits for the next leadership.
+          this.paused = true;
+          this.log.warn({ err: err.message }, 'zone commit refused: this process no longer leads');
+          this.opts.onFenced?.(err);
+          return;
+        }
         this.log.error({ err: String(err) }, 'zone commit failed; retrying');
         setTimeout(() => this.enqueueAll('retry after a failed commit'), 500).unref();
       });
@@ -138,7 +167,7 @@ export class RecordsReconciler {
    */
   async flush(): Promise<JournalEntry | undefined> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.dirty.size === 0 && !this.signingDue) return undefined;
+    if ((this.dirty.size === 0 && !this.signingDue) || this.paused || this.stopped) return undefined;
     const run = this.commitMarked();
     this.flushing = run;
     try {

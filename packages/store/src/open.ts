@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PostgresStore } from './postgres/index.js';
 import { SqliteStore } from './sqlite/engine.js';
-import type { Store } from './types.js';
+import { type Store, StoreConfigError } from './types.js';
 
 export interface OpenStoreOptions {
   /** `sqlite:PATH` or `postgres://…`; default `sqlite:<dataDir>/fedns.db`. */
@@ -23,7 +23,7 @@ export interface OpenStoreOptions {
 }
 
 /** A store URL or option the operator gave that cannot work: one line for the CLI. */
-export class StoreUrlError extends Error {}
+export class StoreUrlError extends StoreConfigError {}
 
 export function defaultStoreUrl(dataDir: string): string {
   return `sqlite:${join(dataDir, 'fedns.db')}`;

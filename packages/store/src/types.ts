@@ -156,6 +156,13 @@ export type SerialHook = (serial: number) => RecordSet[];
 /** A change any process committed: objects (with the highest rv seen) or the zone (with its seq). */
 export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number };
 
+/**
+ * A store that cannot be used as configured (a bad URL, a schema newer than
+ * this build, a credentials key that does not belong to the database): the
+ * operator fixes it; retrying does not.
+ */
+export class StoreConfigError extends Error {}
+
 /** An object write that lost its compare-and-swap, or a create of something that exists. */
 export class ConflictError extends Error {
   constructor(
@@ -252,10 +259,12 @@ export interface Store {
   // ---- leader election (engines that need it) ----
   /**
    * Takes the lease when it is free or expired (a new, higher epoch), or
-   * renews it when `holder` holds it; undefined when someone else holds it.
-   * Judged by the database's clock.
+   * renews it when `holder` holds it at `heldEpoch` (the epoch this process
+   * won); undefined otherwise. Judged by the database's clock. A renewal names
+   * its epoch so that a restarted process, or a second one started with the
+   * same identity, never inherits a leadership it did not win.
    */
-  acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined>;
+  acquireLease(name: string, holder: string, durationMs: number, heldEpoch?: number): Promise<LeaseRecord | undefined>;
   releaseLease(name: string, holder: string): Promise<void>;
   readLease(name: string): Promise<LeaseRecord | undefined>;
 

@@ -208,7 +208,7 @@ describe('postgres engine', () => {
       await raw.query('BEGIN');
       await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
       const t0 = Date.now();
-      const renewed = await s.acquireLease('leader', 'A', 400);
+      const renewed = await s.acquireLease('leader', 'A', 400, l.epoch);
       assert.equal(renewed?.epoch, l.epoch);
       assert.ok(Date.now() - t0 < 300, "the holder's renewal does not wait for its own commit");
       await sleep(600);

@@ -1,7 +1,7 @@
 /**
  * Leader-election leases, judged by the database's clock (statement_timestamp(),
  * one instant per statement). `acquire` is one statement: renew a lease the
- * holder still holds (same epoch, only the times change), else insert a new one
+ * holder still holds at the epoch it names (only the times change), else insert a new one
  * (epoch 1) or take over an expired one (epoch + 1, its own expired lease too).
  * A takeover changes the epoch, a key column, so it waits for every transaction
  * that checked the old epoch's fence (they hold the row FOR KEY SHARE): the old
@@ -15,7 +15,7 @@ import { type LeaseRow, toLease } from './rows.js';
 const ACQUIRE = `
 WITH renewed AS (
   UPDATE leases SET renewed_at = statement_timestamp(), expires_at = statement_timestamp() + $3 * interval '1 millisecond'
-  WHERE name = $1 AND holder = $2 AND expires_at > statement_timestamp()
+  WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > statement_timestamp()
   RETURNING name, holder, epoch, expires_at, renewed_at
 ), taken AS (
   INSERT INTO leases AS l (name, holder, epoch, acquired_at, renewed_at, expires_at)
@@ -30,11 +30,13 @@ WITH renewed AS (
 SELECT * FROM renewed UNION ALL SELECT * FROM taken`;
 
 export class PgLeases {
-  constructor(private readonly pool: pg.Pool) {}
+  /** `pool`: the connection leases use (opened at first use: only controllers take leases). */
+  constructor(private readonly pool: () => pg.Pool) {}
 
-  async acquire(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined> {
+  async acquire(name: string, holder: string, durationMs: number, heldEpoch?: number): Promise<LeaseRecord | undefined> {
     try {
-      const r = await this.pool.query<LeaseRow>(ACQUIRE, [name, holder, Math.max(1, Math.round(durationMs))]);
+      // Epoch 0 is never held: without one, only a free or expired lease is taken.
+      const r = await this.pool().query<LeaseRow>(ACQUIRE, [name, holder, Math.max(1, Math.round(durationMs)), heldEpoch ?? 0]);
       return r.rows[0] ? toLease(r.rows[0]) : undefined;
     } catch (err) {
       // lock_not_available: a takeover still waiting for the old epoch's last commit.
@@ -45,11 +47,11 @@ export class PgLeases {
 
   /** Ends the holder's lease now; the row stays (expired) so the next epoch is higher. Never waits for fenced writes. */
   async release(name: string, holder: string): Promise<void> {
-    await this.pool.query('UPDATE leases SET expires_at = statement_timestamp() WHERE name = $1 AND holder = $2 AND expires_at > statement_timestamp()', [name, holder]);
+    await this.pool().query('UPDATE leases SET expires_at = statement_timestamp() WHERE name = $1 AND holder = $2 AND expires_at > statement_timestamp()', [name, holder]);
   }
 
   async read(name: string): Promise<LeaseRecord | undefined> {
-    const r = await this.pool.query<LeaseRow>('SELECT name, holder, epoch, expires_at, renewed_at FROM leases WHERE name = $1', [name]);
+    const r = await this.pool().query<LeaseRow>('SELECT name, holder, epoch, expires_at, renewed_at FROM leases WHERE name = $1', [name]);
     return r.rows[0] ? toLease(r.rows[0]) : undefined;
   }
 }

@@ -25,6 +25,7 @@ import type {
   StoredShard,
   ZoneSnapshot,
 } from '../types.js';
+import { StoreConfigError } from '../types.js';
 import { PgDnssec } from './dnssec.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
@@ -49,6 +50,7 @@ export class PostgresStore implements Store {
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
   readonly #dnssec: PgDnssec;
+  #leasePool: pg.Pool | undefined;
   #secrets: SecretBox | undefined;
   #closed = false;
 
@@ -65,7 +67,12 @@ export class PostgresStore implements Store {
     this.#objects = new PgObjects(pool, secrets, opts.objectLogSize ?? DEFAULTS.objectLogSize, (rv) => this.#feed.local({ what: 'objects', rv }));
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
-    this.#leases = new PgLeases(pool);
+    // Leases get a connection of their own: a renewal must never queue behind the leader's own
+    // work for a pooled connection, or a busy leader would miss its renew deadline.
+    this.#leases = new PgLeases(() => {
+      this.#leasePool ??= newPool(config, 1);
+      return this.#leasePool;
+    });
     this.#dnssec = new PgDnssec(pool, secrets);
   }
 
@@ -73,9 +80,7 @@ export class PostgresStore implements Store {
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error(`store: ${redactUrl(opts.url)} is not a postgres:// URL`);
     const config = clientConfig(opts);
-    const pool = new pg.Pool({ ...config, max: opts.poolSize ?? DEFAULTS.poolSize });
-    // An idle pooled connection that breaks (server restart, failover) is dropped by the pool; the next query opens a new one.
-    pool.on('error', () => {});
+    const pool = newPool(config, opts.poolSize ?? DEFAULTS.poolSize);
     try {
       const migrations = readMigrations(opts.migrationsDir ?? POSTGRES_MIGRATIONS_DIR);
       if (opts.readonly) await checkSchema(pool, migrations);
@@ -100,7 +105,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed.stop();
-    await this.#pool.end();
+    await Promise.all([this.#pool.end(), this.#leasePool?.end()]);
   }
 
   // ---- objects ----
@@ -208,8 +213,8 @@ export class PostgresStore implements Store {
   }
 
   // ---- leader election ----
-  acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined> {
-    return this.#leases.acquire(name, holder, durationMs);
+  acquireLease(name: string, holder: string, durationMs: number, heldEpoch?: number): Promise<LeaseRecord | undefined> {
+    return this.#leases.acquire(name, holder, durationMs, heldEpoch);
   }
   releaseLease(name: string, holder: string): Promise<void> {
     return this.#leases.release(name, holder);
@@ -251,6 +256,20 @@ export class PostgresStore implements Store {
   }
 }
 
+/**
+ * A pool whose connections never take the process down: an idle pooled
+ * connection that breaks (server restart, failover) is dropped by the pool, and
+ * one checked out that the server ends between statements (idle-in-transaction
+ * timeout after a pause, a failover) fails its next statement instead of
+ * raising an unhandled 'error' event; the transaction then discards it.
+ */
+function newPool(config: pg.ClientConfig, max: number): pg.Pool {
+  const pool = new pg.Pool({ ...config, max });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
 async function checkedKey(pool: pg.Pool, box: SecretBox, mayWrite: boolean): Promise<SecretBox> {
   if (mayWrite) {
     await pool.query("INSERT INTO meta (key, value) VALUES ('credentials_key_check', $1) ON CONFLICT (key) DO NOTHING", [
@@ -265,5 +284,5 @@ async function checkedKey(pool: pg.Pool, box: SecretBox, mayWrite: boolean): Pro
   } catch {
     // falls through
   }
-  throw new Error('store: the credentials key file does not belong to this database (every process of an installation needs the same key)');
+  throw new StoreConfigError('store: the credentials key file does not belong to this database (every process of an installation needs the same key)');
 }

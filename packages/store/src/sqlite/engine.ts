@@ -440,12 +440,14 @@ export class SqliteStore implements Store {
 
   // ---- leases ----------------------------------------------------------------------------------
 
-  async acquireLease(name: string, holder: string, durationMs: number): Promise<LeaseRecord | undefined> {
+  async acquireLease(name: string, holder: string, durationMs: number, heldEpoch?: number): Promise<LeaseRecord | undefined> {
     return transaction(this.#db, () => {
       const now = Date.now();
       const cur = this.#s.getLease.get(name) as { holder: string; epoch: number; expires_at: number } | undefined;
-      if (cur && cur.holder !== holder && cur.expires_at > now) return undefined;
-      const epoch = cur && cur.holder === holder && cur.expires_at > now ? cur.epoch : (cur?.epoch ?? 0) + 1;
+      const live = cur !== undefined && cur.expires_at > now;
+      const renewal = live && cur.holder === holder && cur.epoch === heldEpoch;
+      if (live && !renewal) return undefined;
+      const epoch = renewal ? cur.epoch : (cur?.epoch ?? 0) + 1;
       this.#s.putLease.run(name, holder, epoch, now + durationMs, now);
       return { name, holder, epoch, expiresAt: new Date(now + durationMs).toISOString(), renewedAt: new Date(now).toISOString() };
     });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
+import { StoreConfigError } from '../types.js';
 import { transaction } from './tx.js';
 
 export interface Migration {
@@ -24,7 +25,7 @@ export function readMigrations(dir: string): Migration[] {
   return migrations;
 }
 
-export class SchemaTooNewError extends Error {
+export class SchemaTooNewError extends StoreConfigError {
   constructor(
     readonly databaseVersion: number,
     readonly codeVersion: number,

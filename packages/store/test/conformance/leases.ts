@@ -24,9 +24,11 @@ export function leaseTests(open: Opener, opts: ConformanceOptions): void {
       const span = Date.parse(l1.expiresAt) - Date.parse(l1.renewedAt);
       assert.ok(Math.abs(span - 10_000) <= 5, `expiry is renewal + duration by one clock (${span} ms)`);
       await sleep(20);
-      const l2 = await a.acquireLease(name, 'A', 10_000);
+      const l2 = await a.acquireLease(name, 'A', 10_000, l1.epoch);
       assert.ok(l2);
       assert.equal(l2.epoch, l1.epoch, 'a renewal keeps the epoch');
+      assert.equal(await a.acquireLease(name, 'A', 10_000), undefined, 'the same identity without the epoch (a restarted process) does not inherit it');
+      assert.equal(await a.acquireLease(name, 'A', 10_000, l1.epoch + 1), undefined, 'nor with another epoch');
       assert.ok(Date.parse(l2.expiresAt) > Date.parse(l1.expiresAt));
       assert.equal(await b.acquireLease(name, 'B', 10_000), undefined, 'held by A');
       assert.deepEqual(await b.readLease(name), l2);

@@ -15,12 +15,13 @@ export class TcpProxy {
     public target: number,
   ) {}
 
-  static async start(target: number): Promise<TcpProxy> {
+  /** Listens on `host` (default loopback) and forwards to 127.0.0.1:`target`. */
+  static async start(target: number, host = '127.0.0.1'): Promise<TcpProxy> {
     let proxy: TcpProxy | undefined;
     const server = createServer((client) => proxy?.pipe(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(0, host, () => resolve());
     });
     proxy = new TcpProxy(server, (server.address() as { port: number }).port, target);
     return proxy;
