@@ -266,6 +266,7 @@ test(`kill -9 the leading controller ${KILLS} times while services are created a
     const offsets = new Map(controllers.map((c) => [c.id, (logs.get(c.id) ?? '').length]));
     const killedAt = Date.now();
     await stopped(victim.proc, 'SIGKILL');
+    workload.failOne(); // a change only a leader can commit, pending from the moment of the kill
     // Restarted at once, as a supervisor would: under the same identity it inherits nothing and
     // competes for the expired lease like any standby.
     const restarted = restart(victim);

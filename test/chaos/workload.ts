@@ -21,6 +21,8 @@ export class Workload {
   readonly ackTimes: number[] = [];
   readonly failures: string[] = [];
   flaps = 0;
+  /** `cluster/service` pairs whose pods are failed now. */
+  readonly #failed = new Set<string>();
   #stopped = true;
   #loop: Promise<void> | undefined;
   #n = 0;
@@ -104,14 +106,33 @@ export class Workload {
     this.ackTimes.push(Date.now());
   }
 
+  /**
+   * Fails the pods of one service in one member that are healthy now: a change
+   * only a leader can commit (the takeover measurements start one at the kill).
+   */
+  failOne(): void {
+    const pairs = [...this.acked.keys()].flatMap((name) => this.sims.map((sim) => ({ name, sim }))).filter((p) => !this.#failed.has(`${p.sim.name}/${p.name}`));
+    const p = pairs[Math.floor(Math.random() * pairs.length)];
+    if (p) this.#set(p.sim, p.name, false);
+  }
+
   #flap(): void {
     const names = [...this.acked.keys()];
     if (!names.length) return;
     const name = names[Math.floor(Math.random() * names.length)] as string;
     const sim = this.sims[Math.floor(Math.random() * this.sims.length)] as SimCluster;
+    this.#set(sim, name, Math.random() < 0.5);
+  }
+
+  #set(sim: SimCluster, name: string, ready: boolean): void {
     const target = { namespace: 'default', selector: `app=${name}` };
-    if (Math.random() < 0.5) sim.faults.failPods(target);
-    else sim.faults.recoverPods(target);
+    if (ready) {
+      sim.faults.recoverPods(target);
+      this.#failed.delete(`${sim.name}/${name}`);
+    } else {
+      sim.faults.failPods(target);
+      this.#failed.add(`${sim.name}/${name}`);
+    }
     this.flaps++;
   }
 }
