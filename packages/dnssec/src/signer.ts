@@ -154,6 +154,7 @@ export class ZoneSigner {
     const deletes = [...diff.deletes];
     for (const [, rs] of this.out) if (rs) upserts.push(rs);
     for (const [k, rs] of this.out) if (!rs) deletes.push(zoneSet(k.slice(0, k.lastIndexOf('/')), k.slice(k.lastIndexOf('/') + 1) as RecordSet['type'], 0, []));
+    this.out = new Map(); // a whole zone's worth after a full signing: not kept
     return { upserts, deletes };
   }
 
