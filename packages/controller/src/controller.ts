@@ -237,7 +237,7 @@ export class FederationController {
     this.queues.status.add(k);
   }
 
-  /** Every federated service × cluster looked at again (the level-triggered safety net). */
+  /** Every federated service × cluster looked at again (the level-triggered safety net), behind any key an event queued. */
   async resync(): Promise<void> {
     const { store } = this.opts;
     const keys = new Set((await store.listObjects('services')).items.map((s) => svcKey(s.namespace, s.name)));
@@ -245,15 +245,15 @@ export class FederationController {
     // clusters that left while it was down: their rows go.
     for (const sh of await store.listShards()) {
       keys.add(svcKey(sh.namespace, sh.service));
-      this.queues.shards.add(shardKey(sh.cluster, sh.namespace, sh.service));
+      this.queues.shards.add(shardKey(sh.cluster, sh.namespace, sh.service), 'low');
     }
     for (const k of keys) {
       const [ns = '', name = ''] = k.split('/');
       for (const cluster of this.connections.names()) {
-        this.queues.propagation.add(shardKey(cluster, ns, name));
-        this.queues.shards.add(shardKey(cluster, ns, name));
+        this.queues.propagation.add(shardKey(cluster, ns, name), 'low');
+        this.queues.shards.add(shardKey(cluster, ns, name), 'low');
       }
-      this.queues.status.add(k);
+      this.queues.status.add(k, 'low');
     }
   }
 
@@ -295,20 +295,20 @@ export class FederationController {
   /** Every service's keys in one cluster, after its readiness or its client changed. */
   private async clusterKeys(cluster: string, propagate: boolean): Promise<void> {
     for (const s of (await this.opts.store.listObjects('services')).items) {
-      this.queues.shards.add(shardKey(cluster, s.namespace, s.name));
-      if (propagate) this.queues.propagation.add(shardKey(cluster, s.namespace, s.name));
+      this.queues.shards.add(shardKey(cluster, s.namespace, s.name), 'low');
+      if (propagate) this.queues.propagation.add(shardKey(cluster, s.namespace, s.name), 'low');
     }
-    for (const s of await this.opts.store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
+    for (const s of await this.opts.store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service), 'low');
   }
 
   private resyncShards(): void {
     this.background(async () => {
-      for (const s of await this.opts.store.listShards()) this.queues.shards.add(shardKey(s.cluster, s.namespace, s.service));
+      for (const s of await this.opts.store.listShards()) this.queues.shards.add(shardKey(s.cluster, s.namespace, s.service), 'low');
     });
   }
 
   private async statusAll(): Promise<void> {
-    for (const s of (await this.opts.store.listObjects('services')).items) this.queues.status.add(svcKey(s.namespace, s.name));
+    for (const s of (await this.opts.store.listObjects('services')).items) this.queues.status.add(svcKey(s.namespace, s.name), 'low');
   }
 
   private async writeClusterStatus(cluster: string): Promise<void> {

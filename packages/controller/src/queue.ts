@@ -5,7 +5,10 @@
  * a failure is retried with per-key exponential back-off and never escapes
  * to the process. Reconcilers return "look again in N ms" instead of
  * keeping timers of their own. A paused queue keeps collecting keys and
- * processes none (a standby's write side, until it leads).
+ * processes none (a standby's write side, until it leads). Keys from sweeps
+ * (a resync, a takeover's look at everything) are queued at low priority:
+ * a change that just happened goes ahead of them, as in controller-runtime's
+ * priority queue, so a backlog of thousands never delays a failover.
  */
 
 export interface ReconcileResult {
@@ -32,6 +35,8 @@ export interface WorkQueueOptions {
 
 export class WorkQueue {
   private readonly pending = new Set<string>();
+  /** Keys from sweeps: taken only when no ordinary key waits. */
+  private readonly pendingLow = new Set<string>();
   private readonly running = new Set<string>();
   /** Keys added again while running: processed once more when the run ends. */
   private readonly dirtyWhileRunning = new Set<string>();
@@ -63,16 +68,22 @@ export class WorkQueue {
 
   /** Keys waiting or running (for metrics). */
   get depth(): number {
-    return this.pending.size + this.running.size;
+    return this.pending.size + this.pendingLow.size + this.running.size;
   }
 
-  add(key: string): void {
+  /** Queues a key; `low` for sweeps (an event's key moves it ahead again). */
+  add(key: string, priority: 'normal' | 'low' = 'normal'): void {
     if (this.stopped) return;
     if (this.running.has(key)) {
       this.dirtyWhileRunning.add(key);
       return;
     }
-    this.pending.add(key);
+    if (priority === 'low') {
+      if (!this.pending.has(key)) this.pendingLow.add(key);
+    } else {
+      this.pendingLow.delete(key);
+      this.pending.add(key);
+    }
     this.schedule();
   }
 
@@ -106,6 +117,7 @@ export class WorkQueue {
     for (const d of this.delayed.values()) clearTimeout(d.timer);
     this.delayed.clear();
     this.pending.clear();
+    this.pendingLow.clear();
     this.dirtyWhileRunning.clear();
     this.settleIdle();
   }
@@ -122,11 +134,13 @@ export class WorkQueue {
   private pump(): void {
     if (this.paused) return;
     const limit = this.opts.concurrency ?? 16;
-    for (const key of this.pending) {
-      if (this.running.size >= limit) break;
-      this.pending.delete(key);
-      this.running.add(key);
-      void this.process(key);
+    for (const set of [this.pending, this.pendingLow]) {
+      for (const key of set) {
+        if (this.running.size >= limit) break;
+        set.delete(key);
+        this.running.add(key);
+        void this.process(key);
+      }
     }
     this.settleIdle();
   }
@@ -154,7 +168,7 @@ export class WorkQueue {
     } finally {
       this.running.delete(key);
       if (this.dirtyWhileRunning.delete(key) && !this.stopped) this.pending.add(key);
-      if (this.pending.size > 0 && !this.paused) this.schedule();
+      if (this.pending.size + this.pendingLow.size > 0 && !this.paused) this.schedule();
       else this.settleIdle();
     }
   }

@@ -80,3 +80,26 @@ test('a reconciler asks to look again later instead of keeping a timer', async (
   q.addAfter('x', 10);
   q.stop();
 });
+
+test('keys from a sweep wait behind keys an event queued; a paused queue collects and runs nothing until resumed', async () => {
+  const seen: string[] = [];
+  const q = new WorkQueue({ name: 't', concurrency: 1, paused: true, reconcile: (key) => void seen.push(key) });
+  for (let i = 0; i < 5; i++) q.add(`sweep-${i}`, 'low');
+  q.add('event-a');
+  q.add('sweep-3'); // an event for a key the sweep also queued: ahead with the others
+  q.add('event-b');
+  q.add('event-a', 'low'); // already queued normally: stays ahead
+  await tick(20);
+  assert.deepEqual(seen, [], 'paused: nothing runs');
+  assert.equal(q.depth, 7);
+  q.resume();
+  await q.whenIdle();
+  assert.deepEqual(seen, ['event-a', 'sweep-3', 'event-b', 'sweep-0', 'sweep-1', 'sweep-2', 'sweep-4']);
+  q.pause();
+  q.add('later');
+  await tick(20);
+  assert.equal(seen.length, 7);
+  q.resume();
+  await q.whenIdle();
+  assert.equal(seen.at(-1), 'later');
+});
