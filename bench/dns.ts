@@ -1,6 +1,7 @@
 /**
  * `pnpm bench:dns`: fedns vs NSD, queries per second with dnsperf on the same
- * names in the same run (DESIGN §8: fedns >= 0.75 × NSD).
+ * names in the same run, at 1 and at 2 server processes (DESIGN §8: fedns >=
+ * 0.9 × NSD at both, goal parity; 0 queries lost).
  *
  * Builds a federation of SERVICES (default 1,000) services over the seed's 13
  * clusters (store + reconciler, i.e. the cascade engine), serves it with
@@ -8,36 +9,70 @@
  * ONE query file — every level of every service (zone, region, global; A,
  * CNAME chains included) plus 10% names that do not exist — against each.
  *
- * Fairness: both get the same cores (fedns --dns-workers N, NSD server-count
- * N with reuseport, N = cores unless DNS_WORKERS is set), both have RRL off and
- * no query logging, dnsperf uses the same options (-c clients, -T threads,
- * -q outstanding, -l seconds) for both, and the runs alternate (best of
- * ROUNDS each) so neither profits from a warmer machine.
+ * Fairness: for each process count N (PROCS, default "1,2") fedns runs N DNS
+ * worker processes (--dns-workers N, one SO_REUSEPORT socket each) and NSD
+ * server-count N with reuseport; both have RRL off, no query logging and 4 MiB
+ * socket buffers; dnsperf uses the same options for both. Rounds alternate
+ * which server goes first, and each round's ratio compares the two runs of that
+ * round; the summary is the median over ROUNDS rounds.
+ *
+ * Each run is a throughput run (dnsperf -q OUTSTANDING, as fast as the server
+ * answers: q/s, lost queries, average latency) followed by a latency run
+ * (dnsperf -v at a fixed LATENCY_QPS offered to both: p50/p99 from every
+ * reply). The latency is not taken from the throughput run: at saturation it is
+ * the queue dnsperf keeps full (OUTSTANDING / q/s), and -v's per-reply output
+ * costs dnsperf enough CPU on a small machine to lower both servers' q/s.
+ *
+ * The floor (FLOOR=0 turns it off): a bare Node.js dgram server (bench/udp-echo.ts) with the
+ * same process count, socket options and burst sending, echoing each query with no DNS work at
+ * all, measured in the same round. Its ratio to NSD is the most fedns could reach with Node's
+ * UDP sockets on this machine.
+ *
+ * BASELINE=/path/to/checkout adds another fedns (e.g. the commit before a change, with its own
+ * node_modules) to every round, for a before/after in the same conditions.
+ *
+ * Noise: the machine may be shared. Every run reports the CPU that neither the
+ * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
+ * drops on the server's sockets (/proc/net/udp), where lost queries come from.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nsdSecondaryConf } from './nsd.js';
-import { populateSeed, seedScenario } from './seed.js';
 import { promisify } from 'node:util';
 import { RecordsReconciler } from '@fedns/controller';
 import { openStore } from '@fedns/store';
 import { freePort, waitFor } from '../test/helpers.js';
+import { nsdSecondaryConf } from './nsd.js';
+import { populateSeed, seedScenario } from './seed.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVICES = Number(process.env.SERVICES ?? 1000);
 const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 8);
-const ROUNDS = Number(process.env.ROUNDS ?? 2);
-const WORKERS = Number(process.env.DNS_WORKERS ?? availableParallelism());
-const CLIENTS = Number(process.env.CLIENTS ?? 4);
+const LATENCY_SECONDS = Number(process.env.LATENCY_SECONDS ?? 3);
+const LATENCY_QPS = Number(process.env.LATENCY_QPS ?? 30000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const PROCS = (process.env.PROCS ?? '1,2').split(',').map(Number);
+// 16 client sockets: SO_REUSEPORT picks a server socket by the client's address and port, so with
+// few client sockets one server process can get most of the load by chance (4 sockets over 2
+// processes: a 3:1 or 4:0 split in 5 runs of 8). The load itself is set by OUTSTANDING.
+const CLIENTS = Number(process.env.CLIENTS ?? 16);
 // One dnsperf thread: on a 2-core machine a second one takes CPU from whichever server is measured.
 const THREADS = Number(process.env.THREADS ?? 1);
 const OUTSTANDING = Number(process.env.OUTSTANDING ?? 300);
+const TARGET = 0.9;
+// Also measure a bare Node dgram echo server (bench/udp-echo.ts) with the same process count: the
+// most any Node.js UDP server reaches here, fedns's own work excluded.
+const FLOOR = process.env.FLOOR !== '0';
+// Another fedns checkout (a directory with its own node_modules) measured in the same rounds, e.g.
+// the commit before a change: BASELINE=/path/to/checkout. Its --dns-workers N as that version reads it.
+const BASELINE = process.env.BASELINE;
 
 const scenario = seedScenario;
+type Who = 'fedns' | 'NSD';
+type Runner = Who | 'floor' | 'base';
 
 async function build(dataDir: string): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
@@ -66,24 +101,125 @@ function queryFile(path: string, names: string[]): number {
   return lines.length;
 }
 
-interface Result {
-  qps: number;
-  avgLatencyMs: number;
-  lostPct: number;
-  completed: number;
+// --- what the machine did during a run -------------------------------------------------------
+
+const TICK = 100; // USER_HZ
+/** Busy CPU seconds of the whole machine so far (all cores). */
+function machineBusy(): number {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return (user + nice + system + irq + softirq + steal) / TICK;
 }
 
-async function dnsperf(port: number, file: string): Promise<Result> {
-  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(SECONDS), '-c', String(CLIENTS), '-T', String(THREADS), '-q', String(OUTSTANDING), '-t', '2'];
-  const { stdout } = await run('dnsperf', args, { timeout: (SECONDS + 30) * 1000, maxBuffer: 16 * 1024 * 1024 });
-  const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? Number.NaN);
+/** CPU seconds used so far by a process and every descendant still alive. */
+function treeCpu(pid: number): number {
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop() as number;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / TICK; // utime, stime
+      for (const t of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) if (t) stack.push(Number(t));
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/** Datagrams the kernel dropped on the UDP sockets bound to 127.0.0.1:port (full receive buffer). */
+function udpDrops(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let drops = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local) drops += Number(f[12] ?? 0);
+  }
+  return drops;
+}
+
+// --- dnsperf ---------------------------------------------------------------------------------
+
+interface Throughput {
+  qps: number;
+  avgLatencyMs: number;
+  lost: number;
+  lostPct: number;
+  sent: number;
+  kernelDrops: number;
+  serverCpu: number;
+  dnsperfCpu: number;
+  othersCpu: number;
+  /** Wall-clock seconds of the run (longer than -l when dnsperf waits for lost queries). */
+  seconds: number;
+}
+
+interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  lost: number;
+  replies: number;
+}
+
+/** dnsperf under bash, so `times` reports its CPU. Returns dnsperf's stdout and its CPU seconds. */
+async function dnsperfRun(args: string[], seconds: number, stdoutFile?: string): Promise<{ out: string; cpu: number }> {
+  const cmd = `dnsperf "$@"${stdoutFile ? ` > '${stdoutFile}'` : ''}; times`;
+  const { stdout } = await run('bash', ['-c', cmd, 'bench', ...args], { timeout: (seconds + 30) * 1000, maxBuffer: 16 * 1024 * 1024 });
+  const times = stdout.trim().split('\n').at(-1) ?? '';
+  const cpu = [...times.matchAll(/(\d+)m([\d.]+)s/g)].reduce((s, m) => s + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { out: stdoutFile ? readFileSync(stdoutFile, 'utf8') : stdout, cpu };
+}
+
+const baseArgs = (port: number, file: string) => ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-c', String(CLIENTS), '-T', String(THREADS), '-t', '2'];
+
+async function throughput(port: number, file: string, serverPids: number[]): Promise<Throughput> {
+  const drops0 = udpDrops(port);
+  const busy0 = machineBusy();
+  const srv0 = treesCpu(serverPids);
+  const t0 = performance.now();
+  const { out, cpu } = await dnsperfRun([...baseArgs(port, file), '-l', String(SECONDS), '-q', String(OUTSTANDING)], SECONDS);
+  const serverCpu = treesCpu(serverPids) - srv0;
+  const busy = machineBusy() - busy0;
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
   return {
     qps: num(/Queries per second:\s+([\d.]+)/),
     avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    sent: num(/Queries sent:\s+(\d+)/),
+    lost: num(/Queries lost:\s+(\d+)/),
     lostPct: num(/Queries lost:\s+\d+ \(([\d.]+)%\)/),
-    completed: num(/Queries completed:\s+(\d+)/),
+    kernelDrops: udpDrops(port) - drops0,
+    serverCpu,
+    dnsperfCpu: cpu,
+    othersCpu: Math.max(0, busy - serverCpu - cpu),
+    seconds: (performance.now() - t0) / 1000,
   };
 }
+
+async function latency(port: number, file: string, dir: string): Promise<Latency> {
+  const outFile = join(dir, 'dnsperf-v.out');
+  const { out } = await dnsperfRun([...baseArgs(port, file), '-l', String(LATENCY_SECONDS), '-q', String(OUTSTANDING), '-Q', String(LATENCY_QPS), '-v'], LATENCY_SECONDS, outFile);
+  // "> NOERROR name A 0.000123" per reply, "> T name A" per lost query.
+  const lat: number[] = [];
+  let lost = 0;
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('> ')) continue;
+    if (line.startsWith('> T ')) {
+      lost++;
+      continue;
+    }
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) lat.push(v * 1000);
+  }
+  rmSync(outFile, { force: true });
+  const sorted = Float64Array.from(lat).sort();
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+  return { p50Ms: q(0.5), p99Ms: q(0.99), maxMs: sorted.at(-1) ?? Number.NaN, lost, replies: sorted.length };
+}
+
+// --- processes -------------------------------------------------------------------------------
 
 async function soaSerial(port: number): Promise<number> {
   const { stdout } = await run('dig', ['+short', '+tries=1', '+time=1', '-p', String(port), '@127.0.0.1', scenario.zone, 'SOA']);
@@ -106,10 +242,126 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
+function readNsdLog(dir: string): string {
+  try {
+    return readFileSync(join(dir, 'nsd.log'), 'utf8').slice(-4000);
+  } catch {
+    return '';
+  }
+}
+
+// --- reporting -------------------------------------------------------------------------------
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
+const ms = (n: number) => n.toFixed(2);
+
+interface RoundResult {
+  t: Record<Who, Throughput>;
+  l: Record<Who, Latency>;
+  floor?: Throughput;
+  base?: Throughput;
+  load: number;
+}
+
+function line(who: Runner, t: Throughput, l: Latency | undefined): string {
+  const seconds = t.seconds;
+  const lat = l ? `p50 ${ms(l.p50Ms)} p99 ${ms(l.p99Ms)} ms, lost ${l.lost}` : 'no latency run          ';
+  return `${who.padEnd(5)} ${k(t.qps).padStart(7)} q/s  avg ${ms(t.avgLatencyMs)} ms  lost ${t.lost} (${t.lostPct}%), kernel drops ${t.kernelDrops}  | ${lat}  | CPU: server ${(t.serverCpu / seconds).toFixed(2)}, dnsperf ${(t.dnsperfCpu / seconds).toFixed(2)}, others ${(t.othersCpu / seconds).toFixed(2)} cores`;
+}
+
+/** N bare echo processes on one port (SO_REUSEPORT), each started with fork and ready when bound. */
+async function startFloor(n: number, port: number): Promise<ChildProcess[]> {
+  const file = fileURLToPath(new URL('./udp-echo.ts', import.meta.url));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ChildProcess>((resolve, reject) => {
+          const c = fork(file, [String(port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          c.once('message', () => resolve(c));
+          c.once('exit', (code) => reject(new Error(`udp-echo exited (${code})`)));
+        }),
+    ),
+  );
+}
+
+/** CPU seconds of several process trees. */
+const treesCpu = (pids: number[]) => pids.reduce((s, p) => s + treeCpu(p), 0);
+
+async function benchProcs(n: number, dir: string, dataDir: string, file: string, names: string[]): Promise<RoundResult[]> {
+  const procs: ChildProcess[] = [];
+  try {
+    const [fPort, nPort, opsPort] = [await freePort(), await freePort(), await freePort()];
+    const startFedns = async (root: string, port: number, ops: number) => {
+      const p = startProcess(process.execPath, [
+        '--import', 'tsx', join(root, 'apps/fedns/src/main.ts'), 'nameserver',
+        '--data-dir', dataDir, '--federation', scenario.federation, '--zone', scenario.zone,
+        '--dns-listen', `127.0.0.1:${port}`, '--api-listen', `127.0.0.1:${ops}`,
+        '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn',
+      ], root);
+      procs.push(p.child);
+      await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 30_000, 200);
+      return p;
+    };
+    const fedns = await startFedns(ROOT, fPort, opsPort);
+    const serial = await soaSerial(fPort);
+
+    const nd = mkdtempSync(join(dir, `nsd${n}-`));
+    writeFileSync(join(nd, 'nsd.conf'), nsdSecondaryConf({ dir: nd, port: nPort, serverCount: n, zone: scenario.zone, primaryPort: fPort, transfer: 'AXFR' }));
+    const nsd = startProcess('nsd', ['-d', '-c', join(nd, 'nsd.conf')], nd);
+    procs.push(nsd.child);
+    await waitFor(`NSD to AXFR serial ${serial} from fedns\n${nsd.output()}\n${readNsdLog(nd)}`, async () => (await soaSerial(nPort)) === serial, 60_000, 200);
+
+    // Same answers first: a benchmark of different answers would be meaningless.
+    for (const name of [names[0], names[Math.floor(names.length / 2)], names.at(-1)] as string[]) {
+      const [a, b] = await Promise.all([fPort, nPort].map((p) => run('dig', ['+short', '+norec', '-p', String(p), '@127.0.0.1', name, 'A']).then((r) => r.stdout.split('\n').sort().join(' '))));
+      if (a !== b) throw new Error(`fedns and NSD answer ${name} differently:\n${a}\n${b}`);
+    }
+    const floorPort = await freePort();
+    const floor = FLOOR ? await startFloor(n, floorPort) : [];
+    procs.push(...floor);
+    const [basePort, baseOps] = [await freePort(), await freePort()];
+    const base = BASELINE ? await startFedns(BASELINE, basePort, baseOps) : undefined;
+    if (base) await dnsperfRun([...baseArgs(basePort, file), '-n', '1', '-q', '50'], 10);
+    // Warm both (fedns compiles answers lazily; NSD pages its database in).
+    for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
+
+    console.log(`\n${n} process${n > 1 ? 'es' : ''}: fedns --dns-workers ${n} (pid ${fedns.child.pid}), NSD server-count ${n} (pid ${nsd.child.pid})`);
+    const pid: Record<Who, number[]> = { fedns: [fedns.child.pid as number], NSD: [nsd.child.pid as number] };
+    const port: Record<Who, number> = { fedns: fPort, NSD: nPort };
+    const rounds: RoundResult[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const order: Who[] = r % 2 === 0 ? ['NSD', 'fedns'] : ['fedns', 'NSD'];
+      const load = loadavg()[0] as number;
+      const t = {} as Record<Who, Throughput>;
+      const l = {} as Record<Who, Latency>;
+      for (const who of order) {
+        t[who] = await throughput(port[who], file, pid[who]);
+        l[who] = await latency(port[who], file, dir);
+      }
+      const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
+      const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}) });
+      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}:`);
+      for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
+      if (fl) console.log(`    ${line('floor', fl, undefined)}`);
+      if (bs) console.log(`    ${line('base', bs, undefined)}`);
+      console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}${bs ? `   (baseline/NSD ${(bs.qps / t.NSD.qps).toFixed(3)})` : ''}`);
+    }
+    return rounds;
+  } finally {
+    for (const c of procs.reverse()) await stop(c);
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fedns-bench-dns-'));
   const dataDir = join(dir, 'data');
-  const procs: ChildProcess[] = [];
   try {
     const t0 = Date.now();
     const { names, recordSets } = await build(dataDir);
@@ -117,58 +369,28 @@ async function main(): Promise<void> {
     const queries = queryFile(file, names);
     console.log(`federation: ${SERVICES} services × ${scenario.clusters.length} clusters → ${recordSets} record sets, ${names.length} names (built in ${Date.now() - t0} ms)`);
     console.log(`query file: ${queries} queries (every name once, A; plus 10% names that do not exist)`);
+    console.log(`throughput: dnsperf -c ${CLIENTS} -T ${THREADS} -q ${OUTSTANDING} -l ${SECONDS}; latency: dnsperf -v -Q ${LATENCY_QPS} -l ${LATENCY_SECONDS}; ${ROUNDS} rounds, alternating; ${availableParallelism()} cores`);
 
-    const [fPort, nPort, opsPort] = [await freePort(), await freePort(), await freePort()];
-    const fedns = startProcess(process.execPath, [
-      '--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'nameserver',
-      '--data-dir', dataDir, '--federation', scenario.federation, '--zone', scenario.zone,
-      '--dns-listen', `127.0.0.1:${fPort}`, '--api-listen', `127.0.0.1:${opsPort}`,
-      '--dns-workers', String(WORKERS), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn',
-    ], ROOT);
-    procs.push(fedns.child);
-    await waitFor(`fedns to answer\n${fedns.output()}`, async () => (await soaSerial(fPort)) > 0, 30_000, 200);
-    const serial = await soaSerial(fPort);
+    const results = new Map<number, RoundResult[]>();
+    for (const n of PROCS) results.set(n, await benchProcs(n, dir, dataDir, file, names));
 
-    writeFileSync(join(dir, 'nsd.conf'), nsdSecondaryConf({ dir, port: nPort, serverCount: WORKERS, zone: scenario.zone, primaryPort: fPort, transfer: 'AXFR' }));
-    const nsd = startProcess('nsd', ['-d', '-c', join(dir, 'nsd.conf')], dir);
-    procs.push(nsd.child);
-    const tx = Date.now();
-    await waitFor(`NSD to AXFR serial ${serial} from fedns\n${nsd.output()}\n${readNsdLog(dir)}`, async () => (await soaSerial(nPort)) === serial, 60_000, 200);
-    console.log(`NSD transferred the zone (AXFR, serial ${serial}) in ${Date.now() - tx} ms`);
-
-    // Same answers first: a benchmark of different answers would be meaningless.
-    for (const n of [names[0], names[Math.floor(names.length / 2)], names.at(-1)] as string[]) {
-      const [a, b] = await Promise.all([fPort, nPort].map((p) => run('dig', ['+short', '+norec', '-p', String(p), '@127.0.0.1', n, 'A']).then((r) => r.stdout.split('\n').sort().join(' '))));
-      if (a !== b) throw new Error(`fedns and NSD answer ${n} differently:\n${a}\n${b}`);
+    console.log('\nsummary (medians over the rounds; ratio = median of the per-round ratios; p99 at the fixed latency load)');
+    console.log('procs  fedns q/s  NSD q/s  ratio   fedns p99  NSD p99   lost fedns  lost NSD   others (cores, median)  echo/NSD');
+    let met = true;
+    for (const [n, rounds] of results) {
+      const ratio = median(rounds.map((r) => r.t.fedns.qps / r.t.NSD.qps));
+      if (ratio < TARGET) met = false;
+      const lost = (who: Who) => rounds.reduce((s, r) => s + r.t[who].lost + r.l[who].lost, 0);
+      const sent = (who: Who) => rounds.reduce((s, r) => s + r.t[who].sent + r.l[who].replies + r.l[who].lost, 0);
+      const others = median(rounds.flatMap((r) => [r.t.fedns.othersCpu / r.t.fedns.seconds, r.t.NSD.othersCpu / r.t.NSD.seconds]));
+      console.log(
+        `${String(n).padStart(5)}  ${k(median(rounds.map((r) => r.t.fedns.qps))).padStart(9)}  ${k(median(rounds.map((r) => r.t.NSD.qps))).padStart(7)}  ${ratio.toFixed(3)}   ${ms(median(rounds.map((r) => r.l.fedns.p99Ms))).padStart(6)} ms  ${ms(median(rounds.map((r) => r.l.NSD.p99Ms))).padStart(6)} ms  ${`${lost('fedns')}/${sent('fedns')}`.padStart(11)}  ${`${lost('NSD')}/${sent('NSD')}`.padStart(9)}   ${others.toFixed(2).padEnd(22)}  ${FLOOR ? median(rounds.map((r) => (r.floor as Throughput).qps / r.t.NSD.qps)).toFixed(3) : '-'}`,
+      );
     }
-
-    console.log(`dnsperf -c ${CLIENTS} -T ${THREADS} -q ${OUTSTANDING} -l ${SECONDS}; fedns --dns-workers ${WORKERS}, NSD server-count ${WORKERS}; best of ${ROUNDS} alternating runs\n`);
-    const best: Record<'fedns' | 'NSD', Result | undefined> = { fedns: undefined, NSD: undefined };
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [who, p] of (r % 2 === 0 ? [['NSD', nPort], ['fedns', fPort]] : [['fedns', fPort], ['NSD', nPort]]) as ['fedns' | 'NSD', number][]) {
-        const res = await dnsperf(p, file);
-        console.log(`  round ${r + 1} ${who.padEnd(5)} ${res.qps.toFixed(0).padStart(8)} q/s  avg latency ${res.avgLatencyMs.toFixed(3)} ms  lost ${res.lostPct}%`);
-        if (!best[who] || res.qps > (best[who] as Result).qps) best[who] = res;
-      }
-    }
-    const f = best.fedns as Result;
-    const n = best.NSD as Result;
-    console.log('');
-    console.log(`fedns  ${f.qps.toFixed(0).padStart(8)} q/s   avg latency ${f.avgLatencyMs.toFixed(3)} ms   lost ${f.lostPct}%`);
-    console.log(`NSD    ${n.qps.toFixed(0).padStart(8)} q/s   avg latency ${n.avgLatencyMs.toFixed(3)} ms   lost ${n.lostPct}%`);
-    const ratio = f.qps / n.qps;
-    console.log(`ratio  fedns / NSD = ${ratio.toFixed(2)}  (target >= 0.75: ${ratio >= 0.75 ? 'met' : 'NOT met'}; ${availableParallelism()} cores)`);
+    if (BASELINE) for (const [n, rounds] of results) console.log(`baseline ${BASELINE}, ${n} process(es): median ratio baseline/NSD ${median(rounds.map((r) => (r.base as Throughput).qps / r.t.NSD.qps)).toFixed(3)}, lost ${rounds.reduce((s, r) => s + (r.base as Throughput).lost, 0)}`);
+    console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
   } finally {
-    for (const c of procs.reverse()) await stop(c);
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function readNsdLog(dir: string): string {
-  try {
-    return readFileSync(join(dir, 'nsd.log'), 'utf8').slice(-4000);
-  } catch {
-    return '';
   }
 }
 

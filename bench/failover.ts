@@ -22,6 +22,8 @@ import { startReplicated } from '../packages/store/test/pg/cluster.js';
 import { nsdSecondaryConf } from './nsd.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
+// fedns's default unless set (0: DNS in the serve process; N: N worker processes woken over IPC).
+const DNS_WORKERS = process.env.DNS_WORKERS;
 const STABILIZATION_MS = 200;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -82,7 +84,7 @@ async function measure(label: string, storeFlags: string[], env: NodeJS.ProcessE
       const r = await runFedns(['join', s.name, '--kubeconfig', file, '--data-dir', dir, ...storeFlags], env);
       if (r.code !== 0) throw new Error(r.stderr);
     }
-    serve = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'serve', '--data-dir', dir, ...storeFlags, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', `${STABILIZATION_MS}ms`, '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--notify', `127.0.0.1:${nsdPort}`, '--log-level', 'warn'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    serve = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/fedns/src/main.ts'), 'serve', '--data-dir', dir, ...storeFlags, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', `${STABILIZATION_MS}ms`, '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--notify', `127.0.0.1:${nsdPort}`, '--log-level', 'warn', ...(DNS_WORKERS ? ['--dns-workers', DNS_WORKERS] : [])], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
     await waitFor('fedns serve', async () => (await fetch(`${api}/readyz`)).ok, 20000);
     const res = await fetch(`${api}/api/v1/namespaces/default/services`, {
       method: 'POST',

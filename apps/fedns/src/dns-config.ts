@@ -5,6 +5,7 @@
  * camelCase and may also be lists; FEDNS_* variables as the flags.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { type AclEntry, type NotifyTarget, type RrlOptions, type TsigKey, makeKey, parseAclEntry, parseTsigKey } from '@fedns/nameserver';
 
 /** Thrown as the config's UsageError by the caller (config.ts owns that class). */
@@ -32,10 +33,18 @@ export interface DnsConfig {
   notify: NotifyTarget[];
   /** RRL; responsesPerSecond 0 = off. */
   rrl: Required<Pick<RrlOptions, 'responsesPerSecond' | 'slip' | 'ipv4PrefixLength' | 'ipv6PrefixLength'>>;
-  /** DNS worker processes (Node cluster) sharing the DNS port; 1 = answer in process. */
+  /** DNS worker processes, each with its own SO_REUSEPORT socket on the DNS port; 0 = answer in the main process. */
   workers: number;
   /** 16-octet server cookie secret shared by an anycast set; random when unset. */
   cookieSecret?: Buffer;
+}
+
+/** The default worker count is one per CPU, as Knot's udp-workers, but at most this many (each holds a copy of the zone). */
+export const MAX_DEFAULT_DNS_WORKERS = 4;
+
+/** Default --dns-workers: one worker process per available CPU, 1 to MAX_DEFAULT_DNS_WORKERS. */
+export function defaultDnsWorkers(cpus = availableParallelism()): number {
+  return Math.max(1, Math.min(cpus, MAX_DEFAULT_DNS_WORKERS));
 }
 
 /** Defaults: RRL on as NSD ships it (200 responses/s per bucket, slip 2), Knot's prefixes (/24, /56). */
@@ -130,7 +139,7 @@ export function parseDnsConfig(get: (k: DnsKey) => unknown): DnsConfig {
     ipv4PrefixLength: int('rrl-ipv4-prefix', get('rrl-ipv4-prefix'), 8, 32, RRL_DEFAULTS.ipv4PrefixLength),
     ipv6PrefixLength: int('rrl-ipv6-prefix', get('rrl-ipv6-prefix'), 16, 128, RRL_DEFAULTS.ipv6PrefixLength),
   };
-  const workers = int('dns-workers', get('dns-workers'), 1, 64, 1);
+  const workers = int('dns-workers', get('dns-workers'), 0, 64, defaultDnsWorkers());
   const config: DnsConfig = { xfrAllow, tsigKeys: keys, notify, rrl, workers };
   const secret = get('cookie-secret');
   if (secret !== undefined && secret !== null) {

@@ -4,6 +4,7 @@ import { type Config, parseCommand, UsageError } from './config.js';
 import { join } from 'node:path';
 import { runKubeSim } from '@fedns/kube-sim';
 import { startDemo } from './demo.js';
+import { defaultDnsWorkers, MAX_DEFAULT_DNS_WORKERS } from './dns-config.js';
 import { dnssecCommand } from './dnssec-cli.js';
 import { explain, history } from './inspect.js';
 import { migrateStore } from './store-migrate.js';
@@ -14,7 +15,7 @@ const HELP = `fedns — federated, health-aware global DNS for Kubernetes
 usage: fedns <verb> [flags]
 
 verbs:
-  serve                      API, controller and nameserver in one process
+  serve                      API, controller and nameserver (DNS in worker processes: --dns-workers)
   apiserver | controller | nameserver
                              one role each, over the same --data-dir
   demo                       serve plus the seed's 13 simulated member clusters
@@ -53,7 +54,9 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --notify "IP:PORT [KEY],…" secondaries to NOTIFY on every serial change
   --rrl-rate N|off           response rate limit per client network (default 200/s)
   --rrl-slip N               every Nth limited response goes out truncated (default 2)
-  --dns-workers N            nameserver processes sharing the port (default 1)
+  --dns-workers N            DNS worker processes, each binding the DNS port itself (SO_REUSEPORT:
+                             the kernel spreads queries over them); default one per CPU, at most
+                             ${MAX_DEFAULT_DNS_WORKERS} (${defaultDnsWorkers()} here); 0 answers in the main process
   --cookie-secret HEX32      DNS cookie secret (default: random per start)
   --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCommand, UsageError } from '../src/config.js';
+import { defaultDnsWorkers } from '../src/dns-config.js';
 
 test('defaults match DESIGN §5', () => {
   const { verb, config } = parseCommand(['serve'], {});
@@ -56,7 +57,9 @@ test('nameserver keys: transfers, TSIG, NOTIFY, RRL, workers, cookies — flags,
   assert.deepEqual(d.xfrAllow, []);
   assert.deepEqual(d.notify, []);
   assert.deepEqual(d.rrl, { responsesPerSecond: 200, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 }, 'RRL on by default, as NSD ships');
-  assert.equal(d.workers, 1);
+  assert.equal(d.workers, defaultDnsWorkers(), 'one DNS worker process per CPU by default');
+  assert.deepEqual([1, 2, 3, 4, 8, 64].map((cpus) => defaultDnsWorkers(cpus)), [1, 2, 3, 4, 4, 4], 'one per CPU, at most 4');
+  assert.equal(parseCommand(['serve', '--dns-workers', '0'], {}).config.dns.workers, 0, '0: DNS in the main process');
 
   const f = parseCommand(
     ['nameserver', '--tsig-keys', `hmac-sha256:xfr-key:${secret}`, '--xfr-allow', '127.0.0.1/32 xfr-key, 10.0.0.0/8', '--notify', '127.0.0.1:5301 xfr-key,[::1]:5302', '--rrl-rate', 'off', '--dns-workers', '2', '--cookie-secret', 'e5e973e5a6b2a43f48e7dc849e37bfcf'],
@@ -98,7 +101,8 @@ test('bad nameserver keys: one line naming the key', () => {
     [['--rrl-rate', 'lots'], /^rrl-rate: "lots" must be a whole number/],
     [['--rrl-slip=-1'], /^rrl-slip: "-1" must be a whole number/],
     [['--rrl-ipv4-prefix', '33'], /^rrl-ipv4-prefix: "33" must be a whole number from 8 to 32/],
-    [['--dns-workers', '0'], /^dns-workers: "0" must be a whole number from 1 to 64/],
+    [['--dns-workers', '65'], /^dns-workers: "65" must be a whole number from 0 to 64/],
+    [['--dns-workers=-1'], /^dns-workers: "-1" must be a whole number from 0 to 64/],
     [['--cookie-secret', 'abcd'], /^cookie-secret: must be 32 hexadecimal digits/],
   ];
   for (const [flags, re] of cases) {

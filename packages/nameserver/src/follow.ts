@@ -133,3 +133,69 @@ export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions 
     },
   };
 }
+
+/**
+ * Follows only the store's SOA serial, not its records: what the primary of DNS
+ * worker processes needs to wake its workers and to time NOTIFY. Moves with
+ * the store's change feed (at once in process; LISTEN/NOTIFY or polling across
+ * processes) and looks anyway every `resyncMs`; it reads the journal's serials,
+ * never the zone, except once at start and after a pruned journal.
+ */
+export function followSerial(store: Store, opts: Pick<FollowOptions, 'resyncMs' | 'logger' | 'onSerial'> = {}): { readonly loaded: Promise<void>; serial(): number; stop(): void } {
+  let serial = 0;
+  let seq = -1;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const seen = (s: number) => {
+    if (s === serial) return;
+    serial = s;
+    opts.onSerial?.(s);
+  };
+  const step = async () => {
+    const entries = seq < 0 ? undefined : await store.zoneChangesSince(seq);
+    if (entries === undefined) {
+      const snap = await store.zoneSnapshot();
+      seq = snap.seq;
+      return seen(snap.soaSerial);
+    }
+    const last = entries.at(-1);
+    if (!last) return;
+    seq = last.seq;
+    seen(last.soaSerial);
+  };
+  const catchUp = async (): Promise<void> => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await step();
+        } catch (err) {
+          opts.logger?.warn({ err: String(err) }, 'cannot read the store');
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const unwatch = store.watch((c) => {
+    if (c.what === 'zone' && c.seq !== seq) void catchUp();
+  });
+  const timer = setInterval(() => void catchUp(), opts.resyncMs ?? 1000);
+  timer.unref();
+  return {
+    loaded: catchUp(),
+    serial: () => serial,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      unwatch();
+    },
+  };
+}

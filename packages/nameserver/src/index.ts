@@ -1,10 +1,10 @@
 /** @fedns/nameserver — authoritative DNS for the federation zone: zone index, wire answers, UDP/TCP. */
 export { ZoneIndex, type Answer, type SoaTail } from './zone-index.js';
 export { answerQuery, respond, SLOW_PATH, type QueryInfo, type RespondContext } from './answer.js';
-export { startDnsServer, parseListen, type DnsServer, type DnsServerOptions } from './server.js';
-export { DnsMetrics, type MetricsSnapshot } from './metrics.js';
+export { startDnsServer, probePort, parseListen, UDP_BUFFER_BYTES, type DnsServer, type DnsServerOptions } from './server.js';
+export { DnsMetrics, addSnapshot, type MetricsSnapshot } from './metrics.js';
 export { EDNS_UDP_SIZE, RCODE, TYPE, wireKey } from './wire.js';
-export { followStore, entryToDiff, type FollowOptions, type Follower } from './follow.js';
+export { followStore, followSerial, entryToDiff, type FollowOptions, type Follower } from './follow.js';
 export { ServerCookies, siphash24, type CookieOptions } from './cookies.js';
 export { type TsigKey, parseTsigKey, makeKey, signRequest, verifyReply, findTsig } from './tsig.js';
 export { type AclEntry, parseAclEntry, parseNetwork, inNetwork, aclAllows } from './acl.js';

@@ -70,12 +70,26 @@ const NAMES = [
   'fedns_dns_transfers_total',
   'fedns_dns_notify_total',
   'fedns_dns_zone_serial',
+  'fedns_dns_worker_queries_total',
 ];
+
+/** Adds snapshot `b` into `a` (a worker that exits leaves its counts to its successor). */
+export function addSnapshot(a: MetricsSnapshot | undefined, b: MetricsSnapshot): MetricsSnapshot {
+  if (!a) return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, [...v]])) as MetricsSnapshot;
+  for (const k of Object.keys(SHAPE) as Name[]) {
+    const x = a[k];
+    const y = b[k];
+    for (let i = 0; i < SHAPE[k]; i++) x[i] = (x[i] ?? 0) + (y?.[i] ?? 0);
+  }
+  return a;
+}
 
 export class DnsMetrics {
   private readonly a: Record<Name, Float64Array>;
   private readonly remotes = new Map<string, MetricsSnapshot>();
   private served: { zone: string; serial: () => number | undefined } | undefined;
+  private refresher: (() => Promise<void>) | undefined;
+  private refreshing: Promise<void> | undefined;
   readonly registry: Registry;
 
   constructor(registry?: Registry) {
@@ -89,7 +103,8 @@ export class DnsMetrics {
       help: 'DNS queries answered, by qtype, response code and protocol.',
       labelNames: ['qtype', 'rcode', 'protocol'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        await self.fresh();
         this.reset();
         for (let p = 0; p < NP; p++)
           for (let r = 0; r < NR; r++)
@@ -105,7 +120,8 @@ export class DnsMetrics {
         help,
         labelNames: ['protocol'],
         registers: [this.registry],
-        collect() {
+        async collect() {
+          await self.fresh();
           this.reset();
           for (let p = 0; p < NP; p++) this.inc({ protocol: PROTOCOLS[p] as string }, self.total(key, p));
         },
@@ -117,7 +133,8 @@ export class DnsMetrics {
       help: 'UDP responses withheld by response rate limiting: dropped, or slipped (sent truncated instead).',
       labelNames: ['action'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        await self.fresh();
         this.reset();
         RRL_ACTIONS.forEach((action, i) => {
           this.inc({ action }, self.total('rrl', i));
@@ -129,7 +146,8 @@ export class DnsMetrics {
       help: 'Zone transfer requests by type and result (full zone, incremental, up to date, refused, bad TSIG, malformed).',
       labelNames: ['type', 'result'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        await self.fresh();
         this.reset();
         XFR_TYPES.forEach((type, t) => {
           XFR_RESULTS.forEach((result, r) => {
@@ -144,7 +162,8 @@ export class DnsMetrics {
       help: 'NOTIFY messages to secondaries: sent (first try), retry, acked, error (an error reply).',
       labelNames: ['event'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        await self.fresh();
         this.reset();
         NOTIFY_EVENTS.forEach((event, i) => {
           this.inc({ event }, self.total('notify', i));
@@ -156,10 +175,26 @@ export class DnsMetrics {
       help: 'SOA serial of the zone this nameserver answers with (compare with the secondaries\' to find one lagging behind).',
       labelNames: ['zone'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        await self.fresh();
         this.reset();
         const v = self.served?.serial();
         if (self.served && v !== undefined) this.set({ zone: self.served.zone }, v >>> 0);
+      },
+    });
+    new Counter({
+      name: 'fedns_dns_worker_queries_total',
+      help: 'DNS queries answered by each worker process (--dns-workers; a replacement continues its slot\'s count): how SO_REUSEPORT spreads the load.',
+      labelNames: ['worker'],
+      registers: [this.registry],
+      async collect() {
+        await self.fresh();
+        this.reset();
+        for (const [worker, snap] of self.remoteEntries()) {
+          let v = 0;
+          for (const n of snap.queries) v += n;
+          this.inc({ worker }, v);
+        }
       },
     });
     this.registry.registerMetric(new ArrayHistogram(this, 'fedns_dns_response_size_bytes', 'Size of DNS replies in octets, by protocol.', SIZE_BUCKETS, 'sizeBuckets', 'sizeSum', 'sizeCount') as never);
@@ -171,6 +206,32 @@ export class DnsMetrics {
   /** Where fedns_dns_zone_serial reads the serial being served (the zone index, or the workers' lowest). */
   servedSerial(zone: string, serial: () => number | undefined): void {
     this.served = { zone, serial };
+  }
+
+  /**
+   * Called before a scrape reads the counters: the primary asks its workers for their counters
+   * here, so a scrape sees every query answered before it. prom-client collects the metrics of a
+   * scrape concurrently; they share one refresh.
+   */
+  refreshWith(fn: () => Promise<void>): void {
+    this.refresher = fn;
+  }
+
+  /** Runs the refresher, or joins the one in flight. */
+  async fresh(): Promise<void> {
+    if (!this.refresher) return;
+    if (!this.refreshing) {
+      this.refreshing = this.refresher()
+        .catch(() => {})
+        .finally(() => {
+          this.refreshing = undefined;
+        });
+    }
+    await this.refreshing;
+  }
+
+  remoteEntries(): IterableIterator<[string, MetricsSnapshot]> {
+    return this.remotes.entries();
   }
 
   /** Local value plus every worker's. */
@@ -192,13 +253,18 @@ export class DnsMetrics {
     inc(a.sizeBuckets, p * (SIZE_BUCKETS.length + 1) + b, 1);
     inc(a.sizeSum, p, size);
     inc(a.sizeCount, p, 1);
-    if (seconds >= 0) {
-      let l = 0;
-      while (l < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[l] as number)) l++;
-      inc(a.latBuckets, p * (LATENCY_BUCKETS.length + 1) + l, 1);
-      inc(a.latSum, p, seconds);
-      inc(a.latCount, p, 1);
-    }
+    if (seconds >= 0) this.recordLatency(tcp, seconds);
+  }
+
+  /** Adds `n` observations of `seconds` to the latency histogram (UDP replies sent together). */
+  recordLatency(tcp: boolean, seconds: number, n = 1): void {
+    const p = tcp ? 1 : 0;
+    const a = this.a;
+    let l = 0;
+    while (l < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[l] as number)) l++;
+    inc(a.latBuckets, p * (LATENCY_BUCKETS.length + 1) + l, n);
+    inc(a.latSum, p, seconds * n);
+    inc(a.latCount, p, n);
   }
 
   recordDrop(tcp: boolean): void {
@@ -264,6 +330,7 @@ class ArrayHistogram {
     private readonly ck: Name,
   ) {}
   async get() {
+    await this.m.fresh();
     return { name: this.name, help: this.help, type: this.type, values: this.m.histValues(this.name, this.bounds, this.bk, this.sk, this.ck), aggregator: this.aggregator };
   }
   reset(): void {

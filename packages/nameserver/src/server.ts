@@ -28,8 +28,16 @@ export interface DnsServerOptions {
   rrl?: RrlOptions;
   /** DNS cookies (RFC 7873/9018): on by default with a random secret; false turns them off. */
   cookies?: CookieOptions | false;
-  /** Bind the port shared with sibling cluster workers instead of exclusively (--dns-workers). */
-  shared?: boolean;
+  /**
+   * Bind UDP and TCP with SO_REUSEPORT, so sibling worker processes (--dns-workers) each bind a
+   * socket of their own on the same address and the kernel spreads queries across them.
+   */
+  reusePort?: boolean;
+  /**
+   * SO_RCVBUF/SO_SNDBUF of the UDP socket (default 4 MiB, as NSD's receive-buffer-size); the kernel
+   * caps it at net.core.rmem_max / wmem_max. A full receive buffer is where a burst of queries is lost.
+   */
+  udpBufferBytes?: number;
 }
 
 export interface DnsServer {
@@ -38,6 +46,63 @@ export interface DnsServer {
   readonly address: string;
   readonly metrics: DnsMetrics;
   close(): Promise<void>;
+}
+
+/**
+ * UDP replies leave together at the end of the event loop's poll phase (setImmediate). libuv
+ * hands the datagrams waiting on the socket (up to 32 per wake-up) to the message handler one
+ * after the other; sending their replies back to back wakes a client once per burst instead of
+ * once per reply, and on a busy machine a wake-up costs more than the send itself. A reply waits
+ * at most for the rest of its burst to be answered; the latency metric includes that wait.
+ */
+class UdpReplies {
+  private readonly bufs: Buffer[] = [];
+  private readonly ports: number[] = [];
+  private readonly addrs: string[] = [];
+  private scheduled = false;
+  private closed = false;
+  private burstStart = 0;
+
+  constructor(
+    private readonly sock: dgram.Socket,
+    private readonly onFlushed: (replies: number, seconds: number) => void,
+  ) {}
+
+  /** A datagram is being answered: the first of a burst starts its clock and schedules the flush. */
+  started(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.burstStart = performance.now();
+    setImmediate(this.flush);
+  }
+
+  /** Queues a reply (after `started()` in the same turn of the event loop). */
+  push(reply: Buffer, port: number, address: string): void {
+    this.bufs.push(reply);
+    this.ports.push(port);
+    this.addrs.push(address);
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const n = this.bufs.length;
+    try {
+      if (!this.closed) for (let i = 0; i < n; i++) this.sock.send(this.bufs[i] as Buffer, this.ports[i] as number, this.addrs[i] as string);
+    } catch {
+      // The socket went away under us (closed after an error): these replies are lost with it.
+    } finally {
+      this.bufs.length = 0;
+      this.ports.length = 0;
+      this.addrs.length = 0;
+    }
+    if (n) this.onFlushed(n, (performance.now() - this.burstStart) / 1000);
+  };
+
+  /** Sends what is answered, then nothing more (the socket is closing). */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
 }
 
 /** Largest DNS message over TCP plus its length prefix; a connection buffering more is broken. */
@@ -51,30 +116,71 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] || '0.0.0.0', port };
 }
 
-function bindUdp(host: string, port: number, exclusive: boolean): Promise<dgram.Socket> {
+/** Default UDP socket buffers: room for a few thousand queries in flight (NSD's receive-buffer-size). */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Replies go to the address a query came from, always an IP literal: resolve it to itself at
+ * once (dgram's default defers every send by a tick to look the literal up).
+ */
+const literal = (address: string, family: unknown, cb: (err: null, address: string, family: unknown) => void) => cb(null, address, family);
+
+function bindUdp(host: string, port: number, reusePort: boolean, bufferBytes?: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+    const sock = dgram.createSocket({
+      type: net.isIPv6(host) ? 'udp6' : 'udp4',
+      reusePort,
+      // The bind address goes through the lookup too: keep the default for a host name.
+      ...(net.isIP(host) ? { lookup: literal as never } : {}),
+      ...(bufferBytes ? { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes } : {}),
+    });
     const onError = (err: Error) => {
       sock.close();
       reject(err);
     };
     sock.once('error', onError);
-    sock.bind({ port, address: host, exclusive }, () => {
+    // exclusive: never hand the bind to a node:cluster primary; with reusePort each process binds its own.
+    sock.bind({ port, address: host, exclusive: true }, () => {
       sock.off('error', onError);
       resolve(sock);
     });
   });
 }
 
-function bindTcp(server: net.Server, host: string, port: number, exclusive: boolean): Promise<void> {
+function bindTcp(server: net.Server, host: string, port: number, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen({ port, host, exclusive }, () => {
+    server.listen({ port, host, exclusive: true, reusePort }, () => {
       server.off('error', onError);
       resolve();
     });
   });
+}
+
+/**
+ * Checks that host:port is free for both UDP and TCP, binding each without SO_REUSEPORT (so a
+ * port another server holds, even one that uses SO_REUSEPORT itself, is refused), and returns
+ * the port (port 0: one free for both). The probe's sockets are closed again; worker processes
+ * then bind the port with `reusePort`.
+ */
+export async function probePort(listen: string): Promise<number> {
+  const { host, port } = parseListen(listen);
+  for (let attempt = 0; ; attempt++) {
+    const u = await bindUdp(host, port, false);
+    const chosen = u.address().port;
+    const t = net.createServer();
+    try {
+      await bindTcp(t, host, chosen, false);
+      await new Promise<void>((resolve) => t.close(() => resolve()));
+      await new Promise<void>((resolve) => u.close(() => resolve()));
+      return chosen;
+    } catch (err) {
+      u.close();
+      t.close();
+      if (port !== 0 || attempt >= 20) throw err;
+    }
+  }
 }
 
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
@@ -108,8 +214,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     return out.messages;
   };
 
-  const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    const t0 = performance.now();
+  const onUdp = (out: UdpReplies) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    out.started();
     udpCtx.clientIp = rinfo.address;
     let reply = respond(index, msg, false, 0, udpInfo, udpCtx);
     if (reply === SLOW_PATH) reply = slow(msg, false, rinfo.address, udpCtx, udpInfo)[0] ?? null;
@@ -128,8 +234,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         udpInfo.truncated = true;
       }
     }
-    metrics.record(udpInfo, false, reply.length, (performance.now() - t0) / 1000);
-    udp.send(reply, rinfo.port, rinfo.address);
+    // The latency is counted when the reply leaves (UdpReplies.flush).
+    metrics.record(udpInfo, false, reply.length);
+    out.push(reply, rinfo.port, rinfo.address);
   };
 
   const onConnection = (sock: net.Socket) => {
@@ -199,12 +306,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   // Bind UDP and TCP on the same port; with port 0, retry until a port is free for both.
   let udp: dgram.Socket | undefined;
   let tcp: net.Server | undefined;
+  const reusePort = opts.reusePort === true;
+  const bufferBytes = opts.udpBufferBytes ?? UDP_BUFFER_BYTES;
   for (let attempt = 0; ; attempt++) {
-    const u = await bindUdp(host, port, !opts.shared);
+    const u = await bindUdp(host, port, reusePort, bufferBytes);
     const chosen = u.address().port;
     const t = net.createServer(onConnection);
     try {
-      await bindTcp(t, host, chosen, !opts.shared);
+      await bindTcp(t, host, chosen, reusePort);
       udp = u;
       tcp = t;
       break;
@@ -214,12 +323,18 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       if (port !== 0 || attempt >= 20) throw err;
     }
   }
-  udp.on('message', onUdp(udp));
+  const udpOut = new UdpReplies(udp, (n, seconds) => metrics.recordLatency(false, seconds, n));
+  udp.on('message', onUdp(udpOut));
   udp.on('error', (err) => log?.error({ err }, 'dns udp socket error'));
   tcp.on('error', (err) => log?.error({ err }, 'dns tcp server error'));
   const udpPort = udp.address().port;
   const tcpAddr = tcp.address() as net.AddressInfo;
-  log?.info({ address: host, port: udpPort, zone: index.zone }, 'dns server listening (udp+tcp)');
+  // Linux reports twice the size it grants; less than asked means net.core.rmem_max capped it.
+  const granted = udp.getRecvBufferSize();
+  if (granted < bufferBytes) {
+    log?.warn({ asked: bufferBytes, granted, sysctl: 'net.core.rmem_max' }, 'the UDP receive buffer is smaller than asked: a burst of queries larger than it fits is dropped by the kernel; raise net.core.rmem_max');
+  }
+  log?.info({ address: host, port: udpPort, zone: index.zone, reusePort, udpReceiveBuffer: granted }, 'dns server listening (udp+tcp)');
 
   let closed = false;
   return {
@@ -232,6 +347,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       closed = true;
       const tcpClosed = new Promise<void>((resolve) => (tcp as net.Server).close(() => resolve()));
       for (const s of sockets) s.destroy();
+      udpOut.close();
       await new Promise<void>((resolve) => (udp as dgram.Socket).close(() => resolve()));
       await tcpClosed;
     },
