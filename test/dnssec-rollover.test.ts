@@ -13,6 +13,8 @@ import { anchorFile, delv, zoneDs } from './dnssec-helpers.js';
 import { dig, type FednsProcess, freePort, openTestStore, runFedns, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
 
 const P = 'nginx.prod.myfed.svc';
+/** The parent's DS TTL plus propagation, seconds: how long after the DS change a cache may still hold the old DS. */
+const PARENT_DS = 6;
 const Z = 'example.com';
 const dir = tempDir('fedns-dnssec-roll-');
 const dataDir = join(dir, 'data');
@@ -23,7 +25,7 @@ before(async () => {
   const apiPort = await freePort();
   port = await freePort();
   const config = join(dir, 'fedns.yaml');
-  writeFileSync(config, 'dnssecRollover:\n  propagation: 1\n  dnskeyTtl: 1\n  maxZoneTtl: 1\n  parentDs: 2\n');
+  writeFileSync(config, `dnssecRollover:\n  propagation: 1\n  dnskeyTtl: 1\n  maxZoneTtl: 1\n  parentDs: ${PARENT_DS}\n`);
   serve = spawnFedns(['serve', '--dnssec', '--dnssec-check', '200ms', '--config', config, '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${port}`, '--cluster-grace', '600s', '--log-level', 'info']);
   await waitReady(`http://127.0.0.1:${apiPort}`, serve);
   await seedWorkedExample(dataDir, `http://127.0.0.1:${apiPort}`);
@@ -100,9 +102,12 @@ async function rollover(oldDs: string, oldAnchor: string, setHolding: (anchors: 
   await new Promise((r) => setTimeout(r, 1000));
   const seen = await runFedns(['dnssec', 'rollover', '--ds-seen', '--data-dir', dataDir]);
   assert.equal(seen.code, 0, seen.stderr);
-  // The parent's old DS leaves every cache within its TTL (parentDs, 2 s): from then on validators hold the new one
-  // alone. The writer retires the old key no earlier than that.
-  await new Promise((r) => setTimeout(r, 1500));
+  // The parent's old DS leaves every cache within PARENT_DS of the change the writer recorded: validators hold the
+  // new one alone from then on, and the old key is retired no earlier. Stop asking with the old DS well before
+  // (a delv on a busy machine takes a while).
+  const dsSeen = (await state()).rollover?.dsSeen ?? (await state()).dsSeen;
+  assert.ok(dsSeen, 'the writer recorded the DS change');
+  await new Promise((r) => setTimeout(r, Math.max(0, (dsSeen + PARENT_DS / 2) * 1000 - Date.now())));
   setHolding([newAnchor]);
   await waitFor('the rollover to finish', async () => (await state()).rollover === undefined && ((await state()).history?.length ?? 0) === 1, 20_000, 100);
   await waitFor('the DNSKEY RRset to hold the new key alone', async () => (await zoneDs(dataDir)).length === 1, 5000, 100);
