@@ -166,7 +166,14 @@ export class ZoneSigning {
       }
       this.log.info({ zone: this.zone, phase: st.rollover?.phase ?? 'done' }, `DNSSEC rollover: ${step.event}`);
     }
-    if (JSON.stringify(st) !== JSON.stringify(stored)) await store.putDnssecState(this.zone, st, fence);
+    if (JSON.stringify(st) !== JSON.stringify(stored)) {
+      // A request `fedns dnssec …` wrote while this tick ran is carried over, not overwritten.
+      const latest = (await store.dnssecState<DnssecState>(this.zone)) ?? stored;
+      if (latest.rolloverRequested !== stored.rolloverRequested) st = { ...st, rolloverRequested: latest.rolloverRequested as number };
+      if (latest.dsSeen !== stored.dsSeen) st = { ...st, dsSeen: latest.dsSeen as number };
+      if (latest.withdraw?.dsGone !== stored.withdraw?.dsGone && st.withdraw) st = { ...st, withdraw: { ...st.withdraw, dsGone: latest.withdraw?.dsGone as number } };
+      await store.putDnssecState(this.zone, st, fence);
+    }
     this.state = st;
     // A scan of every signature: here, not in each commit.
     const exp = this.signer?.earliestExpiry();
