@@ -179,3 +179,20 @@ test('a diff recompiles the DO=1 answers it touched, NSEC3 users included', () =
   const soa = (nodata.authorities ?? []).find((r) => r.type === 'SOA');
   assert.equal(((soa as Rr | undefined)?.data as dnsPacket.SoaData).serial, SERIAL + 1, 'the new serial, signed');
 });
+
+test('random and mutated DO=1 queries against the signed zone never throw and decode', () => {
+  const { signed } = zones();
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const names = [`${P}.example.com`, `${P}.asia-east1-a.asia-east1.example.com`, 'svc.example.com', 'nope.example.com', 'a.b.c.d.example.com', 'example.com', 'ns1.example.com'];
+  const types = ['A', 'AAAA', 'TXT', 'CNAME', 'SOA', 'NS', 'DNSKEY', 'NSEC3PARAM', 'CDS', 'RRSIG', 'NSEC3', 'DS', 'ANY', 'MX'];
+  for (let i = 0; i < 5000; i++) {
+    const q = Buffer.from(query(names[rnd(names.length)] as string, types[rnd(types.length)] as string, true, i & 0xffff));
+    if (i % 2) for (let m = 0; m < 1 + rnd(3); m++) q[rnd(q.length)] = rnd(256);
+    const r = answerQuery(signed, q, i % 3 ? 'udp' : 'tcp');
+    if (r && r.length > 12 && i % 2 === 0) assert.doesNotThrow(() => dnsPacket.decode(r), `query ${i}`);
+  }
+});
