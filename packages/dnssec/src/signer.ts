@@ -9,11 +9,11 @@
  */
 import { type RecordSet, type RecordSetDiff, isDnssecType } from '@fedns/model';
 import { Nsec3Chain } from './chain.js';
-import { CDNSKEY_DELETE, CDS_DELETE, dnskeyText, dsText, type SigningKey } from './keys.js';
+import { CDNSKEY_DELETE, CDS_DELETE, dnskeyText, dsText, publicKeyObject, type SigningKey } from './keys.js';
 import { absName, parentName } from './names.js';
 import { NSEC3PARAM_TEXT, nsec3Hash } from './nsec3.js';
 import { parseSigTime, soaRdata, soaText } from './rdata.js';
-import { type RRset, parseRrsig, signRRset } from './sign.js';
+import { type RRset, parseRrsig, signRRset, verifyRRset } from './sign.js';
 import { DEFAULT_TIMING, type SignerTiming, type SignerZone, configSets } from './zone.js';
 
 /** Which keys do what (the rollover decides). */
@@ -142,6 +142,13 @@ export class ZoneSigner {
       mark(this.zone, rs.type);
     }
     if (opts.full) {
+      // The config's NS and glue are not stored, only their signatures: a changed config shows as a
+      // signature that no longer verifies.
+      for (const rs of configSets(this.cfg)) {
+        const sigs = this.sigs.get(rs.name)?.get(rs.type) ?? [];
+        const ok = sigs.length > 0 && sigs.every((sg) => sg.tag !== plan.active.tag || verifyRRset(this.rrsetOf(rs), sg.text, publicKeyObject(plan.active.publicKey)));
+        if (!ok) mark(rs.name, rs.type);
+      }
       for (const name of this.data.keys()) touched.add(name);
       for (const name of this.sigs.keys()) touched.add(name);
       for (const name of this.existing()) exist.add(name);

@@ -71,3 +71,23 @@ test('rollover steps: publish, activate after Ipub, retire after the DS and ever
   assert.equal(done?.state.rollover, undefined);
   assert.deepEqual(done?.keyStates, { old: 'retired' });
 });
+
+test('a changed nameserver config re-signs the apex NS at the next full check; a dropped glue name loses its records', async () => {
+  const { ZoneSigner } = await import('../src/index.js');
+  const { ZONE, DATA } = await import('./fixture.js');
+  const { key } = newKey();
+  const now = Math.floor(Date.now() / 1000);
+  const a = new ZoneSigner(ZONE);
+  a.setKeys({ published: [key], active: key, entry: [key] });
+  const first = a.sign({ upserts: DATA, deletes: [] }, now, { full: true });
+  const stored = [...first.upserts, ...a.soaHook(now)(1)];
+  const b = new ZoneSigner({ ...ZONE, nameservers: [{ name: 'ns9.example.net.', addresses: [] }] });
+  b.setKeys({ published: [key], active: key, entry: [key] });
+  b.load(stored);
+  const d = b.sign({ upserts: [], deletes: [] }, now, { full: true });
+  const apex = b.soaHook(now)(2).find((r) => r.name === 'example.com.');
+  assert.ok(apex?.data.some((x) => x.startsWith('NS ')), 'the apex RRSIG set carries a new NS signature');
+  const nsSig = apex?.data.find((x) => x.startsWith('NS ')) as string;
+  assert.ok(!stored.find((r) => r.name === 'example.com.' && r.type === 'RRSIG')?.data.includes(nsSig), 'a new signature, not the stored one');
+  assert.ok(d.deletes.some((r) => r.name === 'ns1.example.com.' && r.type === 'RRSIG'), 'the old glue name’s signatures go');
+});
