@@ -28,7 +28,7 @@ export function canonicalRRs(rs: RRset, originalTtl: number): Buffer[] {
   const out: Buffer[] = [];
   let prev: Buffer | undefined;
   for (const rd of rdatas) {
-    if (prev && prev.equals(rd)) continue;
+    if (prev?.equals(rd)) continue;
     prev = rd;
     const head = Buffer.alloc(10);
     head.writeUInt16BE(type, 0);

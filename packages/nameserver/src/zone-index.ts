@@ -9,7 +9,7 @@
  * Negative answers share one SOA "tail" whose owner and in-zone names are
  * pointers to the zone suffix of the question; the hot path patches those.
  */
-import { type FederationConfig, type RecordSet, type RecordSetDiff, type RecordType, isDnssecType, isInZone } from '@fedns/model';
+import { type FederationConfig, type RecordSet, type RecordSetDiff, type RecordType, isInZone } from '@fedns/model';
 import { rdataWire, typeCode } from '@fedns/dnssec';
 import { isIPv4, isIPv6 } from 'node:net';
 import { hashKey, Nsec3Index, type PatchBlock, rrsigRdatas } from './nsec3-index.js';
