@@ -102,12 +102,13 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     fence = f;
     // The signer starts from what the store holds now (another leader may have signed meanwhile).
     dnssec.failed();
-    // The zone first: its commit must not queue behind the member reconciles a takeover starts.
+    // What changed while standing by goes first: the services marked meanwhile, then the shard
+    // changes (the controller runs those before anything else), each a small commit. Only then
+    // the sweep over every service, one full recompute that at 10,000 services takes seconds.
     records.resume();
-    records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
-    await records.flush().catch(() => undefined); // a failure is logged and retried by the reconciler
-    void records.checkSigning();
     await controller.lead();
+    records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
+    void records.checkSigning();
   };
   const standBy = async (): Promise<void> => {
     records.pause();
