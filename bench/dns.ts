@@ -36,6 +36,12 @@
  * --client-networks configured, and an EDNS Client Subnet option in every query (dnsperf -E), measured
  * in the same rounds; reported as its ratio to the plain fedns run (DESIGN target for issue 14:
  * within 15%). Its global names answer per region, chosen per query from the ECS address.
+ * (The routed run is DO=0: with DNSSEC=1 its zone is signed too, but DO=1 answers on a signed zone
+ * carry the whole signed set, not a region's; see the nameserver README.)
+ *
+ * DNSSEC=1 (issue 15): the zone is signed by the writer (ZoneSigning) before NSD transfers it,
+ * and every round adds a DO=1 throughput run (dnsperf -D) of fedns and of NSD: fedns DO=1 q/s
+ * beside its DO=0 q/s of the same round (target: within 20%, ratio >= 0.8), and DO=1 against NSD.
  *
  * Noise: the machine may be shared. Every run reports the CPU that neither the
  * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
@@ -47,7 +53,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { RecordsReconciler } from '@fedns/controller';
+import { RecordsReconciler, ZoneSigning } from '@fedns/controller';
+import { isDnssecType } from '@fedns/model';
 import { openStore } from '@fedns/store';
 import { freePort, waitFor } from '../test/helpers.js';
 import { nsdSecondaryConf } from './nsd.js';
@@ -80,6 +87,9 @@ const ECS = process.env.ECS !== '0';
 /** ECS option 8: family 1, source /24, scope 0, 198.18.0.0 — a client network mapped to asia-east1 below. */
 const ECS_OPTION = '8:00011800c61200';
 const CLIENT_NETWORKS = '198.18.0.0/15=asia-east1,100.64.0.0/10=europe-west1,192.0.2.0/24=us-east1,203.0.113.0/24=us-central1';
+// Sign the zone and measure DO=1 queries beside DO=0 ones (issue 15: within 20%).
+const DNSSEC = process.env.DNSSEC === '1';
+const DO_TARGET = 0.8;
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
@@ -88,10 +98,14 @@ type Runner = Who | 'floor' | 'base' | 'ecs';
 async function build(dataDir: string, annotations?: Record<string, string>): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
   await populateSeed(store, SERVICES, annotations);
-  const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone } });
+  const zone = { zone: scenario.zone, soa: { mname: `ns1.${scenario.zone}`, rname: `hostmaster.${scenario.zone}`, refresh: 3600, retry: 600, expire: 604800, minimum: 30, ttl: 3600 }, nameservers: [{ name: `ns1.${scenario.zone}`, addresses: ['127.0.0.1'] }] };
+  const dnssec = DNSSEC ? new ZoneSigning({ store, zone, enabled: true }) : undefined;
+  const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone }, ...(dnssec ? { dnssec } : {}) });
   reconciler.enqueueAll('bench:dns build');
   await reconciler.flush();
-  const sets = await store.listRecordSets();
+  reconciler.stop();
+  // The names the cascade published (not the NSEC3 chain's hashed owners).
+  const sets = (await store.listRecordSets()).filter((r) => !isDnssecType(r.type));
   await store.close();
   const names = [...new Set(sets.map((r) => r.name))];
   return { names, recordSets: sets.length };
@@ -278,6 +292,8 @@ interface RoundResult {
   base?: Throughput;
   /** The routed fedns with ECS in every query, and the plain fedns measured right beside it. */
   ecs?: { routed: Throughput; plain: Throughput };
+  /** DNSSEC=1: the DO=1 throughput runs of the round. */
+  signed?: Record<Who, Throughput>;
   load: number;
 }
 
@@ -355,6 +371,7 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
     }
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
     for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
+    if (DNSSEC) for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50', '-D'], 10);
 
     console.log(`\n${n} process${n > 1 ? 'es' : ''}: fedns --dns-workers ${n} (pid ${fedns.child.pid}), NSD server-count ${n} (pid ${nsd.child.pid})`);
     const pid: Record<Who, number[]> = { fedns: [fedns.child.pid as number], NSD: [nsd.child.pid as number] };
@@ -368,6 +385,11 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       for (const who of order) {
         t[who] = await throughput(port[who], file, pid[who]);
         l[who] = await latency(port[who], file, dir);
+      }
+      let signed: Record<Who, Throughput> | undefined;
+      if (DNSSEC) {
+        signed = {} as Record<Who, Throughput>;
+        for (const who of order) signed[who] = await throughput(port[who], file, pid[who], ['-D']);
       }
       const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
       const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
@@ -384,9 +406,11 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
           ec = { routed, plain: await plainRun() };
         }
       }
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(ec ? { ecs: ec } : {}) });
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(ec ? { ecs: ec } : {}), ...(signed ? { signed } : {}) });
       console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
+      if (signed) for (const who of order) console.log(`    ${line(who, signed[who], undefined)}  (DO=1)`);
+      if (signed) console.log(`    fedns DO=1/DO=0 ${(signed.fedns.qps / t.fedns.qps).toFixed(3)}   NSD DO=1/DO=0 ${(signed.NSD.qps / t.NSD.qps).toFixed(3)}   DO=1 fedns/NSD ${(signed.fedns.qps / signed.NSD.qps).toFixed(3)}`);
       if (fl) console.log(`    ${line('floor', fl, undefined)}`);
       if (bs) console.log(`    ${line('base', bs, undefined)}`);
       if (ec) {
@@ -447,6 +471,16 @@ async function main(): Promise<void> {
       }
     }
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
+    if (DNSSEC) {
+      let doMet = true;
+      for (const [n, rounds] of results) {
+        const sig = rounds.map((r) => r.signed as Record<Who, Throughput>);
+        const doRatio = median(rounds.map((r, i) => (sig[i] as Record<Who, Throughput>).fedns.qps / r.t.fedns.qps));
+        if (doRatio < DO_TARGET) doMet = false;
+        console.log(`DNSSEC, ${n} process(es): fedns DO=1 ${k(median(sig.map((x) => x.fedns.qps)))} q/s vs DO=0 ${k(median(rounds.map((r) => r.t.fedns.qps)))} q/s, median DO=1/DO=0 ${doRatio.toFixed(3)}; NSD DO=1 ${k(median(sig.map((x) => x.NSD.qps)))} q/s; DO=1 fedns/NSD ${median(sig.map((x) => x.fedns.qps / x.NSD.qps)).toFixed(3)}; lost DO=1 ${sig.reduce((a, x) => a + x.fedns.lost, 0)}`);
+      }
+      console.log(`target: fedns DO=1 within 20% of DO=0 (ratio >= ${DO_TARGET}): ${doMet ? 'met' : 'NOT met'}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -64,6 +64,15 @@ export interface Config {
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
   /** Serve the API without authentication on a non-loopback address (refused otherwise). */
   insecureApi: boolean;
+  /** DNSSEC (issue 15): sign the zone on commit; switched off, the zone goes unsigned once the DS is withdrawn. */
+  dnssec: boolean;
+  /** How often the zone writer looks for signature refreshes and rollover steps (ms). */
+  dnssecCheckMs: number;
+  /** RFC 7583 rollover timings in seconds (config file `dnssecRollover`; small values compress the clock in tests). */
+  dnssecRollover?: { propagation?: number; dnskeyTtl?: number; maxZoneTtl?: number; parentDs?: number };
+  /** `dnssec ds --withdrawn` / `dnssec rollover --ds-seen`. */
+  withdrawn?: boolean;
+  dsSeen?: boolean;
 }
 
 /** Flag names and types; YAML keys and FEDNS_* variables are derived from them. */
@@ -97,6 +106,10 @@ const OPTIONS = {
   'tls-private-key-file': { type: 'string' },
   'client-ca-file': { type: 'string' },
   'insecure-api': { type: 'boolean' },
+  dnssec: { type: 'boolean' },
+  'dnssec-check': { type: 'string' },
+  withdrawn: { type: 'boolean' },
+  'ds-seen': { type: 'boolean' },
   ...DNS_OPTIONS,
   ...CLUSTER_DNS_OPTIONS,
   help: { type: 'boolean', short: 'h' },
@@ -193,6 +206,10 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     nameservers,
     soa,
     insecureApi: parseBool('insecure-api', flags['insecure-api'] === true ? 'true' : (env[envName('insecure-api')] ?? file[camel('insecure-api')])),
+    dnssec: parseBool('dnssec', flags.dnssec === true ? 'true' : (env[envName('dnssec')] ?? file.dnssec)),
+    dnssecCheckMs: parseDuration('dnssec-check', pick('dnssec-check') ?? '60s'),
+    withdrawn: flags.withdrawn === true,
+    dsSeen: flags['ds-seen'] === true,
     dns: parseDns((k) => {
       const fromFlag = flags[k];
       if (typeof fromFlag === 'string') return fromFlag;
@@ -208,6 +225,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
       nameservers.flatMap((ns) => ns.addresses).map((a) => (a.includes(':') ? `[${a}]:${dnsListen.port}` : `${a}:${dnsListen.port}`)),
     ),
   };
+  if (file.dnssecRollover !== undefined) config.dnssecRollover = parseRolloverTiming(file.dnssecRollover);
   const store = pick('store');
   if (store !== undefined) config.store = parseStoreUrl(store);
   const storePasswordFile = pick('store-password-file');
@@ -310,11 +328,23 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`config: ${path} must be a YAML mapping`);
-  const known = new Set([...Object.keys(OPTIONS).map(camel), 'nameservers', 'soa']);
+  const known = new Set([...Object.keys(OPTIONS).map(camel), 'nameservers', 'soa', 'dnssecRollover']);
   for (const k of Object.keys(doc)) {
     if (!known.has(k) || k === 'config' || k === 'help') throw new UsageError(`config: unknown key "${k}" in ${path}`);
   }
   return doc as Record<string, unknown>;
+}
+
+/** `dnssecRollover: {propagation, dnskeyTtl, maxZoneTtl, parentDs}` in seconds. */
+function parseRolloverTiming(raw: unknown): NonNullable<Config['dnssecRollover']> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError('config dnssecRollover: must be a mapping');
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!['propagation', 'dnskeyTtl', 'maxZoneTtl', 'parentDs'].includes(k)) throw new UsageError(`config dnssecRollover: unknown key "${k}"`);
+    if (typeof v !== 'number' || !(v >= 0)) throw new UsageError(`config dnssecRollover.${k}: must be a number of seconds`);
+    out[k] = v;
+  }
+  return out;
 }
 
 function parseNameservers(raw: unknown, zone: string, defaultGlue: string): NameserverConfig[] {

@@ -1,5 +1,5 @@
 import type { ClusterTopology, RecordSet, Shard } from '@fedns/model';
-import { absoluteName } from '@fedns/model';
+import { absoluteName, isDnssecType } from '@fedns/model';
 import { describeHop, describePolicy } from './explain-policy.js';
 import { indexClusters } from './topology.js';
 
@@ -57,6 +57,7 @@ export function explainName(rawName: string, recordSets: RecordSet[], shards: Sh
   const name = absoluteName(rawName);
   const byName = new Map<string, RecordSet[]>();
   for (const rs of recordSets) {
+    if (isDnssecType(rs.type)) continue; // the signer's RRSIG/NSEC3/DNSKEY sets explain nothing
     const list = byName.get(rs.name);
     if (list) list.push(rs);
     else byName.set(rs.name, [rs]);

@@ -255,6 +255,7 @@ export class FederationController {
     // brought in line (propagation shares the store's connections and would slow it), within a bound.
     this.queues.shards.resume();
     await Promise.race([this.queues.shards.whenUrgentDone(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.opts.records.flush().catch(() => undefined); // failures are logged and retried by the reconciler
     for (const q of this.writeQueues()) q.resume();
     await this.resync();
   }

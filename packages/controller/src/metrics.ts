@@ -50,3 +50,21 @@ export function zoneMetrics(registry: Registry | undefined) {
 }
 
 export type ZoneMetrics = ReturnType<typeof zoneMetrics>;
+
+/** DNSSEC signing on commit (issue 15). */
+export function dnssecMetrics(registry: Registry | undefined) {
+  const registers = registry ? [registry] : [];
+  return {
+    signatures: new Counter({ name: 'fedns_dnssec_signatures_total', help: 'RRSIGs made by the zone writer', registers }),
+    signSeconds: new Histogram({
+      name: 'fedns_dnssec_signing_duration_seconds',
+      help: 'Time spent signing per zone commit (RRSIGs, NSEC3 chain)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
+    expiryDays: new Gauge({ name: 'fedns_dnssec_earliest_expiry_days', help: 'Days until the earliest RRSIG in the zone expires', registers }),
+    signed: new Gauge({ name: 'fedns_dnssec_signed', help: 'Whether the zone is signed (1) or not (0)', registers }),
+  };
+}
+
+export type DnssecMetrics = ReturnType<typeof dnssecMetrics>;

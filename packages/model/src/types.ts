@@ -168,7 +168,22 @@ export interface ClusterAnswer extends ClusterAnswerKey {
   target?: string;
 }
 
-export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
+/** Types the cascade publishes. */
+export type DataType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
+/**
+ * Types the zone writer's signer adds when DNSSEC is on (issue 15): their data is
+ * presentation-format RDATA, one string per record; owned by the zone (namespace
+ * and service ''), never by a service. One RRSIG record set per owner name holds
+ * the signatures of every RRset there.
+ */
+export type DnssecType = 'RRSIG' | 'NSEC3' | 'NSEC3PARAM' | 'DNSKEY' | 'CDS' | 'CDNSKEY';
+export type RecordType = DataType | DnssecType;
+export const DNSSEC_TYPES: readonly DnssecType[] = ['RRSIG', 'NSEC3', 'NSEC3PARAM', 'DNSKEY', 'CDS', 'CDNSKEY'];
+const DNSSEC_SET: ReadonlySet<string> = new Set(DNSSEC_TYPES);
+/** True for the record sets the signer owns (the cascade never computes them). */
+export function isDnssecType(type: string): type is DnssecType {
+  return DNSSEC_SET.has(type);
+}
 export type RecordLevel = 'global' | 'region' | 'zone';
 
 /** One published RRset. Names are absolute and lower-case. */
@@ -176,7 +191,7 @@ export interface RecordSet {
   name: string;
   type: RecordType;
   ttl: number;
-  /** A/AAAA: sorted address literals; CNAME: one absolute target; TXT: strings. */
+  /** A/AAAA: sorted address literals; CNAME: one absolute target; TXT: strings; DNSSEC types: presentation RDATA. */
   data: string[];
   level: RecordLevel;
   /** Owning federated service. */

@@ -293,6 +293,8 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   }
   const key = q.toString('latin1', 12, nameEnd).toLowerCase();
   const node = index.nodes.get(key);
+  // DO=1 on a signed zone: the precompiled signed variant (RRSIGs, NSEC3); NXDOMAIN's proof found by hash.
+  const signed = doBit !== 0 && index.signed;
   if (node === undefined) {
     if (!index.keyInZone(key)) {
       // Outside the zone: the in-cluster view's private names, for its networks only; else REFUSED.
@@ -301,9 +303,9 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
       if (priv) return build(q, reserve, qEnd, nameEnd, priv, null, priv.rcode, true, edns, doBit, tcp, udpSize, info, cookie, ecs);
       return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie, ecs);
     }
-    answer = index.nxdomain;
+    answer = signed ? index.nxdomainDo(key, nameEnd) : index.nxdomain;
   } else {
-    answer = index.answer(node, slotOf(qtype));
+    answer = signed ? index.answerDo(node, slotOf(qtype)) : index.answer(node, slotOf(qtype));
     if (answer.choice) {
       // A traffic policy: the client's region's answer (routed), one shard's by weight (weighted).
       const locator = ctx?.locator;
@@ -317,7 +319,7 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
       answer = pick(answer.choice, at?.id ?? -1, locator?.points ?? []);
     }
   }
-  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie, ecs);
+  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie, ecs, signed);
 }
 
 /** Reply to a question-less COOKIE query: header and an OPT with the cookies (what NSD sends). */
@@ -402,10 +404,11 @@ function build(
   info: QueryInfo | null,
   cookie: { client: Buffer; server: Buffer } | null,
   ecs: ClientSubnet | null,
+  signed = false,
 ): Buffer {
   const qsecEnd = qEnd; // header (12) + question
   const body = answer ? answer.body : null;
-  const tail = answer?.soa && index ? index.soaTail : null;
+  const tail = answer?.soa && index ? (signed ? index.soaTailDo : index.soaTail) : null;
   const optLen = edns ? (cookie ? OPT_COOKIE_LEN : OPT_LEN) + (ecs ? 8 + ecs.addressLength : 0) : 0;
   let total = qsecEnd + (body ? body.length : 0) + (tail ? tail.bytes.length : 0) + optLen;
   const limit = tcp ? 65535 : edns ? Math.min(Math.max(udpSize, MAX_UDP_NO_EDNS), EDNS_UDP_SIZE) : MAX_UDP_NO_EDNS;
@@ -443,7 +446,7 @@ function build(
         out[w + pp + 1] = ptr & 0xff;
       }
       w += tail.bytes.length;
-      ns++;
+      ns += tail.count;
     }
   }
   out[o + 6] = an >> 8;

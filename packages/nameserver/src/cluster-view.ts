@@ -251,9 +251,9 @@ export class ClusterView {
       }
       const type = qtype === TYPE.AAAA ? 'AAAA' : qtype === TYPE.A ? 'A' : qtype === TYPE.TXT ? 'TXT' : undefined;
       const rs = type ? node.rr(type) : undefined;
-      if (rs) {
+      if (rs && type) {
         for (const d of rs.data) {
-          at = w.rrHeader(name, TYPE[rs.type], rs.ttl);
+          at = w.rrHeader(name, TYPE[type], rs.ttl);
           if (rs.type === 'A') w.bytes(ipv4Bytes(d));
           else if (rs.type === 'AAAA') w.bytes(ipv6Bytes(d));
           else w.bytes(txtRdata([d]));

@@ -191,8 +191,16 @@ export function journalContent(diff: { upserts: RecordSet[]; deletes: RecordSet[
   return { deleted, added: [...byKey.values()], deleteKeys };
 }
 
-/** The services a journal entry touched (for the history index). */
+/** A diff with the record sets a serial hook returned: they replace any of the same key. */
+export function withHookSets(diff: { upserts: RecordSet[]; deletes: RecordSet[] }, sets: RecordSet[]): { upserts: RecordSet[]; deletes: RecordSet[] } {
+  if (!sets.length) return diff;
+  const keys = new Set(sets.map((r) => `${r.name}/${r.type}`));
+  const keep = (r: RecordSet) => !keys.has(`${r.name}/${r.type}`);
+  return { upserts: [...diff.upserts.filter(keep), ...sets], deletes: diff.deletes.filter(keep) };
+}
+
+/** The services a journal entry touched (for the history index); the zone's own DNSSEC sets (service '') are not a service. */
 export function touchedServices(entry: { deleted: RecordSet[]; added: RecordSet[] }): [string, string][] {
-  const keys = new Set([...entry.deleted, ...entry.added].map((r) => `${r.namespace}\u0000${r.service}`));
+  const keys = new Set([...entry.deleted, ...entry.added].filter((r) => r.service !== '').map((r) => `${r.namespace}\u0000${r.service}`));
   return [...keys].map((k) => k.split('\u0000') as [string, string]);
 }

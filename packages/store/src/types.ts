@@ -174,6 +174,26 @@ export interface ClusterAnswerChanges {
   deletes: ClusterAnswerKey[];
 }
 
+/** A DNSSEC signing key of a zone (issue 15); the private key is sealed at rest. */
+export interface StoredDnssecKey {
+  id: string;
+  flags: number;
+  algorithm: number;
+  /** PKCS#8 DER, in clear only in memory. */
+  privateKey: Buffer;
+  state: 'published' | 'active' | 'retired';
+  /** ISO 8601. */
+  created: string;
+}
+
+/**
+ * Called inside a zone commit's transaction once its serial is chosen: record
+ * sets to write with the diff (the signer's apex RRSIG set, the SOA signed for
+ * that serial). Synchronous; a throw rolls the commit back.
+ */
+export type SerialHook = (serial: number) => RecordSet[];
+
+
 /**
  * A store that cannot be used as configured (a bad URL, a schema newer than
  * this build, a credentials key that does not belong to the database): the
@@ -253,7 +273,7 @@ export interface Store {
    * serial a nameserver reported serving) and journals it, all in one
    * transaction that first checks the fence. An empty diff commits nothing.
    */
-  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined>;
+  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined>;
   /** Journal entries after `seq`; undefined when entries after it were pruned (reload in full). */
   zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined>;
   /** The journal from SOA serial `serial` to the head, for IXFR; [] when current; undefined when unknown or pruned. */
@@ -289,6 +309,15 @@ export interface Store {
   commitClusterAnswers(diff: ClusterAnswerDiff, fence?: Fence): Promise<number | undefined>;
   /** What changed after `seq`, up to the head; 'compacted' when that is no longer known (past the head, or deletions forgotten): reload the snapshot. */
   clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'>;
+  // ---- DNSSEC keys and state (issue 15; the private keys sealed like member credentials) ----
+  /** The zone's keys, private keys opened (needs the credentials key: not on a read-only store). */
+  dnssecKeys(zone: string): Promise<StoredDnssecKey[]>;
+  /** Creates or replaces a key (by zone and id). */
+  putDnssecKey(zone: string, key: StoredDnssecKey, fence?: Fence): Promise<void>;
+  deleteDnssecKey(zone: string, id: string, fence?: Fence): Promise<void>;
+  /** The zone's signing state (JSON as written), or undefined. */
+  dnssecState<T = Record<string, unknown>>(zone: string): Promise<T | undefined>;
+  putDnssecState(zone: string, state: unknown, fence?: Fence): Promise<void>;
 
   // ---- leader election (engines that need it) ----
   /**

@@ -14,6 +14,7 @@
 import { describe } from 'node:test';
 import { answerTests } from './conformance/answers.js';
 import { controlTests } from './conformance/control.js';
+import { dnssecTests } from './conformance/dnssec.js';
 import { feedTests } from './conformance/feed.js';
 import type { ConformanceOptions, Opener } from './conformance/helpers.js';
 import { leaseTests } from './conformance/leases.js';
@@ -32,5 +33,6 @@ export function storeConformance(engine: string, open: Opener, opts: Conformance
     describe('leases and fences', () => leaseTests(open, opts));
     describe('change feed', () => feedTests(open, opts));
     describe('traffic policy', () => trafficTests(open));
+    describe('dnssec', () => dnssecTests(open, opts));
   });
 }

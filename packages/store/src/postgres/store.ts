@@ -19,8 +19,10 @@ import type {
   ObjectKind,
   ObjectWrite,
   ProbeVerdict,
+  SerialHook,
   ShardRef,
   Store,
+  StoredDnssecKey,
   StoreChange,
   StoredObject,
   StoredProbeVerdict,
@@ -29,6 +31,7 @@ import type {
 } from '../types.js';
 import { StoreConfigError } from '../types.js';
 import { PgClusterAnswers } from './cluster-answers.js';
+import { PgDnssec } from './dnssec.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
 import { loadBulk } from './load.js';
@@ -54,6 +57,7 @@ export class PostgresStore implements Store {
   readonly #leases: PgLeases;
   readonly #probes: PgProbes;
   readonly #answers: PgClusterAnswers;
+  readonly #dnssec: PgDnssec;
   #leasePool: pg.Pool | undefined;
   #secrets: SecretBox | undefined;
   #closed = false;
@@ -79,6 +83,7 @@ export class PostgresStore implements Store {
       this.#leasePool ??= newPool(config, 1);
       return this.#leasePool;
     });
+    this.#dnssec = new PgDnssec(pool, secrets);
   }
 
   /** Connects, migrates (unless read-only) and checks the credentials key. */
@@ -181,8 +186,8 @@ export class PostgresStore implements Store {
   recordSetsOfService(namespace: string, service: string): Promise<RecordSet[]> {
     return this.#zone.ofService(namespace, service);
   }
-  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
-    return this.#zone.commit(diff, cause, fence);
+  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined> {
+    return this.#zone.commit(diff, cause, fence, onSerial);
   }
   zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined> {
     return this.#zone.changesSince(seq);
@@ -212,6 +217,23 @@ export class PostgresStore implements Store {
   }
   clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
     return this.#answers.since(seq);
+  }
+
+  // ---- DNSSEC ----
+  dnssecKeys(zone: string): Promise<StoredDnssecKey[]> {
+    return this.#dnssec.keys(zone);
+  }
+  putDnssecKey(zone: string, key: StoredDnssecKey, fence?: Fence): Promise<void> {
+    return this.#dnssec.putKey(zone, key, fence);
+  }
+  deleteDnssecKey(zone: string, id: string, fence?: Fence): Promise<void> {
+    return this.#dnssec.deleteKey(zone, id, fence);
+  }
+  dnssecState<T = Record<string, unknown>>(zone: string): Promise<T | undefined> {
+    return this.#dnssec.state<T>(zone);
+  }
+  putDnssecState(zone: string, state: unknown, fence?: Fence): Promise<void> {
+    return this.#dnssec.putState(zone, state, fence);
   }
 
   // ---- leader election ----

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
-import { type JournalRow, journalContent, nextCommitSerial, type RecordRow, rowToEntry, rowToRecordSet, rowToShard, type ShardRow, shardParams, touchedServices } from '../rows.js';
+import { type JournalRow, journalContent, nextCommitSerial, withHookSets, type RecordRow, rowToEntry, rowToRecordSet, rowToShard, type ShardRow, shardParams, touchedServices } from '../rows.js';
 import { SqliteProbes } from './probes.js';
 import { SecretBox } from '../secrets.js';
 import {
@@ -27,8 +27,10 @@ import {
   type ObjectKind,
   type ObjectWrite,
   type ProbeVerdict,
+  type SerialHook,
   type ShardRef,
   type Store,
+  type StoredDnssecKey,
   type StoreChange,
   type StoredObject,
   type StoredProbeVerdict,
@@ -80,6 +82,15 @@ type Stmts = ReturnType<typeof prepareStatements>;
 /** A record set's columns in the order the upsert takes them. */
 const recordParams = (rs: RecordSet) =>
   [rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null, rs.policy ? JSON.stringify(rs.policy) : null] as const;
+
+interface KeyRow {
+  id: string;
+  flags: number;
+  algorithm: number;
+  private_key: Uint8Array;
+  state: StoredDnssecKey['state'];
+  created: string;
+}
 
 export class SqliteStore implements Store {
   readonly engine = 'sqlite';
@@ -348,7 +359,7 @@ export class SqliteStore implements Store {
     return (this.#s.recordSetsOfService.all(namespace, service) as unknown as RecordRow[]).map(rowToRecordSet);
   }
 
-  async commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
+  async commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined> {
     if (diff.upserts.length === 0 && diff.deletes.length === 0) return undefined;
     const s = this.#s;
     const entry = transaction(this.#db, (): JournalEntry => {
@@ -356,11 +367,11 @@ export class SqliteStore implements Store {
         const r = s.getRecordSet.get(name, type) as unknown as RecordRow | undefined;
         return r && rowToRecordSet(r);
       };
-      const { deleted, added, deleteKeys } = journalContent(diff, stored);
-      for (const rs of deleteKeys) s.deleteRecordSet.run(rs.name, rs.type);
-      for (const rs of added) s.upsertRecordSet.run(...recordParams(rs));
       const prevSoa = this.#soaSerial();
       const soaSerial = nextCommitSerial(prevSoa, s.servedSerials.all());
+      const { deleted, added, deleteKeys } = journalContent(onSerial ? withHookSets(diff, onSerial(soaSerial)) : diff, stored);
+      for (const rs of deleteKeys) s.deleteRecordSet.run(rs.name, rs.type);
+      for (const rs of added) s.upsertRecordSet.run(...recordParams(rs));
       const seq = this.#headSeq() + 1;
       const at = new Date().toISOString();
       this.#setMeta('soa_serial', String(soaSerial));
@@ -449,6 +460,40 @@ export class SqliteStore implements Store {
 
   async clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
     return this.#answers.since(seq);
+  }
+
+  // ---- DNSSEC keys and state --------------------------------------------------------------------
+
+  #box(): SecretBox {
+    if (!this.#secrets) throw new Error('store opened read-only: cannot read or write DNSSEC private keys');
+    return this.#secrets;
+  }
+
+  async dnssecKeys(zone: string): Promise<StoredDnssecKey[]> {
+    const rows = this.#db.prepare('SELECT id, flags, algorithm, private_key, state, created FROM dnssec_keys WHERE zone = ? ORDER BY created, id').all(zone) as unknown as KeyRow[];
+    return rows.map((r) => ({ id: r.id, flags: Number(r.flags), algorithm: Number(r.algorithm), privateKey: this.#box().open(r.private_key), state: r.state, created: r.created }));
+  }
+
+  async putDnssecKey(zone: string, k: StoredDnssecKey): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO dnssec_keys (zone, id, flags, algorithm, private_key, state, created) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(zone, id) DO UPDATE SET flags = excluded.flags, algorithm = excluded.algorithm, private_key = excluded.private_key, state = excluded.state, created = excluded.created`,
+      )
+      .run(zone, k.id, k.flags, k.algorithm, this.#box().seal(k.privateKey), k.state, k.created);
+  }
+
+  async deleteDnssecKey(zone: string, id: string): Promise<void> {
+    this.#db.prepare('DELETE FROM dnssec_keys WHERE zone = ? AND id = ?').run(zone, id);
+  }
+
+  async dnssecState<T>(zone: string): Promise<T | undefined> {
+    const v = pluck<string>(this.#db, 'SELECT state FROM dnssec_state WHERE zone = ?').get(zone);
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+
+  async putDnssecState(zone: string, state: unknown): Promise<void> {
+    this.#db.prepare('INSERT INTO dnssec_state (zone, state) VALUES (?, ?) ON CONFLICT(zone) DO UPDATE SET state = excluded.state').run(zone, JSON.stringify(state));
   }
 
   // ---- leases ----------------------------------------------------------------------------------
