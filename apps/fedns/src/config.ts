@@ -46,7 +46,7 @@ export interface Config {
   retryPeriodMs: number;
   nameservers: NameserverConfig[];
   soa: FederationConfig['soa'];
-  /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers (dns-config.ts). */
+  /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers, dnstap (dns-config.ts). */
   dns: DnsConfig;
   /** Kubeconfig for `join`, and other verb-specific values. */
   kubeconfig?: string;

@@ -1,6 +1,6 @@
 /**
  * The nameserver's keys of the configuration: zone transfers (ACL, TSIG keys,
- * NOTIFY targets), response rate limiting, DNS cookies and worker processes.
+ * NOTIFY targets), response rate limiting, DNS cookies, worker processes and dnstap.
  * Flags are kebab-case strings (lists comma-separated); YAML keys are
  * camelCase and may also be lists; FEDNS_* variables as the flags.
  */
@@ -21,6 +21,7 @@ export const DNS_OPTIONS = {
   'rrl-ipv6-prefix': { type: 'string' },
   'dns-workers': { type: 'string' },
   'cookie-secret': { type: 'string' },
+  'dnstap-socket': { type: 'string' },
 } as const;
 
 export type DnsKey = keyof typeof DNS_OPTIONS;
@@ -37,6 +38,8 @@ export interface DnsConfig {
   workers: number;
   /** 16-octet server cookie secret shared by an anycast set; random when unset. */
   cookieSecret?: Buffer;
+  /** dnstap: the Frame Streams collector's unix socket; unset: off. */
+  dnstapSocket?: string;
 }
 
 /** The default worker count is one per CPU, as Knot's udp-workers, but at most this many (each holds a copy of the zone). */
@@ -146,6 +149,13 @@ export function parseDnsConfig(get: (k: DnsKey) => unknown): DnsConfig {
     const s = String(secret).trim();
     if (!/^[0-9a-fA-F]{32}$/.test(s)) fail('cookie-secret', 'must be 32 hexadecimal digits (16 octets)');
     config.cookieSecret = Buffer.from(s, 'hex');
+  }
+  const tap = get('dnstap-socket');
+  if (tap !== undefined && tap !== null && String(tap) !== '') {
+    const path = String(tap);
+    // sun_path holds 108 octets with the terminating NUL.
+    if (Buffer.byteLength(path) > 107) fail('dnstap-socket', `"${path}" is longer than a unix socket path may be (107 octets)`);
+    config.dnstapSocket = path;
   }
   return config;
 }

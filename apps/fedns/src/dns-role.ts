@@ -30,6 +30,8 @@ export interface WorkerInit {
   tsigKeys: { name: string; secret: string }[];
   rrl: Config['dns']['rrl'];
   cookieSecret: string;
+  /** --dnstap-socket: each worker keeps its own Frame Streams connection to the collector. */
+  dnstapSocket?: string;
 }
 
 /** Worker → primary. */
@@ -96,10 +98,11 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
       transfers: transfersFor(c, follower),
       rrl: c.dns.rrl,
       cookies: { secret: cookieSecret },
+      ...(c.dns.dnstapSocket ? { dnstap: { socketPath: c.dns.dnstapSocket } } : {}),
       logger: log,
     });
     run.closers.push(() => dns.close());
-    run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial, rrl: c.dns.rrl.responsesPerSecond || 'off', notify: c.dns.notify.length }, 'nameserver listening (UDP and TCP)');
+    run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial, rrl: c.dns.rrl.responsesPerSecond || 'off', notify: c.dns.notify.length, dnstap: c.dns.dnstapSocket ?? 'off' }, 'nameserver listening (UDP and TCP)');
     return;
   }
   await startWorkers(c, run, store, index, metrics, notifier, cookieSecret, served);
@@ -147,6 +150,7 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     tsigKeys: c.dns.tsigKeys.map((k) => ({ name: k.name, secret: k.secret.toString('base64') })),
     rrl: c.dns.rrl,
     cookieSecret: cookieSecret.toString('hex'),
+    ...(c.dns.dnstapSocket ? { dnstapSocket: c.dns.dnstapSocket } : {}),
   };
   const slots: Slot[] = Array.from({ length: c.dns.workers }, (_, index) => ({ index, startedAt: 0, quickDeaths: 0 }));
   const live = () => slots.filter((s) => s.child && s.serial !== undefined);
@@ -292,5 +296,5 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     for (const s of slots) s.child?.kill('SIGKILL');
     throw err;
   }
-  log.info({ address: c.dnsListen.host, port, workers: c.dns.workers, pids: slots.map((s) => s.child?.pid), serial: follower.serial(), rrl: c.dns.rrl.responsesPerSecond || 'off' }, 'nameserver listening (UDP and TCP) in worker processes, one SO_REUSEPORT socket each');
+  log.info({ address: c.dnsListen.host, port, workers: c.dns.workers, pids: slots.map((s) => s.child?.pid), serial: follower.serial(), rrl: c.dns.rrl.responsesPerSecond || 'off', dnstap: c.dns.dnstapSocket ?? 'off' }, 'nameserver listening (UDP and TCP) in worker processes, one SO_REUSEPORT socket each');
 }

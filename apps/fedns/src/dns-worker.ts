@@ -42,6 +42,7 @@ async function start(init: WorkerInit): Promise<void> {
       transfers: { allow: init.xfrAllow.map(parseAclEntry), tsigKeys, journal: (from) => follower.journalFromSoa(from) },
       rrl: init.rrl,
       cookies: { secret: Buffer.from(init.cookieSecret, 'hex') },
+      ...(init.dnstapSocket ? { dnstap: { socketPath: init.dnstapSocket } } : {}),
       logger,
     });
   } catch (err) {

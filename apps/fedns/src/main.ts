@@ -54,6 +54,9 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
                              the kernel spreads queries over them); default one per CPU, at most
                              ${MAX_DEFAULT_DNS_WORKERS} (${defaultDnsWorkers()} here); 0 answers in the main process
   --cookie-secret HEX32      DNS cookie secret (default: random per start)
+  --dnstap-socket PATH       dnstap query log: a message per query and per response to the Frame
+                             Streams collector on this unix socket (each DNS worker connects;
+                             reconnects; a slow collector costs dropped frames, never answers)
   --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
   --tls-private-key-file F   ... and key
