@@ -31,6 +31,14 @@
  * BASELINE=/path/to/checkout adds another fedns (e.g. the commit before a change, with its own
  * node_modules) to every round, for a before/after in the same conditions.
  *
+ * DNSTAP=1 adds a second fedns with the same flags plus --dnstap-socket, logging every query and
+ * response to fstrm_capture (Debian fstrm-bin, writing to /dev/null), measured twice per round
+ * after the others, in alternating order: with the collector reading ("tap"; its CPU counted as
+ * the server's), and with
+ * the collector stopped by SIGSTOP ("stall": it reads nothing, so after the socket buffers and
+ * fedns's bounded queue fill, every frame is dropped and counted). The summary gives each one's q/s
+ * over fedns without dnstap in the same round (issue 13: a stalled collector within 5%).
+ *
  * Noise: the machine may be shared. Every run reports the CPU that neither the
  * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
  * drops on the server's sockets (/proc/net/udp), where lost queries come from.
@@ -69,10 +77,12 @@ const FLOOR = process.env.FLOOR !== '0';
 // Another fedns checkout (a directory with its own node_modules) measured in the same rounds, e.g.
 // the commit before a change: BASELINE=/path/to/checkout. Its --dns-workers N as that version reads it.
 const BASELINE = process.env.BASELINE;
+// fedns with --dnstap-socket to fstrm_capture, reading and stopped: DNSTAP=1.
+const DNSTAP = process.env.DNSTAP === '1';
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
-type Runner = Who | 'floor' | 'base';
+type Runner = Who | 'floor' | 'base' | 'tap' | 'stall';
 
 async function build(dataDir: string): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
@@ -265,7 +275,30 @@ interface RoundResult {
   l: Record<Who, Latency>;
   floor?: Throughput;
   base?: Throughput;
+  /** DNSTAP=1: fedns logging to a reading collector, and to a stopped one; frames sent/dropped during each. */
+  tap?: Throughput & Frames;
+  stall?: Throughput & Frames;
   load: number;
+}
+
+interface Frames {
+  framesSent: number;
+  framesDropped: number;
+}
+
+/** fedns_dnstap_frames_total of a fedns, by result. */
+async function dnstapFrames(ops: number): Promise<Frames> {
+  const text = await (await fetch(`http://127.0.0.1:${ops}/metrics`)).text();
+  const v = (result: string) => Number(new RegExp(`^fedns_dnstap_frames_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { framesSent: v('sent'), framesDropped: v('dropped') };
+}
+
+/** A throughput run of a dnstap fedns, with the frames it sent and dropped meanwhile. */
+async function tapThroughput(port: number, ops: number, file: string, pids: number[]): Promise<Throughput & Frames> {
+  const f0 = await dnstapFrames(ops);
+  const t = await throughput(port, file, pids);
+  const f1 = await dnstapFrames(ops);
+  return { ...t, framesSent: f1.framesSent - f0.framesSent, framesDropped: f1.framesDropped - f0.framesDropped };
 }
 
 function line(who: Runner, t: Throughput, l: Latency | undefined): string {
@@ -297,12 +330,12 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
   const procs: ChildProcess[] = [];
   try {
     const [fPort, nPort, opsPort] = [await freePort(), await freePort(), await freePort()];
-    const startFedns = async (root: string, port: number, ops: number) => {
+    const startFedns = async (root: string, port: number, ops: number, extra: string[] = []) => {
       const p = startProcess(process.execPath, [
         '--import', 'tsx', join(root, 'apps/fedns/src/main.ts'), 'nameserver',
         '--data-dir', dataDir, '--federation', scenario.federation, '--zone', scenario.zone,
         '--dns-listen', `127.0.0.1:${port}`, '--api-listen', `127.0.0.1:${ops}`,
-        '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn',
+        '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn', ...extra,
       ], root);
       procs.push(p.child);
       await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 30_000, 200);
@@ -328,6 +361,18 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
     const [basePort, baseOps] = [await freePort(), await freePort()];
     const base = BASELINE ? await startFedns(BASELINE, basePort, baseOps) : undefined;
     if (base) await dnsperfRun([...baseArgs(basePort, file), '-n', '1', '-q', '50'], 10);
+    const [tapPort, tapOps] = [await freePort(), await freePort()];
+    let collector: ReturnType<typeof startProcess> | undefined;
+    let tap: ReturnType<typeof startProcess> | undefined;
+    if (DNSTAP) {
+      const sock = join(dir, `dnstap-${n}.sock`);
+      const c = startProcess('fstrm_capture', ['-t', 'protobuf:dnstap.Dnstap', '-u', sock, '-w', '/dev/null'], dir);
+      collector = c;
+      procs.push(c.child);
+      await waitFor(`fstrm_capture to listen\n${c.output()}`, async () => c.output().includes('opened output file'), 10_000, 50);
+      tap = await startFedns(ROOT, tapPort, tapOps, ['--dnstap-socket', sock]);
+      await dnsperfRun([...baseArgs(tapPort, file), '-n', '1', '-q', '50'], 10);
+    }
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
     for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
 
@@ -346,11 +391,36 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       }
       const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
       const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}) });
-      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}:`);
+      let tp: (Throughput & Frames) | undefined;
+      let st: (Throughput & Frames) | undefined;
+      if (tap && collector) {
+        const tapPids = [tap.child.pid as number, collector.child.pid as number];
+        const stalled = async () => {
+          (collector as ReturnType<typeof startProcess>).child.kill('SIGSTOP');
+          try {
+            return await tapThroughput(tapPort, tapOps, file, tapPids);
+          } finally {
+            (collector as ReturnType<typeof startProcess>).child.kill('SIGCONT');
+          }
+        };
+        // Alternating, as the others: reading then stopped, stopped then reading.
+        if (r % 2 === 0) {
+          tp = await tapThroughput(tapPort, tapOps, file, tapPids);
+          st = await stalled();
+        } else {
+          st = await stalled();
+          tp = await tapThroughput(tapPort, tapOps, file, tapPids);
+        }
+      }
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(tp ? { tap: tp } : {}), ...(st ? { stall: st } : {}) });
+      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}${tp ? `, then fedns with dnstap (collector ${r % 2 === 0 ? 'reading, then stopped' : 'stopped, then reading'})` : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
       if (fl) console.log(`    ${line('floor', fl, undefined)}`);
       if (bs) console.log(`    ${line('base', bs, undefined)}`);
+      const frames = (x: Frames) => `dnstap frames sent ${x.framesSent}, dropped ${x.framesDropped}`;
+      if (tp) console.log(`    ${line('tap', tp, undefined)}  | ${frames(tp)}`);
+      if (st) console.log(`    ${line('stall', st, undefined)}  | ${frames(st)}`);
+      if (tp && st) console.log(`    dnstap: tap/fedns ${(tp.qps / t.fedns.qps).toFixed(3)}, stall/fedns ${(st.qps / t.fedns.qps).toFixed(3)}`);
       console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}${bs ? `   (baseline/NSD ${(bs.qps / t.NSD.qps).toFixed(3)})` : ''}`);
     }
     return rounds;
@@ -389,6 +459,19 @@ async function main(): Promise<void> {
     }
     if (BASELINE) for (const [n, rounds] of results) console.log(`baseline ${BASELINE}, ${n} process(es): median ratio baseline/NSD ${median(rounds.map((r) => (r.base as Throughput).qps / r.t.NSD.qps)).toFixed(3)}, lost ${rounds.reduce((s, r) => s + (r.base as Throughput).lost, 0)}`);
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
+    if (DNSTAP) {
+      console.log('\ndnstap (medians of the per-round ratios to fedns without dnstap; frames summed over the rounds)');
+      console.log('procs  tap/off  stall/off  tap frames sent/dropped  stall frames sent/dropped  tap lost  stall lost');
+      for (const [n, rounds] of results) {
+        const tap = rounds.map((r) => r.tap as Throughput & Frames);
+        const stall = rounds.map((r) => r.stall as Throughput & Frames);
+        const sum = (xs: (Throughput & Frames)[], k: 'framesSent' | 'framesDropped' | 'lost') => xs.reduce((s, x) => s + x[k], 0);
+        console.log(
+          `${String(n).padStart(5)}  ${median(rounds.map((r) => (r.tap as Throughput).qps / r.t.fedns.qps)).toFixed(3).padStart(7)}  ${median(rounds.map((r) => (r.stall as Throughput).qps / r.t.fedns.qps)).toFixed(3).padStart(9)}  ${`${sum(tap, 'framesSent')}/${sum(tap, 'framesDropped')}`.padStart(23)}  ${`${sum(stall, 'framesSent')}/${sum(stall, 'framesDropped')}`.padStart(25)}  ${String(sum(tap, 'lost')).padStart(8)}  ${String(sum(stall, 'lost')).padStart(10)}`,
+        );
+      }
+      console.log('target (issue 13): a stopped collector within 5% of dnstap off (stall/off >= 0.95)');
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
