@@ -124,8 +124,11 @@ async function measure(label: string, storeFlags: string[], env: NodeJS.ProcessE
     process.stderr.write(` (${label})\n`);
     return { failover, recovery, failoverNsd, recoveryNsd };
   } finally {
+    // Stopped before its store goes away (PostgreSQL is destroyed right after).
+    const exited = serve && serve.exitCode === null ? new Promise((r) => serve?.once('exit', r)) : undefined;
     serve?.kill('SIGTERM');
     nsd?.kill('SIGTERM');
+    await exited;
     await Promise.all(sims.map((s) => s.close()));
   }
 }

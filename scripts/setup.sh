@@ -4,14 +4,14 @@
 # the dnstap collector and reader the query-log tests use), openssl (the demo's and
 # the TLS tests' certificates), PostgreSQL 15 (the PostgreSQL store's tests start throwaway servers
 # from its binaries, as the postgres user), Chromium (the dashboard's browser test) and promtool (the
-# alerting rules' check), Node.js (the LTS release in .node-version, into .node/) and the pnpm
-# workspace, then builds the web dashboard (apps/dashboard/dist). Safe to run again: it skips what is
-# already there.
+# alerting rules' check), iproute2 (the chaos tests' network namespaces), Node.js (the LTS release
+# in .node-version, into .node/) and the pnpm workspace, then builds the web dashboard
+# (apps/dashboard/dist). Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=0
-for tool in dig kdig dnsperf nsd knotd unbound fstrm_capture dnstap-ldns openssl chromium promtool npm; do
+for tool in dig kdig dnsperf nsd knotd unbound fstrm_capture dnstap-ldns openssl chromium promtool ip npm; do
   command -v "$tool" >/dev/null 2>&1 || missing=1
 done
 # Debian 12's postgresql is PostgreSQL 15 (initdb, pg_ctl, postgres, pg_basebackup, pg_dump under
@@ -19,7 +19,7 @@ done
 pg_missing=0
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { missing=1; pg_missing=1; }
 if [ "$missing" = 1 ]; then
-  packages="bind9-dnsutils knot-dnsutils dnsperf nsd knot unbound fstrm-bin dnstap-ldns openssl chromium prometheus"
+  packages="bind9-dnsutils knot-dnsutils dnsperf nsd knot unbound fstrm-bin dnstap-ldns openssl chromium prometheus iproute2"
   # npm only fetches the Node.js package below; a machine without any Node.js gets Debian's.
   command -v npm >/dev/null 2>&1 || packages="$packages npm"
   [ -x /usr/lib/postgresql/15/bin/initdb ] || packages="$packages postgresql"

@@ -20,6 +20,9 @@ export interface LeaderElectionTiming {
   retryPeriodMs: number;
 }
 
+/** A candidate tries this long after the lease's expiry, so that the database sees it expired. */
+const EXPIRY_MARGIN_MS = 20;
+
 export const DEFAULT_LEADER_TIMING: LeaderElectionTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
 export interface LeaderElectorOptions {
@@ -91,6 +94,7 @@ export class LeaderElector {
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     const sent = Date.now();
+    let nextInMs = this.#t.retryPeriodMs;
     try {
       const lease = await this.#o.store.acquireLease(this.#o.lease, this.#o.identity, this.#t.leaseDurationMs, this.#fence?.epoch);
       if (this.#stopped) return;
@@ -107,12 +111,14 @@ export class LeaderElector {
         this.#holder = cur?.holder;
         this.#epoch = cur?.epoch;
         if (cur) this.#metrics.epoch.set({ lease: this.#o.lease }, cur.epoch);
+        // Try again the moment it expires (by the database's clock), not up to a retry period later.
+        if (cur?.remainingMs) nextInMs = Math.min(nextInMs, cur.remainingMs + EXPIRY_MARGIN_MS);
       }
     } catch (err) {
       this.#log.warn({ lease: this.#o.lease, err: String(err) }, this.#fence ? 'cannot renew the lease; still leading until the renew deadline' : 'cannot reach the store to take the lease');
     }
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#tick(), this.#t.retryPeriodMs);
+    this.#timer = setTimeout(() => void this.#tick(), nextInMs);
     this.#timer.unref();
   }
 

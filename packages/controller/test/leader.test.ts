@@ -137,3 +137,28 @@ test('deposed: a leader told its fence was refused stops acting at once', () =>
     assert.equal(a.events.at(-1), 'stop: the store refused this epoch');
     await a.elector.stop();
   }));
+
+test('a standby tries again the moment the lease expires, not up to a retry period later', () =>
+  withStore(async (store) => {
+    const timing = { leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 600 };
+    const killable = hangable(store);
+    const mk = (s: Store, identity: string) => {
+      let fence: Fence | undefined;
+      const elector = new LeaderElector({ store: s, lease: 'expiry', identity, timing, onStartedLeading: async (f) => void (fence = f), onStoppedLeading: async () => void (fence = undefined) });
+      return { elector, fence: () => fence };
+    };
+    const a = mk(killable.store, 'a');
+    a.elector.start();
+    await until('a leads', () => a.fence() !== undefined);
+    const b = mk(store, 'b');
+    b.elector.start();
+    await sleep(300);
+    killable.hang();
+    const lease = await store.readLease('expiry');
+    const expiresIn = lease?.remainingMs ?? 0;
+    const t0 = Date.now();
+    await until('b leads', () => b.fence() !== undefined, 5000);
+    const late = Date.now() - t0 - expiresIn;
+    assert.ok(late < 200, `b led ${late} ms after the expiry (retry period ${timing.retryPeriodMs} ms)`);
+    await b.elector.stop();
+  }));

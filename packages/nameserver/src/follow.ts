@@ -22,6 +22,36 @@ export interface Follower {
   stop(): void;
 }
 
+/**
+ * `step` run one at a time: asked again while it runs, it runs once more
+ * afterwards (never twice at once, never a request lost); a failure is
+ * reported and the next request tries again.
+ */
+function oneAtATime(step: () => Promise<void>, stopped: () => boolean, onError: (err: unknown) => void): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again = false;
+  return () => {
+    if (stopped()) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await step();
+        } catch (err) {
+          onError(err);
+        }
+      } while (again && !stopped());
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
+
 /** The index diff of one journal entry: replaced RRsets are upserts, not deletes. */
 export function entryToDiff(entry: JournalEntry): RecordSetDiff {
   const added = new Set(entry.added.map((r) => `${r.name}/${r.type}`));
@@ -41,8 +71,6 @@ export function entryToDiff(entry: JournalEntry): RecordSetDiff {
 export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions = {}): Follower {
   let seq = -1;
   let loadedOnce = false;
-  let running: Promise<void> | undefined;
-  let again = false;
   let stopped = false;
   const keep = opts.journalEntries ?? 10_000;
   const ring: JournalEntry[] = [];
@@ -88,27 +116,7 @@ export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions 
     for (const e of entries) apply(e);
   };
 
-  /** One catch-up at a time; asked again while running, it runs once more afterwards. */
-  const catchUp = async (): Promise<void> => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await step();
-        } catch (err) {
-          opts.logger?.warn({ err: String(err) }, 'cannot read the store; serving the last good zone');
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const catchUp = oneAtATime(step, () => stopped, (err) => opts.logger?.warn({ err: String(err) }, 'cannot read the store; serving the last good zone'));
 
   const unwatch = store.watch((c) => {
     if (c.what === 'zone' && c.seq !== seq) void catchUp();
@@ -144,8 +152,6 @@ export function followStore(store: Store, index: ZoneIndex, opts: FollowOptions 
 export function followSerial(store: Store, opts: Pick<FollowOptions, 'resyncMs' | 'logger' | 'onSerial'> = {}): { readonly loaded: Promise<void>; serial(): number; stop(): void } {
   let serial = 0;
   let seq = -1;
-  let running: Promise<void> | undefined;
-  let again = false;
   let stopped = false;
   const seen = (s: number) => {
     if (s === serial) return;
@@ -164,26 +170,7 @@ export function followSerial(store: Store, opts: Pick<FollowOptions, 'resyncMs' 
     seq = last.seq;
     seen(last.soaSerial);
   };
-  const catchUp = async (): Promise<void> => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await step();
-        } catch (err) {
-          opts.logger?.warn({ err: String(err) }, 'cannot read the store');
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const catchUp = oneAtATime(step, () => stopped, (err) => opts.logger?.warn({ err: String(err) }, 'cannot read the store'));
   const unwatch = store.watch((c) => {
     if (c.what === 'zone' && c.seq !== seq) void catchUp();
   });

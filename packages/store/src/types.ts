@@ -119,6 +119,11 @@ export interface LeaseRecord {
   /** Expiry by the database's clock (ISO 8601). */
   expiresAt: string;
   renewedAt: string;
+  /**
+   * From `readLease`: how long it has left, by the database's clock, when read (0 when expired).
+   * A duration, so a candidate can time its next try without comparing two machines' clocks.
+   */
+  remainingMs?: number;
 }
 
 /**

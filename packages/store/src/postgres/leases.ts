@@ -51,7 +51,12 @@ export class PgLeases {
   }
 
   async read(name: string): Promise<LeaseRecord | undefined> {
-    const r = await this.pool().query<LeaseRow>('SELECT name, holder, epoch, expires_at, renewed_at FROM leases WHERE name = $1', [name]);
+    const r = await this.pool().query<LeaseRow>(
+      `SELECT name, holder, epoch, expires_at, renewed_at,
+              greatest(0, extract(epoch FROM expires_at - statement_timestamp()) * 1000)::float8 AS remaining_ms
+       FROM leases WHERE name = $1`,
+      [name],
+    );
     return r.rows[0] ? toLease(r.rows[0]) : undefined;
   }
 }

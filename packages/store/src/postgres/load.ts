@@ -16,7 +16,7 @@ import { dedupe, upsertSets } from './zone.js';
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
 export async function loadBulk(pool: pg.Pool, secrets: () => SecretBox, data: BulkData): Promise<{ rv: number; seq: number | undefined }> {
-  return inTransaction(pool, async (c) => {
+  const loaded = await inTransaction(pool, async (c) => {
     const rv = await loadObjects(c, secrets, data.objects ?? []);
     await loadControllerState(c, data);
     const z = data.zone;
@@ -28,6 +28,10 @@ export async function loadBulk(pool: pg.Pool, secrets: () => SecretBox, data: Bu
     }
     return { rv, seq: z?.seq };
   });
+  // Fresh statistics for the tables just filled, so the planner uses their indexes at once rather
+  // than after autovacuum's next look.
+  await pool.query('ANALYZE objects, object_log, shards, member_state, record_sets, journal, journal_services');
+  return loaded;
 }
 
 async function loadObjects(c: Conn, secrets: () => SecretBox, objects: NonNullable<BulkData['objects']>): Promise<number> {

@@ -75,6 +75,9 @@ export function sessionOptions(o: PostgresStoreOptions): string {
     idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs ?? DEFAULTS.idleInTransactionTimeoutMs,
     // Every timestamp the store hands out is read back as UTC.
     TimeZone: 'UTC',
+    // Short indexed statements only: JIT compilation (triggered by cost estimates, e.g. stale
+    // statistics after a bulk load) costs a flap hundreds of milliseconds and never pays back.
+    jit: 'off',
   };
   if (o.readonly) settings.default_transaction_read_only = 'on';
   return Object.entries(settings)

@@ -49,8 +49,16 @@ export interface LeaseRow {
   epoch: number;
   expires_at: Date;
   renewed_at: Date;
+  remaining_ms?: number;
 }
 
 export function toLease(r: LeaseRow): LeaseRecord {
-  return { name: r.name, holder: r.holder, epoch: r.epoch, expiresAt: iso(r.expires_at), renewedAt: iso(r.renewed_at) };
+  return {
+    name: r.name,
+    holder: r.holder,
+    epoch: r.epoch,
+    expiresAt: iso(r.expires_at),
+    renewedAt: iso(r.renewed_at),
+    ...(r.remaining_ms !== undefined ? { remainingMs: Math.round(Number(r.remaining_ms)) } : {}),
+  };
 }

@@ -414,7 +414,7 @@ export class SqliteStore implements Store {
 
   async readLease(name: string): Promise<LeaseRecord | undefined> {
     const r = this.#s.getLease.get(name) as { holder: string; epoch: number; expires_at: number; renewed_at: number } | undefined;
-    return r && { name, holder: r.holder, epoch: r.epoch, expiresAt: new Date(r.expires_at).toISOString(), renewedAt: new Date(r.renewed_at).toISOString() };
+    return r && { name, holder: r.holder, epoch: r.epoch, expiresAt: new Date(r.expires_at).toISOString(), renewedAt: new Date(r.renewed_at).toISOString(), remainingMs: Math.max(0, r.expires_at - Date.now()) };
   }
 
   // ---- bulk ------------------------------------------------------------------------------------
