@@ -32,12 +32,13 @@
  * node_modules) to every round, for a before/after in the same conditions.
  *
  * DNSTAP=1 adds a second fedns with the same flags plus --dnstap-socket, logging every query and
- * response to fstrm_capture (Debian fstrm-bin, writing to /dev/null), measured twice per round
- * after the others, in alternating order: with the collector reading ("tap"; its CPU counted as
- * the server's), and with
- * the collector stopped by SIGSTOP ("stall": it reads nothing, so after the socket buffers and
- * fedns's bounded queue fill, every frame is dropped and counted). The summary gives each one's q/s
- * over fedns without dnstap in the same round (issue 13: a stalled collector within 5%).
+ * response to fstrm_capture (Debian fstrm-bin, writing to /dev/null). After the others, each round
+ * runs three throughput runs back to back, in an order rotated every round: fedns without dnstap
+ * again ("off"), the dnstap fedns with the collector reading ("tap"; the collector's CPU counted
+ * as the server's), and with the collector stopped by SIGSTOP ("stall": it reads nothing, so once
+ * the socket buffer and fedns's bounded queue are full every frame is dropped and counted). The
+ * summary gives tap/off and stall/off, q/s and CPU per query (issue 13: a stalled collector within
+ * 5% of dnstap off). On a shared machine the CPU per query is the steadier of the two.
  *
  * Noise: the machine may be shared. Every run reports the CPU that neither the
  * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
@@ -82,7 +83,7 @@ const DNSTAP = process.env.DNSTAP === '1';
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
-type Runner = Who | 'floor' | 'base' | 'tap' | 'stall';
+type Runner = Who | 'floor' | 'base' | 'off' | 'tap' | 'stall';
 
 async function build(dataDir: string): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
@@ -275,11 +276,13 @@ interface RoundResult {
   l: Record<Who, Latency>;
   floor?: Throughput;
   base?: Throughput;
-  /** DNSTAP=1: fedns logging to a reading collector, and to a stopped one; frames sent/dropped during each. */
-  tap?: Throughput & Frames;
-  stall?: Throughput & Frames;
+  /** DNSTAP=1: fedns without dnstap, logging to a reading collector, and to a stopped one, back to back. */
+  dnstap?: Record<TapMode, Throughput & Frames>;
   load: number;
 }
+
+type TapMode = 'off' | 'tap' | 'stall';
+const TAP_ORDERS: TapMode[][] = [['off', 'tap', 'stall'], ['stall', 'off', 'tap'], ['tap', 'stall', 'off']];
 
 interface Frames {
   framesSent: number;
@@ -287,14 +290,15 @@ interface Frames {
 }
 
 /** fedns_dnstap_frames_total of a fedns, by result. */
-async function dnstapFrames(ops: number): Promise<Frames> {
+async function dnstapFrames(ops: number | undefined): Promise<Frames> {
+  if (ops === undefined) return { framesSent: 0, framesDropped: 0 };
   const text = await (await fetch(`http://127.0.0.1:${ops}/metrics`)).text();
   const v = (result: string) => Number(new RegExp(`^fedns_dnstap_frames_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   return { framesSent: v('sent'), framesDropped: v('dropped') };
 }
 
 /** A throughput run of a dnstap fedns, with the frames it sent and dropped meanwhile. */
-async function tapThroughput(port: number, ops: number, file: string, pids: number[]): Promise<Throughput & Frames> {
+async function tapThroughput(port: number, ops: number | undefined, file: string, pids: number[]): Promise<Throughput & Frames> {
   const f0 = await dnstapFrames(ops);
   const t = await throughput(port, file, pids);
   const f1 = await dnstapFrames(ops);
@@ -323,6 +327,9 @@ async function startFloor(n: number, port: number): Promise<ChildProcess[]> {
   );
 }
 
+/** Server CPU per answered query, in microseconds. */
+const usPerQuery = (t: Throughput) => ((t.serverCpu / t.seconds) * 1e6) / t.qps;
+
 /** CPU seconds of several process trees. */
 const treesCpu = (pids: number[]) => pids.reduce((s, p) => s + treeCpu(p), 0);
 
@@ -338,7 +345,7 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
         '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn', ...extra,
       ], root);
       procs.push(p.child);
-      await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 30_000, 200);
+      await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 120_000, 200);
       return p;
     };
     const fedns = await startFedns(ROOT, fPort, opsPort);
@@ -391,36 +398,35 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       }
       const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
       const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
-      let tp: (Throughput & Frames) | undefined;
-      let st: (Throughput & Frames) | undefined;
+      let tapRuns: Record<TapMode, Throughput & Frames> | undefined;
+      const tapOrder = TAP_ORDERS[r % TAP_ORDERS.length] as TapMode[];
       if (tap && collector) {
-        const tapPids = [tap.child.pid as number, collector.child.pid as number];
-        const stalled = async () => {
-          (collector as ReturnType<typeof startProcess>).child.kill('SIGSTOP');
-          try {
-            return await tapThroughput(tapPort, tapOps, file, tapPids);
-          } finally {
-            (collector as ReturnType<typeof startProcess>).child.kill('SIGCONT');
+        const c = collector.child;
+        const tapPids = [tap.child.pid as number, c.pid as number];
+        tapRuns = {} as Record<TapMode, Throughput & Frames>;
+        for (const mode of tapOrder) {
+          if (mode === 'off') tapRuns.off = await tapThroughput(fPort, undefined, file, pid.fedns);
+          else if (mode === 'tap') tapRuns.tap = await tapThroughput(tapPort, tapOps, file, tapPids);
+          else {
+            c.kill('SIGSTOP');
+            try {
+              tapRuns.stall = await tapThroughput(tapPort, tapOps, file, tapPids);
+            } finally {
+              c.kill('SIGCONT');
+            }
           }
-        };
-        // Alternating, as the others: reading then stopped, stopped then reading.
-        if (r % 2 === 0) {
-          tp = await tapThroughput(tapPort, tapOps, file, tapPids);
-          st = await stalled();
-        } else {
-          st = await stalled();
-          tp = await tapThroughput(tapPort, tapOps, file, tapPids);
         }
       }
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(tp ? { tap: tp } : {}), ...(st ? { stall: st } : {}) });
-      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}${tp ? `, then fedns with dnstap (collector ${r % 2 === 0 ? 'reading, then stopped' : 'stopped, then reading'})` : ''}:`);
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(tapRuns ? { dnstap: tapRuns } : {}) });
+      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}${tapRuns ? `, then ${tapOrder.join(', ')} (dnstap)` : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
       if (fl) console.log(`    ${line('floor', fl, undefined)}`);
       if (bs) console.log(`    ${line('base', bs, undefined)}`);
-      const frames = (x: Frames) => `dnstap frames sent ${x.framesSent}, dropped ${x.framesDropped}`;
-      if (tp) console.log(`    ${line('tap', tp, undefined)}  | ${frames(tp)}`);
-      if (st) console.log(`    ${line('stall', st, undefined)}  | ${frames(st)}`);
-      if (tp && st) console.log(`    dnstap: tap/fedns ${(tp.qps / t.fedns.qps).toFixed(3)}, stall/fedns ${(st.qps / t.fedns.qps).toFixed(3)}`);
+      if (tapRuns) {
+        const tr = tapRuns;
+        for (const mode of tapOrder) console.log(`    ${line(mode, tr[mode], undefined)}${mode === 'off' ? '' : `  | dnstap frames sent ${tr[mode].framesSent}, dropped ${tr[mode].framesDropped}`}`);
+        console.log(`    dnstap q/s: tap/off ${(tr.tap.qps / tr.off.qps).toFixed(3)}, stall/off ${(tr.stall.qps / tr.off.qps).toFixed(3)}; CPU per query (µs): off ${usPerQuery(tr.off).toFixed(2)}, tap ${usPerQuery(tr.tap).toFixed(2)}, stall ${usPerQuery(tr.stall).toFixed(2)}`);
+      }
       console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}${bs ? `   (baseline/NSD ${(bs.qps / t.NSD.qps).toFixed(3)})` : ''}`);
     }
     return rounds;
@@ -460,14 +466,15 @@ async function main(): Promise<void> {
     if (BASELINE) for (const [n, rounds] of results) console.log(`baseline ${BASELINE}, ${n} process(es): median ratio baseline/NSD ${median(rounds.map((r) => (r.base as Throughput).qps / r.t.NSD.qps)).toFixed(3)}, lost ${rounds.reduce((s, r) => s + (r.base as Throughput).lost, 0)}`);
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
     if (DNSTAP) {
-      console.log('\ndnstap (medians of the per-round ratios to fedns without dnstap; frames summed over the rounds)');
-      console.log('procs  tap/off  stall/off  tap frames sent/dropped  stall frames sent/dropped  tap lost  stall lost');
+      console.log('\ndnstap (medians over the rounds of the per-round ratios to "off", the same fedns without dnstap in the same trio; CPU per query: server CPU / answered, the collector included for tap; frames summed)');
+      console.log('procs  tap/off  stall/off   µs/query off  tap  stall   tap frames sent/dropped  stall frames sent/dropped  lost off/tap/stall');
       for (const [n, rounds] of results) {
-        const tap = rounds.map((r) => r.tap as Throughput & Frames);
-        const stall = rounds.map((r) => r.stall as Throughput & Frames);
-        const sum = (xs: (Throughput & Frames)[], k: 'framesSent' | 'framesDropped' | 'lost') => xs.reduce((s, x) => s + x[k], 0);
+        const runs = rounds.map((r) => r.dnstap as Record<TapMode, Throughput & Frames>);
+        const sum = (mode: TapMode, k: 'framesSent' | 'framesDropped' | 'lost') => runs.reduce((s, x) => s + x[mode][k], 0);
+        const ratio = (mode: TapMode) => median(runs.map((x) => x[mode].qps / x.off.qps)).toFixed(3);
+        const us = (mode: TapMode) => median(runs.map((x) => usPerQuery(x[mode]))).toFixed(2);
         console.log(
-          `${String(n).padStart(5)}  ${median(rounds.map((r) => (r.tap as Throughput).qps / r.t.fedns.qps)).toFixed(3).padStart(7)}  ${median(rounds.map((r) => (r.stall as Throughput).qps / r.t.fedns.qps)).toFixed(3).padStart(9)}  ${`${sum(tap, 'framesSent')}/${sum(tap, 'framesDropped')}`.padStart(23)}  ${`${sum(stall, 'framesSent')}/${sum(stall, 'framesDropped')}`.padStart(25)}  ${String(sum(tap, 'lost')).padStart(8)}  ${String(sum(stall, 'lost')).padStart(10)}`,
+          `${String(n).padStart(5)}  ${ratio('tap').padStart(7)}  ${ratio('stall').padStart(9)}   ${us('off').padStart(12)} ${us('tap').padStart(5)} ${us('stall').padStart(6)}   ${`${sum('tap', 'framesSent')}/${sum('tap', 'framesDropped')}`.padStart(23)}  ${`${sum('stall', 'framesSent')}/${sum('stall', 'framesDropped')}`.padStart(25)}  ${`${sum('off', 'lost')}/${sum('tap', 'lost')}/${sum('stall', 'lost')}`.padStart(17)}`,
         );
       }
       console.log('target (issue 13): a stopped collector within 5% of dnstap off (stall/off >= 0.95)');
