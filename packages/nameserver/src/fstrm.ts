@@ -119,6 +119,19 @@ export class FrameStreamWriter {
   }
 
   /**
+   * True while no frame fits (the frame bound is reached): the caller may count its frames with
+   * `drop` without encoding anything. `reserve` checks the octet bound as well.
+   */
+  get full(): boolean {
+    return this.queuedFrames >= this.maxFrames || this.state === 'closed';
+  }
+
+  /** Counts `n` frames as dropped (the caller found the writer `full`). */
+  drop(n: number): void {
+    this.onCount(0, n);
+  }
+
+  /**
    * Room for one frame of `n` octets: its offset in `buf`, or -1 when the limits are reached
    * (the frame is counted as dropped; the caller skips encoding it).
    */

@@ -288,6 +288,7 @@ test('Frame Streams: a collector that stops reading costs dropped frames, never 
   assert.ok(performance.now() - t0 < 3000);
   assert.ok(counts.dropped > 50_000, `dropped: ${JSON.stringify(counts)}`);
   assert.ok(counts.sent + counts.dropped <= 100_000);
+  assert.ok(w.full, 'the frame bound is reached: callers count drops without encoding');
   // The collector goes away: what was in flight is counted as dropped; the writer retries.
   await c.close();
   rmSync(path, { force: true });
