@@ -106,7 +106,10 @@ export class DnstapLog {
   /** A UDP exchange: `reply` null when none was sent (dropped, rate-limited). */
   udp(query: Buffer, reply: Buffer | null, address: string, port: number): void {
     // A collector behind by the whole bound: count, and skip the address, the clock and the encoding.
-    if (this.writer.full) return this.writer.drop(reply === null ? 1 : 2);
+    if (this.writer.full) {
+      this.writer.drop(reply === null ? 1 : 2);
+      return;
+    }
     // Cached per address (acl.ts); an IPv4-mapped IPv6 address is logged as the IPv4 address it is.
     const client = addressBytes(address);
     if (client === null) return;
@@ -118,7 +121,10 @@ export class DnstapLog {
   /** A TCP exchange on a connection whose ends `tcpPeer` described; `query` null for a transfer's later messages. */
   tcp(query: Buffer | null, reply: Buffer | null, peer: TcpPeer): void {
     if (peer.client === null) return;
-    if (this.writer.full) return this.writer.drop((query === null ? 0 : 1) + (reply === null ? 0 : 1));
+    if (this.writer.full) {
+      this.writer.drop((query === null ? 0 : 1) + (reply === null ? 0 : 1));
+      return;
+    }
     const t = now();
     if (query !== null) encodeFrame(this.writer, this.head, AUTH_QUERY, SOCKET_TCP, peer.client, peer.clientPort, peer.server, t, query);
     if (reply !== null) encodeFrame(this.writer, this.head, AUTH_RESPONSE, SOCKET_TCP, peer.client, peer.clientPort, peer.server, t, reply);
