@@ -31,6 +31,10 @@
  * BASELINE=/path/to/checkout adds another fedns (e.g. the commit before a change, with its own
  * node_modules) to every round, for a before/after in the same conditions.
  *
+ * DNSSEC=1 (issue 15): the zone is signed by the writer (ZoneSigning) before NSD transfers it,
+ * and every round adds a DO=1 throughput run (dnsperf -D) of fedns and of NSD: fedns DO=1 q/s
+ * beside its DO=0 q/s of the same round (target: within 20%, ratio >= 0.8), and DO=1 against NSD.
+ *
  * DNSTAP=1 adds a second fedns with the same flags plus --dnstap-socket, logging every query and
  * response to fstrm_capture (Debian fstrm-bin, writing to /dev/null). After the others, each round
  * runs three throughput runs back to back, in an order rotated every round: fedns without dnstap
@@ -50,7 +54,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { RecordsReconciler } from '@fedns/controller';
+import { RecordsReconciler, ZoneSigning } from '@fedns/controller';
+import { isDnssecType } from '@fedns/model';
 import { openStore } from '@fedns/store';
 import { freePort, waitFor } from '../test/helpers.js';
 import { nsdSecondaryConf } from './nsd.js';
@@ -78,6 +83,9 @@ const FLOOR = process.env.FLOOR !== '0';
 // Another fedns checkout (a directory with its own node_modules) measured in the same rounds, e.g.
 // the commit before a change: BASELINE=/path/to/checkout. Its --dns-workers N as that version reads it.
 const BASELINE = process.env.BASELINE;
+// Sign the zone and measure DO=1 queries beside DO=0 ones (issue 15: within 20%).
+const DNSSEC = process.env.DNSSEC === '1';
+const DO_TARGET = 0.8;
 // fedns with --dnstap-socket to fstrm_capture, reading and stopped: DNSTAP=1.
 const DNSTAP = process.env.DNSTAP === '1';
 
@@ -88,10 +96,14 @@ type Runner = Who | 'floor' | 'base' | 'off' | 'tap' | 'stall';
 async function build(dataDir: string): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
   await populateSeed(store, SERVICES);
-  const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone } });
+  const zone = { zone: scenario.zone, soa: { mname: `ns1.${scenario.zone}`, rname: `hostmaster.${scenario.zone}`, refresh: 3600, retry: 600, expire: 604800, minimum: 30, ttl: 3600 }, nameservers: [{ name: `ns1.${scenario.zone}`, addresses: ['127.0.0.1'] }] };
+  const dnssec = DNSSEC ? new ZoneSigning({ store, zone, enabled: true }) : undefined;
+  const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone }, ...(dnssec ? { dnssec } : {}) });
   reconciler.enqueueAll('bench:dns build');
   await reconciler.flush();
-  const sets = await store.listRecordSets();
+  reconciler.stop();
+  // The names the cascade published (not the NSEC3 chain's hashed owners).
+  const sets = (await store.listRecordSets()).filter((r) => !isDnssecType(r.type));
   await store.close();
   const names = [...new Set(sets.map((r) => r.name))];
   return { names, recordSets: sets.length };
@@ -186,12 +198,12 @@ async function dnsperfRun(args: string[], seconds: number, stdoutFile?: string):
 
 const baseArgs = (port: number, file: string) => ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-c', String(CLIENTS), '-T', String(THREADS), '-t', '2'];
 
-async function throughput(port: number, file: string, serverPids: number[]): Promise<Throughput> {
+async function throughput(port: number, file: string, serverPids: number[], extra: string[] = []): Promise<Throughput> {
   const drops0 = udpDrops(port);
   const busy0 = machineBusy();
   const srv0 = treesCpu(serverPids);
   const t0 = performance.now();
-  const { out, cpu } = await dnsperfRun([...baseArgs(port, file), '-l', String(SECONDS), '-q', String(OUTSTANDING)], SECONDS);
+  const { out, cpu } = await dnsperfRun([...baseArgs(port, file), '-l', String(SECONDS), '-q', String(OUTSTANDING), ...extra], SECONDS);
   const serverCpu = treesCpu(serverPids) - srv0;
   const busy = machineBusy() - busy0;
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
@@ -276,6 +288,8 @@ interface RoundResult {
   l: Record<Who, Latency>;
   floor?: Throughput;
   base?: Throughput;
+  /** DNSSEC=1: the DO=1 throughput runs of the round. */
+  signed?: Record<Who, Throughput>;
   /** DNSTAP=1: fedns without dnstap, logging to a reading collector, and to a stopped one, back to back. */
   dnstap?: Record<TapMode, Throughput & Frames>;
   load: number;
@@ -382,6 +396,7 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
     }
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
     for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
+    if (DNSSEC) for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50', '-D'], 10);
 
     console.log(`\n${n} process${n > 1 ? 'es' : ''}: fedns --dns-workers ${n} (pid ${fedns.child.pid}), NSD server-count ${n} (pid ${nsd.child.pid})`);
     const pid: Record<Who, number[]> = { fedns: [fedns.child.pid as number], NSD: [nsd.child.pid as number] };
@@ -395,6 +410,11 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       for (const who of order) {
         t[who] = await throughput(port[who], file, pid[who]);
         l[who] = await latency(port[who], file, dir);
+      }
+      let signed: Record<Who, Throughput> | undefined;
+      if (DNSSEC) {
+        signed = {} as Record<Who, Throughput>;
+        for (const who of order) signed[who] = await throughput(port[who], file, pid[who], ['-D']);
       }
       const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
       const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
@@ -417,9 +437,11 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
           }
         }
       }
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(tapRuns ? { dnstap: tapRuns } : {}) });
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(signed ? { signed } : {}), ...(tapRuns ? { dnstap: tapRuns } : {}) });
       console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}${tapRuns ? `, then ${tapOrder.join(', ')} (dnstap)` : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
+      if (signed) for (const who of order) console.log(`    ${line(who, signed[who], undefined)}  (DO=1)`);
+      if (signed) console.log(`    fedns DO=1/DO=0 ${(signed.fedns.qps / t.fedns.qps).toFixed(3)}   NSD DO=1/DO=0 ${(signed.NSD.qps / t.NSD.qps).toFixed(3)}   DO=1 fedns/NSD ${(signed.fedns.qps / signed.NSD.qps).toFixed(3)}`);
       if (fl) console.log(`    ${line('floor', fl, undefined)}`);
       if (bs) console.log(`    ${line('base', bs, undefined)}`);
       if (tapRuns) {
@@ -465,6 +487,16 @@ async function main(): Promise<void> {
     }
     if (BASELINE) for (const [n, rounds] of results) console.log(`baseline ${BASELINE}, ${n} process(es): median ratio baseline/NSD ${median(rounds.map((r) => (r.base as Throughput).qps / r.t.NSD.qps)).toFixed(3)}, lost ${rounds.reduce((s, r) => s + (r.base as Throughput).lost, 0)}`);
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
+    if (DNSSEC) {
+      let doMet = true;
+      for (const [n, rounds] of results) {
+        const sig = rounds.map((r) => r.signed as Record<Who, Throughput>);
+        const doRatio = median(rounds.map((r, i) => (sig[i] as Record<Who, Throughput>).fedns.qps / r.t.fedns.qps));
+        if (doRatio < DO_TARGET) doMet = false;
+        console.log(`DNSSEC, ${n} process(es): fedns DO=1 ${k(median(sig.map((x) => x.fedns.qps)))} q/s vs DO=0 ${k(median(rounds.map((r) => r.t.fedns.qps)))} q/s, median DO=1/DO=0 ${doRatio.toFixed(3)}; NSD DO=1 ${k(median(sig.map((x) => x.NSD.qps)))} q/s; DO=1 fedns/NSD ${median(sig.map((x) => x.fedns.qps / x.NSD.qps)).toFixed(3)}; lost DO=1 ${sig.reduce((a, x) => a + x.fedns.lost, 0)}`);
+      }
+      console.log(`target: fedns DO=1 within 20% of DO=0 (ratio >= ${DO_TARGET}): ${doMet ? 'met' : 'NOT met'}`);
+    }
     if (DNSTAP) {
       console.log('\ndnstap (medians over the rounds of the per-round ratios to "off", the same fedns without dnstap in the same trio; CPU per query: server CPU / answered, the collector included for tap; frames summed)');
       console.log('procs  tap/off  stall/off   µs/query off  tap  stall   tap frames sent/dropped  stall frames sent/dropped  lost off/tap/stall');

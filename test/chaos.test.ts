@@ -214,7 +214,7 @@ before(async () => {
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
     apis.push(`http://127.0.0.1:${port}`);
-    startFedns(`api${i + 1}`, ['apiserver', ...storeFlags(), '--api-listen', `127.0.0.1:${port}`, '--log-level', 'warn']);
+    startFedns(`api${i + 1}`, ['apiserver', ...storeFlags(), '--api-listen', `127.0.0.1:${port}`, '--log-level', 'info']);
   }
   controllers.push({ id: 'ctl-a', inNetns: false, ops: `http://127.0.0.1:${await freePort()}` });
   controllers.push({ id: 'ctl-b', inNetns: true, ops: `http://${NS_IP}:9464` });
@@ -225,7 +225,7 @@ before(async () => {
   track('nsd', spawn('nsd', ['-d', '-c', join(nsdDir, 'nsd.conf')], { cwd: nsdDir, stdio: ['ignore', 'pipe', 'pipe'] }));
 
   journal.start();
-  workload = new Workload(apis, sims, { maxServices: 40, everyMs: 200, prefix: 'svc-' });
+  workload = new Workload(apis, sims, { maxServices: 40, everyMs: 300, prefix: 'svc-' });
   workload.start();
   const servers = [...nameservers.map((n) => ({ name: n.name, port: n.port })), { name: 'nsd', port: nsdPort }];
   sampler = new ZoneSampler(ledger, servers, ZONE);
@@ -267,9 +267,6 @@ test(`kill -9 the leading controller ${KILLS} times while services are created a
     const killedAt = Date.now();
     await stopped(victim.proc, 'SIGKILL');
     workload.failOne(); // a change only a leader can commit, pending from the moment of the kill
-    // Restarted at once, as a supervisor would: under the same identity it inherits nothing and
-    // competes for the expired lease like any standby.
-    const restarted = restart(victim);
     const first = await waitFor(`a commit of an epoch above ${lease.epoch}`, async () => {
       await journal.poll();
       return journal.firstOfEpochAbove(lease.epoch);
@@ -277,13 +274,16 @@ test(`kill -9 the leading controller ${KILLS} times while services are created a
     takeovers.push(Date.parse(first.at) - killedAt);
     const winner = controllers.find((c) => (logs.get(c.id) ?? '').slice(offsets.get(c.id)).includes('started leading'));
     leading.push(`${winner?.id ?? '?'}:${winner ? logTime(winner.id, offsets.get(winner.id) ?? 0, 'started leading') - killedAt : '?'}/${Date.parse(first.at) - killedAt}`);
-    await restarted;
+    // Restarted once the standby has taken over, as a supervisor elsewhere would: under the same
+    // identity it inherits nothing and stands by. (Restarting it at once would measure this
+    // machine's two cores compiling it beside the takeover.)
+    await restart(victim);
   }
   figures.push(`takeover after kill -9 of the leader (${KILLS} runs, lease ${LEASE_MS} ms): p50 ${percentile(takeovers, 50)} ms, p99 ${percentile(takeovers, 99)} ms, max ${Math.max(...takeovers)} ms`);
   figures.push(`leading/committing ms after each kill: ${leading.join(' ')}`);
   const late = takeovers.filter((t) => t > LEASE_MS + 2000);
   assert.deepEqual(late, [], `every takeover within lease + 2 s (${LEASE_MS + 2000} ms): ${takeovers.join(', ')}`);
-  assert.deepEqual(await workload.missing(apis[0] as string), [], 'every acknowledged write present');
+  await assertNothingLost(apis[0] as string);
   await assertJournalReplays();
 });
 
@@ -421,7 +421,7 @@ test('over all runs: no serial went back, none was served with two contents, NSD
   assert.equal(count('IXFR', 'full'), 0, 'no IXFR fell back to the whole zone');
   assert.ok(count('IXFR', 'incremental') > 20, 'NSD followed by IXFR');
 
-  assert.deepEqual(await workload.missing(apis[0] as string), [], 'every acknowledged write present');
+  await assertNothingLost(apis[0] as string);
   await assertJournalReplays();
   assertEpochsNeverGoBack();
   // Every Service acknowledged has its global name in the zone.
@@ -430,6 +430,21 @@ test('over all runs: no serial went back, none was served with two contents, NSD
   const unpublished = [...workload.acked.keys()].filter((n) => !names.has(`${n}.default.myfed.svc.${ZONE}`));
   assert.deepEqual(unpublished, [], 'every acknowledged Service is published');
 });
+
+/** Every acknowledged write is there; if not, what the object log says of it (who wrote which resourceVersion). */
+async function assertNothingLost(api: string): Promise<void> {
+  const missing = await workload.missing(api);
+  const forensics: string[] = [];
+  for (const m of missing) {
+    const name = m.split(':')[0] as string;
+    const history = await store.objectHistory('services', 'default', name, 30);
+    forensics.push(`${name}: ${history.map((h) => `${h.rv} ${h.type} by ${h.actor} at ${h.at}`).join('; ')}`);
+    const rv = Number(/acknowledged at (\d+)/.exec(m)?.[1]);
+    const at = await store.objectChangesSince(rv - 1, 1);
+    if (Array.isArray(at)) forensics.push(`rv ${rv} in the log: ${at.map((c) => `${c.kind} ${c.namespace}/${c.name} ${c.type} by ${c.actor}`).join(', ') || 'none'}`);
+  }
+  assert.deepEqual(missing, [], `every acknowledged write present\n${forensics.join('\n')}`);
+}
 
 /** Journal sequence contiguous, serials chained, and replaying it from the start gives the zone. */
 async function assertJournalReplays(): Promise<void> {

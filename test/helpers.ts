@@ -1,8 +1,6 @@
 /** Shared helpers for the end-to-end tests: real processes, real ports, real dig. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,25 +12,8 @@ const execFileP = promisify(execFile);
 
 export const tempDir = (prefix = 'fedns-e2e-') => mkdtempSync(join(tmpdir(), prefix));
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
+/** A port free for TCP and UDP on 127.0.0.1, below the ephemeral range (see there why). */
+export { freePort } from '../packages/store/test/pg/server.js';
 
 export interface FednsProcess {
   child: ChildProcess;

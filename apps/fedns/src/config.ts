@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { FederationConfig, NameserverConfig } from '@fedns/model';
 import { absoluteName, isInZone, labelProblem, nameProblem } from '@fedns/model';
 import { parse as parseYaml } from 'yaml';
+import { CLUSTER_DNS_OPTIONS, type ClusterDnsConfig, ClusterDnsConfigError, parseClusterDnsConfig } from './cluster-dns-config.js';
 import { DNS_OPTIONS, type DnsConfig, DnsConfigError, parseDnsConfig } from './dns-config.js';
 
 /** A problem with flags, environment or config file: printed as one line, exit code 2. */
@@ -48,6 +49,8 @@ export interface Config {
   soa: FederationConfig['soa'];
   /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers, dnstap (dns-config.ts). */
   dns: DnsConfig;
+  /** In-cluster answers: who may ask, where members forward, the private suffix, MCS (cluster-dns-config.ts). */
+  clusterDns: ClusterDnsConfig;
   /** Kubeconfig for `join`, and other verb-specific values. */
   kubeconfig?: string;
   context?: string;
@@ -59,6 +62,15 @@ export interface Config {
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
   /** Serve the API without authentication on a non-loopback address (refused otherwise). */
   insecureApi: boolean;
+  /** DNSSEC (issue 15): sign the zone on commit; switched off, the zone goes unsigned once the DS is withdrawn. */
+  dnssec: boolean;
+  /** How often the zone writer looks for signature refreshes and rollover steps (ms). */
+  dnssecCheckMs: number;
+  /** RFC 7583 rollover timings in seconds (config file `dnssecRollover`; small values compress the clock in tests). */
+  dnssecRollover?: { propagation?: number; dnskeyTtl?: number; maxZoneTtl?: number; parentDs?: number };
+  /** `dnssec ds --withdrawn` / `dnssec rollover --ds-seen`. */
+  withdrawn?: boolean;
+  dsSeen?: boolean;
 }
 
 /** Flag names and types; YAML keys and FEDNS_* variables are derived from them. */
@@ -91,7 +103,12 @@ const OPTIONS = {
   'tls-private-key-file': { type: 'string' },
   'client-ca-file': { type: 'string' },
   'insecure-api': { type: 'boolean' },
+  dnssec: { type: 'boolean' },
+  'dnssec-check': { type: 'string' },
+  withdrawn: { type: 'boolean' },
+  'ds-seen': { type: 'boolean' },
   ...DNS_OPTIONS,
+  ...CLUSTER_DNS_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -185,12 +202,26 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     nameservers,
     soa,
     insecureApi: parseBool('insecure-api', flags['insecure-api'] === true ? 'true' : (env[envName('insecure-api')] ?? file[camel('insecure-api')])),
+    dnssec: parseBool('dnssec', flags.dnssec === true ? 'true' : (env[envName('dnssec')] ?? file.dnssec)),
+    dnssecCheckMs: parseDuration('dnssec-check', pick('dnssec-check') ?? '60s'),
+    withdrawn: flags.withdrawn === true,
+    dsSeen: flags['ds-seen'] === true,
     dns: parseDns((k) => {
       const fromFlag = flags[k];
       if (typeof fromFlag === 'string') return fromFlag;
       return env[envName(k)] ?? file[camel(k)];
     }),
+    clusterDns: parseClusterDns(
+      (k) => {
+        const fromFlag = flags[k];
+        if (typeof fromFlag === 'string') return fromFlag;
+        return env[envName(k)] ?? file[camel(k)];
+      },
+      zone,
+      nameservers.flatMap((ns) => ns.addresses).map((a) => (a.includes(':') ? `[${a}]:${dnsListen.port}` : `${a}:${dnsListen.port}`)),
+    ),
   };
+  if (file.dnssecRollover !== undefined) config.dnssecRollover = parseRolloverTiming(file.dnssecRollover);
   const store = pick('store');
   if (store !== undefined) config.store = parseStoreUrl(store);
   const storePasswordFile = pick('store-password-file');
@@ -264,6 +295,15 @@ function parseDns(get: Parameters<typeof parseDnsConfig>[0]): DnsConfig {
   }
 }
 
+function parseClusterDns(get: Parameters<typeof parseClusterDnsConfig>[0], zone: string, defaultForward: string[]): ClusterDnsConfig {
+  try {
+    return parseClusterDnsConfig(get, zone, defaultForward);
+  } catch (err) {
+    if (err instanceof ClusterDnsConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {
@@ -279,11 +319,23 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`config: ${path} must be a YAML mapping`);
-  const known = new Set([...Object.keys(OPTIONS).map(camel), 'nameservers', 'soa']);
+  const known = new Set([...Object.keys(OPTIONS).map(camel), 'nameservers', 'soa', 'dnssecRollover']);
   for (const k of Object.keys(doc)) {
     if (!known.has(k) || k === 'config' || k === 'help') throw new UsageError(`config: unknown key "${k}" in ${path}`);
   }
   return doc as Record<string, unknown>;
+}
+
+/** `dnssecRollover: {propagation, dnskeyTtl, maxZoneTtl, parentDs}` in seconds. */
+function parseRolloverTiming(raw: unknown): NonNullable<Config['dnssecRollover']> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError('config dnssecRollover: must be a mapping');
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!['propagation', 'dnskeyTtl', 'maxZoneTtl', 'parentDs'].includes(k)) throw new UsageError(`config dnssecRollover: unknown key "${k}"`);
+    if (typeof v !== 'number' || !(v >= 0)) throw new UsageError(`config dnssecRollover.${k}: must be a number of seconds`);
+    out[k] = v;
+  }
+  return out;
 }
 
 function parseNameservers(raw: unknown, zone: string, defaultGlue: string): NameserverConfig[] {

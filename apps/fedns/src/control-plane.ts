@@ -9,7 +9,7 @@
  * them — this process's API, another API server, `fedns join`.
  */
 import { hostname } from 'node:os';
-import { FederationController, LeaderElector, type LeaderStatus, RecordsReconciler } from '@fedns/controller';
+import { FederationController, LeaderElector, type LeaderStatus, RecordsReconciler, ZoneSigning } from '@fedns/controller';
 import { CONTROLLER_ACTOR, type Fence, followObjects, type ObjectFeed, type Store } from '@fedns/store';
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from './config.js';
@@ -25,6 +25,13 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
+/** In-cluster answers' settings for the controller (issue 12): on when --cluster-dns-allow names networks. */
+function inClusterDns(c: Config): { inClusterDns?: { forwardTo: string[]; suffix: string; clustersetDomain?: string } } {
+  const cd = c.clusterDns;
+  if (!cd.allow.length) return {};
+  return { inClusterDns: { forwardTo: cd.forwardTo, suffix: cd.suffix, ...(cd.clustersetDomain ? { clustersetDomain: cd.clustersetDomain } : {}) } };
+}
+
 export async function startControlPlane(c: Config, run: Running, store: Store, registry: Registry): Promise<ControlPlane> {
   const log = run.logger.child({ role: 'controller' });
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
@@ -34,8 +41,20 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
   let fence: Fence | undefined;
   let elector: LeaderElector | undefined;
   const deposed = () => elector?.deposed('the store refused this process’s epoch');
+  // DNSSEC (issue 15): every commit signed while on, or while a signed zone waits for its DS to be withdrawn (off).
+  const dnssec = new ZoneSigning({
+    store,
+    zone: { zone: c.zone, soa: c.soa, nameservers: c.nameservers },
+    enabled: c.dnssec,
+    fence: () => fence,
+    ...(c.dnssecRollover ? { rollover: c.dnssecRollover } : {}),
+    logger: log,
+    registry,
+  });
   const records = new RecordsReconciler({
     store,
+    dnssec,
+    signingEveryMs: c.dnssecCheckMs,
     federation: { name: c.federation, zone: c.zone },
     defaults,
     registry,
@@ -56,6 +75,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     fence: () => fence,
     standby: elected,
     onFenced: deposed,
+    ...inClusterDns(c),
   });
   // Members are connected and watched, and the object log followed, whether or not this process
   // leads: a standby that takes over has warm caches and one reconcile to do.
@@ -80,11 +100,15 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
 
   const lead = async (f: Fence | undefined): Promise<void> => {
     fence = f;
-    // The zone first: its commit must not queue behind the member reconciles a takeover starts.
+    // The signer starts from what the store holds now (another leader may have signed meanwhile).
+    dnssec.failed();
+    // What changed while standing by goes first: the services marked meanwhile, then the shard
+    // changes (the controller runs those before anything else), each a small commit. Only then
+    // the sweep over every service, one full recompute that at 10,000 services takes seconds.
     records.resume();
-    records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
-    await records.flush().catch(() => undefined); // a failure is logged and retried by the reconciler
     await controller.lead();
+    records.enqueueAll(f ? `started leading (epoch ${f.epoch})` : 'start-up');
+    void records.checkSigning();
   };
   const standBy = async (): Promise<void> => {
     records.pause();

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { recordJoin } from '@fedns/controller';
 import { buildKubeconfig, loadScenario, type Scenario, startSimCluster } from '@fedns/kube-sim';
 import { labelProblem } from '@fedns/model';
+import { parseNetwork } from '@fedns/nameserver';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type Config, UsageError } from './config.js';
 import { demoApiSecurity } from './demo-security.js';
@@ -43,14 +44,16 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
     ...c,
     federation: c.federation !== 'myfederation' ? c.federation : scenario.federation,
     zone: c.zone !== 'example.com.' ? c.zone : scenario.zone,
+    // In-cluster answers on: the simulated clusters' DNS forwards from loopback (issue 12).
+    clusterDns: c.clusterDns.allow.length ? c.clusterDns : { ...c.clusterDns, allow: [parseNetwork('127.0.0.0/8')], allowText: ['127.0.0.0/8'] },
   };
   say(`fedns demo: starting ${scenario.clusters.length} simulated member clusters…`);
   const sims = [];
   for (const [i, cl] of scenario.clusters.entries()) {
-    const sim = await startSimCluster({ name: cl.name, region: cl.region, zones: cl.zones, lbPool: cl.lbPool, host: '127.0.0.1', port: 0 });
+    const sim = await startSimCluster({ name: cl.name, region: cl.region, zones: cl.zones, lbPool: cl.lbPool, host: '127.0.0.1', port: 0, ...(cl.corefile ? { dns: { corefile: cl.corefile } } : {}) });
     run.closers.push(() => sim.close());
     sims.push(sim);
-    say(`  [${i + 1}/${scenario.clusters.length}] ${cl.name.padEnd(20)} ${cl.region}/${cl.zones.join(',')}  ${sim.url}`);
+    say(`  [${i + 1}/${scenario.clusters.length}] ${cl.name.padEnd(20)} ${cl.region}/${cl.zones.join(',')}  ${sim.url}  DNS ${sim.dnsAddress}`);
   }
   // The federation API asks for a bearer token (over HTTPS: kubectl sends none over plain HTTP);
   // an admin token and the certificate go into the kubeconfig. Made once per data directory.
@@ -90,6 +93,7 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say(`fedns demo is running: federation "${cfg.federation}", zone ${cfg.zone}`);
   say(`  federation API  ${apiUrl}`);
   say(`  nameserver      ${cfg.dnsListen.host}:${cfg.dnsListen.port} (UDP and TCP)`);
+  say(`  cluster DNS     each member's, listed above (kube-system/kube-dns, annotation sim.fedns.io/dns-listen); in-cluster answers to ${cfg.clusterDns.allowText.join(', ')}`);
   say(`  kubeconfig      ${kubeconfigPath}`);
   say(`  API tokens      ${cfg.tokenAuthFile}${adminToken ? ' (demo-admin in the kubeconfig; demo-viewer is read-only)' : ''}`);
   say(`  logs            ${resolve(join(cfg.dataDir, 'fedns.log'))}`);
@@ -101,6 +105,13 @@ export async function startDemo(c: Config, run: Running): Promise<void> {
   say('  kubectl --context=federation-cluster describe services nginx');
   say(`  kubectl --context=${first} run nginx --image=nginx:1.11.1-alpine --port=80`);
   if (zoneRegion) say(`  dig @${dns} nginx.default.${cfg.federation}.svc.${zoneRegion.zones[0]}.${zoneRegion.region}.${cfg.zone} A`);
+  // What a pod asks its cluster DNS (the in-cluster half of seed 002): the cluster with the pods
+  // answers its own shard's cluster IP, one without the chain to the nearest healthy shard.
+  const firstDns = sims[0]?.dnsAddress.split(':') ?? [];
+  const other = sims.find((s) => s.name === zoneRegion?.name) ?? sims[1];
+  const otherDns = other?.dnsAddress.split(':') ?? [];
+  say(`  dig @${firstDns[0]} -p ${firstDns[1]} nginx.default.${cfg.federation}.svc.cluster.local     # a pod in ${first}: its own shard's cluster IP`);
+  if (other) say(`  dig @${otherDns[0]} -p ${otherDns[1]} nginx.default.${cfg.federation}.svc.cluster.local     # a pod in ${other.name} (no pods): the chain to the nearest healthy shard`);
   say(`  scripts/pnpm fedns explain nginx.default.${cfg.federation}.svc.${cfg.zone} --data-dir ${cfg.dataDir}`);
   say(`  PATH=${resolve(fileURLToPath(new URL('../../../bin', import.meta.url)))}:$PATH kubectl fedns status      # the kubectl plugin`);
   say(`  dashboard: ${apiServer}/ui/ (log in with a token of ${cfg.tokenAuthFile ?? 'the token file'})`);

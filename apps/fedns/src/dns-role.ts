@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compareSerial } from '@fedns/model';
-import { DnsMetrics, type Follower, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, addSnapshot, followSerial, followStore, probePort, startDnsServer } from '@fedns/nameserver';
+import { ClusterView, DnsMetrics, type Follower, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, addSnapshot, type FollowAnswersOptions, followClusterView, followSerial, followStore, parseNetwork, probePort, startDnsServer } from '@fedns/nameserver';
 import type { Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
 import { type Config, federationConfig, storeUrlOf } from './config.js';
@@ -32,6 +32,27 @@ export interface WorkerInit {
   cookieSecret: string;
   /** --dnstap-socket: each worker keeps its own Frame Streams connection to the collector. */
   dnstapSocket?: string;
+  /** In-cluster answers (issue 12): the private view's federation, suffix and client networks; absent: off. */
+  clusterDns?: ClusterViewInit;
+}
+
+export interface ClusterViewInit {
+  federation: string;
+  suffix: string;
+  allow: string[];
+}
+
+/** The in-cluster view's settings, when in-cluster answers are on (--cluster-dns-allow). */
+export function clusterViewInit(c: Config): ClusterViewInit | undefined {
+  return c.clusterDns.allow.length ? { federation: c.federation, suffix: c.clusterDns.suffix, allow: c.clusterDns.allowText } : undefined;
+}
+
+/** The in-cluster view following the store (a worker or the in-process server each keep one). */
+export function startClusterView(init: ClusterViewInit | undefined, store: Store, logger: FollowAnswersOptions['logger']): { view: ClusterView; stop(): void; loaded: Promise<void> } | undefined {
+  if (!init) return undefined;
+  const view = new ClusterView({ federation: init.federation, suffix: init.suffix, allow: init.allow.map(parseNetwork) });
+  const follower = followClusterView(store, view, { ...(logger ? { logger } : {}) });
+  return { view, stop: () => follower.stop(), loaded: follower.loaded };
 }
 
 /** Worker → primary. */
@@ -90,6 +111,11 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
     });
     run.closers.push(() => follower.stop());
     await follower.loaded;
+    const inCluster = startClusterView(clusterViewInit(c), store, run.logger);
+    if (inCluster) {
+      run.closers.push(() => inCluster.stop());
+      await inCluster.loaded;
+    }
     const dns = await startDnsServer({
       index,
       listen: listenOf(c),
@@ -100,6 +126,7 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
       cookies: { secret: cookieSecret },
       ...(c.dns.dnstapSocket ? { dnstap: { socketPath: c.dns.dnstapSocket } } : {}),
       logger: log,
+      ...(inCluster ? { clusterView: inCluster.view } : {}),
     });
     run.closers.push(() => dns.close());
     run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial, rrl: c.dns.rrl.responsesPerSecond || 'off', notify: c.dns.notify.length, dnstap: c.dns.dnstapSocket ?? 'off' }, 'nameserver listening (UDP and TCP)');
@@ -150,6 +177,7 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     tsigKeys: c.dns.tsigKeys.map((k) => ({ name: k.name, secret: k.secret.toString('base64') })),
     rrl: c.dns.rrl,
     cookieSecret: cookieSecret.toString('hex'),
+    ...(clusterViewInit(c) ? { clusterDns: clusterViewInit(c) } : {}),
     ...(c.dns.dnstapSocket ? { dnstapSocket: c.dns.dnstapSocket } : {}),
   };
   const slots: Slot[] = Array.from({ length: c.dns.workers }, (_, index) => ({ index, startedAt: 0, quickDeaths: 0 }));

@@ -9,7 +9,7 @@ import { DnsMetrics, parseAclEntry, makeKey, startDnsServer, followStore, ZoneIn
 import { openStore, type Store } from '@fedns/store';
 import { destination, pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { PrimaryMessage, WorkerInit, WorkerMessage } from './dns-role.js';
+import { type PrimaryMessage, startClusterView, type WorkerInit, type WorkerMessage } from './dns-role.js';
 
 /** How often a worker polls the store on its own: only a fallback, the primary wakes it on every change. */
 const WORKER_POLL_MS = 250;
@@ -31,6 +31,9 @@ async function start(init: WorkerInit): Promise<void> {
   const metrics = new DnsMetrics(new Registry());
   const follower = followStore(store, index, { logger, resyncMs: WORKER_POLL_MS, onSerial: (serial) => send({ type: 'serial', serial }) });
   await follower.loaded;
+  // The in-cluster answers (issue 12): a view of their own, following the store's private table.
+  const inCluster = startClusterView(init.clusterDns, store, logger);
+  await inCluster?.loaded;
   let server: DnsServer;
   try {
     const tsigKeys = init.tsigKeys.map((k) => makeKey(k.name, k.secret));
@@ -44,6 +47,7 @@ async function start(init: WorkerInit): Promise<void> {
       cookies: { secret: Buffer.from(init.cookieSecret, 'hex') },
       ...(init.dnstapSocket ? { dnstap: { socketPath: init.dnstapSocket } } : {}),
       logger,
+      ...(inCluster ? { clusterView: inCluster.view } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -58,6 +62,7 @@ async function start(init: WorkerInit): Promise<void> {
   const stop = async () => {
     clearInterval(timer);
     follower.stop();
+    inCluster?.stop();
     await server.close();
     await store.close();
     process.exit(0);

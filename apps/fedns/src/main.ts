@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runKubeSim } from '@fedns/kube-sim';
 import { startDemo } from './demo.js';
 import { defaultDnsWorkers, MAX_DEFAULT_DNS_WORKERS } from './dns-config.js';
+import { dnssecCommand } from './dnssec-cli.js';
 import { explain, history } from './inspect.js';
 import { migrateStore } from './store-migrate.js';
 import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
@@ -24,6 +25,9 @@ verbs:
   history SERVICE            record changes of a service (NAMESPACE/NAME), with causes
   store migrate --from URL --to URL
                              move an installation to another store (e.g. SQLite to PostgreSQL)
+  dnssec ds [--withdrawn]    the DNSKEY and DS for the parent; confirm the DS is gone (going unsigned)
+  dnssec rollover [--ds-seen] start a CSK rollover; confirm the parent serves the new DS
+  dnssec status              signing state, rollover phase
   sim-cluster [kube-sim flags] run one simulated member cluster (fedns sim-cluster --help)
 
 flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
@@ -54,6 +58,13 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
                              the kernel spreads queries over them); default one per CPU, at most
                              ${MAX_DEFAULT_DNS_WORKERS} (${defaultDnsWorkers()} here); 0 answers in the main process
   --cookie-secret HEX32      DNS cookie secret (default: random per start)
+  --cluster-dns-allow CIDR,… in-cluster answers (pods find the nearest healthy shard): the member
+                             clusters' networks they are answered to; off when empty (default)
+  --cluster-dns-forward IP:PORT,…
+                             where members' CoreDNS forwards <federation>.svc.<cluster-domain>
+                             (default: the zone's nameserver addresses at the DNS port)
+  --cluster-dns-suffix NAME  the private names' suffix (default clusters.fedns.internal.)
+  --clusterset-domain NAME   also answer <svc>.<ns>.svc.NAME (the MCS form, e.g. clusterset.local)
   --dnstap-socket PATH       dnstap query log: a message per query and per response to the Frame
                              Streams collector on this unix socket (each DNS worker connects;
                              reconnects; a slow collector costs dropped frames, never answers)
@@ -63,6 +74,9 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --client-ca-file FILE      accept client certificates signed by this CA (CN = user, O = groups)
   --insecure-api             serve the API without authentication on a non-loopback address
                              (refused otherwise: exit 2)
+  --dnssec                   sign the zone (ECDSA P-256, NSEC3); off on a signed zone: CDS delete,
+                             unsigned once the DS is withdrawn (see packages/dnssec/README.md)
+  --dnssec-check DURATION    how often the zone writer refreshes signatures and steps rollovers (default 60s)
 
 API security: serve and apiserver use <data-dir>/api-security.yaml (written by demo: its
 certificate and tokens.csv) for any of the settings above not given by flags, FEDNS_* or --config;
@@ -87,6 +101,7 @@ const ONE_SHOT: Record<string, (c: Config, args: string[]) => Promise<string> | 
   explain: (c, args) => explain(c, args[0]),
   store: (c, args) => migrateStore(c, args, (line) => process.stderr.write(`fedns store migrate: ${line}\n`)),
   history: (c, args) => history(c, args[0]),
+  dnssec: (c, args) => dnssecCommand(c, args),
 };
 
 async function closeAll(closers: Closer[]): Promise<void> {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildApiServer } from '@fedns/apiserver';
 import { dashboardDir } from '@fedns/dashboard';
-import { checkReachable, JoinError, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
+import { checkReachable, JoinError, namespaceConflict, namespaceConflictMessage, recordJoin, recordUnjoin, singleContextKubeconfig } from '@fedns/controller';
 import { readFileSync } from 'node:fs';
 import { checkKubeconfig } from '@fedns/model';
 import { acquireWriterLock, openStore, type Store, StoreConfigError, WriterLockHeldError } from '@fedns/store';
@@ -36,6 +36,14 @@ export function makeRegistry(role: string): Registry {
 }
 
 const fed = (c: Config) => ({ name: c.federation, zone: c.zone });
+
+/**
+ * With in-cluster answers on, a member with a namespace named like the federation is refused
+ * at the API (422) when the API can ask the member in time (issue 12); else the controller's
+ * Cluster condition InClusterDNS says so.
+ */
+const memberChecks = (c: Config) =>
+  c.clusterDns.allow.length ? { checkNewCluster: async (_name: string, kubeconfig: string) => ((await namespaceConflict(kubeconfig, c.federation, 2000)) ? namespaceConflictMessage(c.federation) : undefined) } : {};
 
 /**
  * The API's authentication and TLS settings (flags, environment and config, completed from the
@@ -121,7 +129,7 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
   await startDns(c, run, store, registry);
   // The control loops before the API: once /readyz answers, a write is acted on.
   const plane = await startControlPlane(c, run, store, registry);
-  const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: logger.child({ role: 'api' }), readyText: () => readyText(plane) });
+  const api = await buildApi({ ...security, ...memberChecks(c), store, federation: fed(c), registry, logger: logger.child({ role: 'api' }), readyText: () => readyText(plane) });
   const apiUrl = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   closers.push(() => api.close());
   logger.info({ url: apiUrl }, 'federation API listening');
@@ -156,7 +164,7 @@ export async function startApiserver(c: Config, run: Running): Promise<void> {
   const security = apiSecurity(c, run.logger);
   const store = await openRoleStore(c, run);
   const registry = makeRegistry('apiserver');
-  const api = await buildApi({ ...security, store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
+  const api = await buildApi({ ...security, ...memberChecks(c), store, federation: fed(c), registry, logger: run.logger.child({ role: 'api' }) });
   const url = await api.listen({ host: c.apiListen.host, port: c.apiListen.port });
   run.closers.push(() => api.close());
   run.logger.info({ url }, 'federation API listening');
@@ -187,6 +195,7 @@ export async function joinCluster(c: Config, name: string | undefined): Promise<
   try {
     const one = singleContextKubeconfig(text, c.context);
     const version = await checkReachable(one.kubeconfig);
+    if (c.clusterDns.allow.length && (await namespaceConflict(one.kubeconfig, c.federation))) throw new JoinError(`cluster "${name}": ${namespaceConflictMessage(c.federation)}`);
     const store = await openStore({ url: storeUrlOf(c), dataDir: c.dataDir, ...storeSecrets(c) });
     try {
       await recordJoin(store, name, one.kubeconfig, one.server);

@@ -2,7 +2,7 @@
  * `fedns store migrate --from sqlite:PATH --to postgres://…`: moves an
  * installation to another store (engine) through the store interface —
  * objects with their resourceVersions and sealed credentials, shards, member
- * state, the zone, its serial and its journal — so API watches, IXFR and
+ * state, the zone, its serial and its journal, DNSSEC keys and signing state — so API watches, IXFR and
  * `fedns history` carry on, and the next serial is above every one served.
  */
 import { dirname } from 'node:path';
@@ -69,6 +69,12 @@ export async function migrateStore(c: Config, args: string[], progress: (line: s
       progress(`read the zone: serial ${snap.soaSerial}, ${snap.recordSets.length} record sets, ${journal.length} journal entries`);
       progress(`writing into ${target.location} (one transaction)…`);
       await target.load(data);
+      // DNSSEC keys (re-sealed with the target's key) and signing state: the parent's DS stays valid.
+      const keys = await source.dnssecKeys(c.zone);
+      for (const k of keys) await target.putDnssecKey(c.zone, k);
+      const dnssec = await source.dnssecState(c.zone);
+      if (dnssec) await target.putDnssecState(c.zone, dnssec);
+      if (keys.length) progress(`copied ${keys.length} DNSSEC keys of ${c.zone} and its signing state`);
       const check = await target.zoneSnapshot();
       if (check.soaSerial !== snap.soaSerial || check.recordSets.length !== snap.recordSets.length) throw new Error(`store migrate: the target reads back serial ${check.soaSerial} with ${check.recordSets.length} record sets, not what was written`);
       const count = (k: ObjectKind) => data.objects.filter((o) => o.kind === k).length;

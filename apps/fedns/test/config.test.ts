@@ -114,3 +114,24 @@ test('bad nameserver keys: one line naming the key', () => {
     assert.throws(() => parseCommand(['serve', ...flags], {}), (err: unknown) => err instanceof UsageError && re.test(err.message) && !err.message.includes('\n'), flags.join(' '));
   }
 });
+
+test('in-cluster answers: off by default; networks, forward targets, suffix and MCS domain parsed and checked', () => {
+  const off = parseCommand(['serve'], {}).config.clusterDns;
+  assert.deepEqual(off.allow, []);
+  assert.deepEqual(off.forwardTo, ['127.0.0.1:5353'], 'default: the zone nameservers at the DNS port');
+  assert.equal(off.suffix, 'clusters.fedns.internal.');
+  const on = parseCommand(['serve', '--cluster-dns-allow', '10.0.0.0/8, fd00::/8', '--cluster-dns-forward', '192.0.2.53,[2001:db8::53]:5353', '--cluster-dns-suffix', 'Fed.Internal', '--clusterset-domain', 'clusterset.local'], {}).config.clusterDns;
+  assert.deepEqual(on.allowText, ['10.0.0.0/8', 'fd00::/8']);
+  assert.equal(on.allow.length, 2);
+  assert.deepEqual(on.forwardTo, ['192.0.2.53:53', '[2001:db8::53]:5353']);
+  assert.equal(on.suffix, 'fed.internal.');
+  assert.equal(on.clustersetDomain, 'clusterset.local.');
+  for (const [args, re] of [
+    [['--cluster-dns-allow', '10.0.0.0/33'], /^cluster-dns-allow: /],
+    [['--cluster-dns-forward', 'dns.example.net:53'], /^cluster-dns-forward: "dns.example.net:53" is not IP:PORT/],
+    [['--cluster-dns-suffix', 'private.example.com'], /^cluster-dns-suffix: private\.example\.com\. must lie outside the federation zone/],
+    [['--clusterset-domain', 'bad_domain'], /^clusterset-domain: /],
+  ] as [string[], RegExp][]) {
+    assert.throws(() => parseCommand(['serve', ...args], {}), (err: unknown) => err instanceof UsageError && re.test(err.message), args.join(' '));
+  }
+});

@@ -13,6 +13,7 @@ import {
 } from '@fedns/kubewire';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { EndpointsController, EventRecorder, Kubelet, type LbIngressMode, LoadBalancerController } from './controllers.js';
+import { ClusterDns, type ClusterDnsStatus, type CorefileFlavor, customImportCorefile, DNS_LISTEN_ANNOTATION, kubeadmCorefile } from './dns/cluster-dns.js';
 import { IpPool, intToIp, parseCidr } from './ipam.js';
 import { configMapHooks, defaultPod, genericHooks, namespaceHooks, PortAllocator, podHooks, secretHooks, serviceHooks, validatePod } from './resources.js';
 import {
@@ -70,6 +71,23 @@ export interface SimClusterOptions {
   bookmarkIntervalMs?: number;
   /** Upper bound of a watch without timeoutSeconds (default 1800 s). */
   maxWatchSeconds?: number;
+  /** The cluster DNS (a CoreDNS stand-in); false: none. */
+  dns?: false | SimDnsOptions;
+}
+
+export interface SimDnsOptions {
+  /** Loopback port for UDP and TCP (default 0: any free one), published on Service kube-system/kube-dns. */
+  port?: number;
+  /** `kubeadm` (default: kubeadm's Corefile, no imports) or `custom-import` (AKS-style: imports coredns-custom `*.server` and `*.override`). */
+  corefile?: CorefileFlavor;
+  /** The cluster domain (default cluster.local). */
+  clusterDomain?: string;
+  /** Delay from a ConfigMap change to the reload (default 100 ms; a real cluster takes up to a minute or two). */
+  reloadDelayMs?: number;
+  /** What `forward . /etc/resolv.conf` forwards to (default nothing: SERVFAIL). */
+  resolvConf?: string[];
+  /** CoreDNS's plugin order: `current` (default; 1.14.7 on, rewrite before cache) or `before-1.14.7` (cache first). */
+  pluginOrder?: 'current' | 'before-1.14.7';
 }
 
 export interface FaultState {
@@ -85,9 +103,17 @@ export interface FaultState {
   errorCode: number;
   /** Only writes (POST, PUT, PATCH, DELETE) answer this status, e.g. 403 for credentials that may only read; 0 = off. */
   writeErrorCode: number;
+  /**
+   * A concurrent writer: the next N replaces (PUT) of an object, keyed `resource/namespace/name`
+   * (e.g. `configmaps/kube-system/coredns`), find it changed just before they land — the sim bumps
+   * its resourceVersion (annotation sim.fedns.io/interleaved-write) — so an update carrying the
+   * resourceVersion it read gets 409 Conflict, as in a real race. Counts go down as they fire.
+   */
+  interleaveWrites: Record<string, number>;
 }
 
-const NO_FAULTS: FaultState = { unreachable: false, unreachableMode: 'reset', latencyMs: 0, notReady: false, errorCode: 0, writeErrorCode: 0 };
+const NO_FAULTS: FaultState = { unreachable: false, unreachableMode: 'reset', latencyMs: 0, notReady: false, errorCode: 0, writeErrorCode: 0, interleaveWrites: {} };
+export const INTERLEAVED_WRITE_ANNOTATION = 'sim.fedns.io/interleaved-write';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const reasonOf = (code: number) => (code === 429 ? 'TooManyRequests' : code === 403 ? 'Forbidden' : code >= 500 ? 'InternalError' : 'BadRequest');
 
@@ -166,6 +192,9 @@ export interface SimCluster {
   lbHostnames(): Map<string, string>;
   /** `ns/name` → LB address. */
   lbAssignments(): Map<string, string>;
+  /** `127.0.0.1:PORT` of the cluster DNS (also the annotation sim.fedns.io/dns-listen on kube-system/kube-dns); '' without one. */
+  readonly dnsAddress: string;
+  dnsStatus(): ClusterDnsStatus | undefined;
   close(): Promise<void>;
 }
 
@@ -233,7 +262,24 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
     if (f.errorCode >= 400) throw statusError(f.errorCode, reasonOf(f.errorCode), `kube-sim: injected error ${f.errorCode}`);
     if (f.writeErrorCode >= 400 && WRITE_METHODS.has(req.method)) throw statusError(f.writeErrorCode, reasonOf(f.writeErrorCode), `kube-sim: injected error ${f.writeErrorCode} on writes`);
+    if (req.method === 'PUT' && Object.keys(f.interleaveWrites).length) interleave(req.url);
   });
+
+  /** The interleaveWrites fault: another writer's change lands first. */
+  const interleave = (url: string) => {
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([^/?]+)\/([^/?]+)(?:\?|$)/.exec(url);
+    if (!m) return;
+    const [, ns, resource, name] = m as unknown as [string, string, string, string];
+    const key = `${resource}/${ns}/${name}`;
+    const left = faultState.interleaveWrites[key] ?? 0;
+    const store = (stores as unknown as Record<string, ObjectStore | undefined>)[resource === 'configmaps' ? 'configMaps' : resource];
+    if (left <= 0 || !store?.get(ns, name)) return;
+    faultState = { ...faultState, interleaveWrites: { ...faultState.interleaveWrites, [key]: left - 1 } };
+    store.mutate(ns, name, (d) => {
+      const n = Number(d.metadata.annotations?.[INTERLEAVED_WRITE_ANNOTATION] ?? '0') + 1;
+      d.metadata.annotations = { ...(d.metadata.annotations ?? {}), [INTERLEAVED_WRITE_ANNOTATION]: String(n) };
+    });
+  };
 
   // ---- API ------------------------------------------------------------------------------------------
   const [major, minor] = kubeVersion.replace(/^v/, '').split('.');
@@ -401,6 +447,62 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     status: { loadBalancer: {} },
   });
 
+  // ---- cluster DNS: the coredns ConfigMap, the kube-dns Service, the server -------------------------
+  let clusterDns: ClusterDns | undefined;
+  if (options.dns !== false) {
+    const d = options.dns ?? {};
+    const domain = (d.clusterDomain ?? 'cluster.local').replace(/\.$/, '');
+    const flavor = d.corefile ?? 'kubeadm';
+    stores.configMaps.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'coredns', namespace: 'kube-system' },
+      data: { Corefile: flavor === 'kubeadm' ? kubeadmCorefile(domain) : customImportCorefile(domain) },
+    });
+    if (flavor === 'custom-import') stores.configMaps.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns-custom', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } });
+    clusterDns = new ClusterDns({
+      configMaps: stores.configMaps,
+      services: stores.services,
+      endpointSlices: stores.endpointSlices,
+      namespaces: stores.namespaces,
+      host,
+      port: d.port ?? 0,
+      reloadDelayMs: d.reloadDelayMs ?? 100,
+      resolvConf: d.resolvConf ?? [],
+      pluginOrder: d.pluginOrder ?? 'current',
+      log: (m) => app.log.warn(m),
+    });
+    const dnsAddress = await clusterDns.start();
+    const dnsIP = intToIp(parseCidr(serviceCidr).base + 10);
+    serviceIPs.allocateSpecific(dnsIP, 'kube-system/kube-dns');
+    stores.services.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kube-dns',
+        namespace: 'kube-system',
+        labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
+        annotations: { [DNS_LISTEN_ANNOTATION]: dnsAddress, 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: dnsIP,
+        clusterIPs: [dnsIP],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        internalTrafficPolicy: 'Cluster',
+        sessionAffinity: 'None',
+        selector: { 'k8s-app': 'kube-dns' },
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+        ],
+      },
+      status: { loadBalancer: {} },
+    });
+  }
+
   // ---- health, sim API ---------------------------------------------------------------------------
   const health = (check: string) => (req: { query: unknown }, reply: import('fastify').FastifyReply) => {
     const verbose = (req.query as Record<string, string> | undefined)?.verbose !== undefined;
@@ -426,6 +528,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       next.latencyMs = Math.max(0, Number(next.latencyMs) || 0);
       next.errorCode = Math.max(0, Number(next.errorCode) || 0);
       next.writeErrorCode = Math.max(0, Number(next.writeErrorCode) || 0);
+      next.interleaveWrites = { ...(next.interleaveWrites ?? {}) };
       const wasUnreachable = faultState.unreachable;
       faultState = next;
       if (next.unreachable && !wasUnreachable) api.closeWatches({ destroy: true });
@@ -543,6 +646,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
         return { frozen };
       });
       sim.get('/lb', async () => ({ pool: lbPool, assignments: Object.fromEntries(lb.assignments()), hostnames: Object.fromEntries(lb.hostnames()) }));
+      sim.get('/dns', async (_req, reply) => (clusterDns ? clusterDns.status() : reply.code(404).send({ message: 'this cluster runs no DNS' })));
     },
     { prefix: '/sim' },
   );
@@ -569,6 +673,8 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
     runPods,
     lbHostnames: () => lb.hostnames(),
     lbAssignments: () => lb.assignments(),
+    dnsAddress: clusterDns?.address ?? '',
+    dnsStatus: () => clusterDns?.status(),
     async close() {
       if (closed) return;
       closed = true;
@@ -578,6 +684,7 @@ export async function startSimCluster(options: SimClusterOptions = {}): Promise<
       unsubNs();
       releaseHung();
       api.closeWatches({ destroy: true });
+      await clusterDns?.close();
       await app.close();
     },
   };

@@ -11,6 +11,8 @@ export interface ScenarioCluster {
   lbPool: string;
   nodesPerZone?: number;
   lbIngress?: SimClusterOptions['lbIngress'];
+  /** The cluster DNS's seeded Corefile: `kubeadm` (default) or `custom-import` (AKS-style coredns-custom imports). */
+  corefile?: 'kubeadm' | 'custom-import';
 }
 
 export interface Scenario {
@@ -34,6 +36,7 @@ export function parseScenario(input: string | unknown): Scenario {
     if (!Array.isArray(c.zones) || !c.zones.length || !c.zones.every((z) => typeof z === 'string'))
       throw new Error(`scenario: clusters[${i}].zones must be a non-empty list of strings`);
     if (typeof c.lbPool !== 'string' || !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c.lbPool)) throw new Error(`scenario: clusters[${i}].lbPool must be an IPv4 CIDR`);
+    if (c.corefile !== undefined && c.corefile !== 'kubeadm' && c.corefile !== 'custom-import') throw new Error(`scenario: clusters[${i}].corefile must be kubeadm or custom-import`);
   });
   return sc;
 }
@@ -122,6 +125,7 @@ export async function startSimFederation(opts: SimFederationOptions): Promise<Si
           lbPool: c.lbPool,
           ...(c.nodesPerZone !== undefined ? { nodesPerZone: c.nodesPerZone } : {}),
           ...(c.lbIngress ? { lbIngress: c.lbIngress } : {}),
+          ...(c.corefile && opts.clusterDefaults?.dns !== false ? { dns: { ...(opts.clusterDefaults?.dns || {}), corefile: c.corefile } } : {}),
         }),
       );
     }

@@ -12,6 +12,7 @@ import { startSimFederation, writeKubeconfig } from './federation.js';
 const USAGE = `usage: kube-sim [--name N] [--region R] [--zones a,b] [--lb-pool CIDR] [--listen HOST:PORT]
                 [--nodes-per-zone N] [--kubelet-delay-ms MS] [--lb-delay-ms MS] [--lb-ingress ip|hostname|both]
                 [--service-cidr CIDR] [--token T] [--log-level LEVEL] [--kubeconfig FILE]
+                [--dns-port PORT] [--corefile kubeadm|custom-import] [--cluster-domain D] [--no-dns]
        kube-sim --scenario FILE [--kubeconfig FILE] [common options]`;
 
 let prog = 'kube-sim';
@@ -50,6 +51,10 @@ export async function runKubeSim(argv: string[], name = 'kube-sim'): Promise<voi
         'log-level': { type: 'string' },
         kubeconfig: { type: 'string' },
         scenario: { type: 'string' },
+        'dns-port': { type: 'string' },
+        corefile: { type: 'string' },
+        'cluster-domain': { type: 'string' },
+        'no-dns': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -65,6 +70,16 @@ export async function runKubeSim(argv: string[], name = 'kube-sim'): Promise<voi
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const lbIngress = str('lb-ingress');
   if (lbIngress && !['ip', 'hostname', 'both'].includes(lbIngress)) fail(`--lb-ingress: expected ip, hostname or both, got "${lbIngress}"`);
+  const corefile = str('corefile');
+  if (corefile && corefile !== 'kubeadm' && corefile !== 'custom-import') fail(`--corefile: expected kubeadm or custom-import, got "${corefile}"`);
+  const dnsPort = num('dns-port', str('dns-port'));
+  const dns = v['no-dns']
+    ? (false as const)
+    : {
+        ...(dnsPort !== undefined ? { port: dnsPort } : {}),
+        ...(corefile ? { corefile: corefile as 'kubeadm' | 'custom-import' } : {}),
+        ...(str('cluster-domain') ? { clusterDomain: str('cluster-domain') as string } : {}),
+      };
   const common = {
     nodesPerZone: num('nodes-per-zone', str('nodes-per-zone')),
     kubeletDelayMs: num('kubelet-delay-ms', str('kubelet-delay-ms')),
@@ -73,6 +88,7 @@ export async function runKubeSim(argv: string[], name = 'kube-sim'): Promise<voi
     serviceCidr: str('service-cidr'),
     token: str('token'),
     logLevel: str('log-level') ?? 'silent',
+    dns,
   };
   for (const k of Object.keys(common) as (keyof typeof common)[]) if (common[k] === undefined) delete common[k];
 
@@ -103,7 +119,7 @@ export async function runKubeSim(argv: string[], name = 'kube-sim'): Promise<voi
   } catch (err) {
     fail((err as Error).message);
   }
-  for (const c of clusters) process.stdout.write(`kube-sim ${c.name} (${c.region}: ${c.zones.join(',')}, lb ${c.lbPool}) listening on ${c.url}\n`);
+  for (const c of clusters) process.stdout.write(`kube-sim ${c.name} (${c.region}: ${c.zones.join(',')}, lb ${c.lbPool}) listening on ${c.url}${c.dnsAddress ? ` (cluster DNS ${c.dnsAddress})` : ''}\n`);
   if (kubeconfig) process.stdout.write(`kubeconfig written to ${kubeconfig}\n`);
   let stopping = false;
   const stop = async () => {

@@ -18,7 +18,7 @@ import {
   WatcherSet,
 } from '@fedns/kubewire';
 import type { ClusterObject, ClusterTopology, RecordSet } from '@fedns/model';
-import { topologyFromCluster } from '@fedns/model';
+import { isDnssecType, topologyFromCluster } from '@fedns/model';
 import type { JournalEntry, Store, StoredShard } from '@fedns/store';
 
 
@@ -143,6 +143,7 @@ export class RecordSetBackend implements ResourceBackend {
     const { seq, recordSets } = await this.#store.zoneSnapshot();
     const ctx = await this.#context();
     const items = recordSets
+      .filter((rs) => !isDnssecType(rs.type)) // the signer's RRSIG/NSEC3/DNSKEY sets are not the cascade's records
       .map((rs) => toObject(rs, seq, ctx))
       .filter((o) => selects(sel, o, false))
       .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
@@ -169,9 +170,9 @@ export class RecordSetBackend implements ResourceBackend {
   #publish(entry: JournalEntry, ctx: Context): void {
     this.#seq = entry.seq;
     const key = (rs: RecordSet) => `${rs.name}/${rs.type}`;
-    const deleted = new Map(entry.deleted.map((rs) => [key(rs), rs]));
-    for (const rs of entry.added) this.watchers.publish({ type: deleted.has(key(rs)) ? 'MODIFIED' : 'ADDED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
-    const added = new Set(entry.added.map(key));
+    const deleted = new Map(entry.deleted.filter((rs) => !isDnssecType(rs.type)).map((rs) => [key(rs), rs]));
+    for (const rs of entry.added) if (!isDnssecType(rs.type)) this.watchers.publish({ type: deleted.has(key(rs)) ? 'MODIFIED' : 'ADDED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
+    const added = new Set(entry.added.filter((rs) => !isDnssecType(rs.type)).map(key));
     for (const [k, rs] of deleted) if (!added.has(k)) this.watchers.publish({ type: 'DELETED', object: toObject(rs, entry.seq, ctx), rv: entry.seq });
   }
 

@@ -8,7 +8,7 @@ import { explainName } from '@fedns/cascade';
 import { addWarning, atomicList, errors, fieldError, StatusError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
 import { ageOf } from '@fedns/kubewire';
 import type { ClusterObject, ClusterTopology } from '@fedns/model';
-import { checkKubeconfig, labelProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
+import { absoluteName, checkKubeconfig, labelProblem, nameProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
 import type { ObjectChange, Store } from '@fedns/store';
 import { FEDERATION_GROUP, RecordSetBackend } from './recordsets.js';
 import { serviceCascade } from './cascade.js';
@@ -94,6 +94,7 @@ export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster
       zones: { type: 'array', items: str, description: 'Overrides the zones read from the member cluster nodes.' },
       drained: { type: 'boolean', description: 'No shard of this cluster is published.' },
       drainedZones: { type: 'array', items: str, description: 'Zones of this cluster whose shards are not published.' },
+      clusterDomain: { type: 'string', description: 'The member cluster domain (default cluster.local): in-cluster answers are kept for <federation>.svc.<clusterDomain>.' },
     },
   },
   status: { type: 'object', properties: { region: str, zones: strList, lastSeen: str, conditions } },
@@ -188,6 +189,11 @@ export interface FederationApiOptions {
   watchHistorySize?: number;
   bookmarkIntervalMs?: number;
   logger?: { warn: (o: object, m?: string) => void };
+  /**
+   * Checks a new member before it is stored (issue 12: a namespace named like the federation):
+   * a problem is a 422 on `spec.kubeconfig`; undefined when fine or when the member cannot tell.
+   */
+  checkNewCluster?: (name: string, kubeconfig: string) => Promise<string | undefined>;
 }
 
 export interface FederationBackends {
@@ -347,9 +353,13 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
     },
   });
 
+  /** What checkNewCluster said of a Cluster being created (read before its synchronous validation). */
+  const memberProblems = new WeakMap<KubeObject, string>();
   const clusterCauses = (c: KubeObject, old: KubeObject | undefined, warn: (text: string) => void) => {
     const creating = old === undefined;
     const causes = [];
+    const memberProblem = memberProblems.get(c);
+    if (memberProblem) causes.push(fieldError.invalid('spec.kubeconfig', '<redacted>', memberProblem));
     const name = c.metadata.name ?? '';
     const p = labelProblem(name);
     if (p) causes.push(fieldError.invalid('metadata.name', name, p));
@@ -376,6 +386,8 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
     }
     causes.push(...drainedZoneCauses(c, old, warn));
     if (spec.drained !== undefined && typeof spec.drained !== 'boolean') causes.push(fieldError.invalid('spec.drained', spec.drained, 'must be true or false'));
+    if (spec.clusterDomain !== undefined && (typeof spec.clusterDomain !== 'string' || nameProblem(absoluteName(spec.clusterDomain))))
+      causes.push(fieldError.invalid('spec.clusterDomain', spec.clusterDomain, typeof spec.clusterDomain === 'string' ? (nameProblem(absoluteName(spec.clusterDomain)) ?? '') : 'must be a DNS name, e.g. cluster.local'));
     return causes;
   };
   /** Takes spec.kubeconfig out of the object (and out of kubectl's last-applied annotation). */
@@ -411,8 +423,14 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
     schema: clusterSchema,
     table: clusterTable,
     hooks: {
-      prepareCreate(c) {
+      async prepareCreate(c) {
         takeKubeconfig(c);
+        const kubeconfig = pendingKubeconfig.get(c);
+        if (opts.checkNewCluster && kubeconfig?.trim()) {
+          const checked = checkKubeconfig(kubeconfig);
+          const problem = checked.ok ? await opts.checkNewCluster(c.metadata.name ?? '', checked.kubeconfig).catch(() => undefined) : undefined;
+          if (problem) memberProblems.set(c, problem);
+        }
       },
       prepareUpdate(c) {
         takeKubeconfig(c);

@@ -26,6 +26,8 @@ export interface ApiServerOptions {
   watchHistorySize?: number;
   /** BOOKMARK interval of watches that ask for bookmarks (default 30 s). */
   bookmarkIntervalMs?: number;
+  /** Checks a Cluster's member before it is created (a problem is a 422); see FederationApiOptions. */
+  checkNewCluster?: (name: string, kubeconfig: string) => Promise<string | undefined>;
   /** The built web dashboard, served under /ui/ (absent: /ui/ says how to build it). */
   dashboardDir?: string;
 }
@@ -100,6 +102,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<ApiServer>
     watchHistorySize: opts.watchHistorySize,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.checkNewCluster ? { checkNewCluster: opts.checkNewCluster } : {}),
   });
   app.addHook('onClose', async () => backends.close());
   return Object.assign(app, { backends });

@@ -1,5 +1,5 @@
 import type { ClusterTopology, RecordSet, Shard } from '@fedns/model';
-import { absoluteName } from '@fedns/model';
+import { absoluteName, isDnssecType } from '@fedns/model';
 
 /** A shard as `explain` shows it: its state, since when, and why. */
 export interface ExplainedShard {
@@ -42,6 +42,7 @@ export function explainName(rawName: string, recordSets: RecordSet[], shards: Sh
   const name = absoluteName(rawName);
   const byName = new Map<string, RecordSet[]>();
   for (const rs of recordSets) {
+    if (isDnssecType(rs.type)) continue; // the signer's RRSIG/NSEC3/DNSKEY sets explain nothing
     const list = byName.get(rs.name);
     if (list) list.push(rs);
     else byName.set(rs.name, [rs]);

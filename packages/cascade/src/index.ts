@@ -13,3 +13,4 @@ export { shardServable } from './health.js';
 export { serviceNameProblems, serviceNames } from './names.js';
 export { compareRecordSets, recordSetKey } from './order.js';
 export { explainName, formatExplanation, type Explanation, type ExplainStep, type ExplainedShard } from './explain.js';
+export { answerKey, buildClusterAnswers, diffClusterAnswers, nearestPublicName } from './cluster-answers.js';

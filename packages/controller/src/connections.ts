@@ -8,6 +8,8 @@ import type { Logger } from './logger.js';
 /** The part of a Cluster's spec that changes what is published or how fedns connects. */
 export interface ClusterSpecView {
   server?: string;
+  /** The member's cluster domain (default cluster.local). */
+  clusterDomain?: string;
   region?: string;
   zones?: string[];
   drained?: boolean;
@@ -45,6 +47,8 @@ export interface ConnectionHooks {
   /** The Cluster's spec changed what is published (drain, topology override). */
   onSpecChanged(cluster: string, change: string): void;
   onRemoved(cluster: string): void;
+  /** The cluster is leaving: its member client, still able to write to the member, for the last clean-up. */
+  onDetaching?(cluster: string, member: MemberCluster): void;
   /** Cluster status (conditions, topology) should be written again. */
   onStatusStale(cluster: string): void;
 }
@@ -130,6 +134,7 @@ export class ClusterConnections {
       if (!conn) return;
       this.conns.delete(name);
       clearTimeout(conn.graceTimer);
+      if (conn.member) hooks.onDetaching?.(name, conn.member);
       await conn.member?.stop();
       if (this.opts.mayWrite()) await store.setMemberState(name, undefined, this.opts.fence());
       this.opts.metrics.clusterReady.remove({ cluster: name });

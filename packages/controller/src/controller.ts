@@ -3,7 +3,9 @@ import type { PolicyDefaults } from '@fedns/model';
 import { DEFAULT_POLICY } from '@fedns/model';
 import { ConflictError, type Fence, FencedError, type Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
+import { ClusterAnswersReconciler } from './cluster-answers.js';
 import { ClusterConnections, type Connection } from './connections.js';
+import { CoreDnsReconciler, type InClusterDnsSettings } from './coredns.js';
 import { HostnameFlattener } from './flatten.js';
 import { DEFAULT_TIMING, type HealthTiming } from './health.js';
 import { type Logger, SILENT } from './logger.js';
@@ -33,6 +35,8 @@ export interface FederationControllerOptions {
   /** The leader's fence for every write (undefined when the engine needs no election). */
   fence?: () => Fence | undefined;
   metrics?: ControllerMetrics;
+  /** In-cluster answers (issue 12): the server block kept in each member's CoreDNS; undefined = off (blocks removed). */
+  inClusterDns?: InClusterDnsSettings;
   /**
    * Start as a standby (default: leading). A standby keeps its members
    * connected, watched and probed, and queues what it would reconcile; it
@@ -64,7 +68,9 @@ export class FederationController {
   private readonly propagation: PropagationReconciler;
   private readonly status: StatusWriter;
   private readonly flattener: HostnameFlattener;
-  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue };
+  private readonly coredns: CoreDnsReconciler;
+  private readonly answers: ClusterAnswersReconciler;
+  private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue; coredns: WorkQueue; answers: WorkQueue };
   /** Keys failing propagation, per cluster: logged when a cluster starts and stops failing, counted always. */
   private readonly failing = new Map<string, Set<string>>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -92,12 +98,16 @@ export class FederationController {
       mayWrite: () => this.leading,
       hooks: {
         onMemberEvent: (cluster, ev) => this.onMemberEvent(cluster, ev),
-        onStateChanged: (conn) => this.background(() => this.clusterKeys(conn.name, conn.reachable)),
+        onStateChanged: (conn) => {
+          this.queues.coredns.add(conn.name);
+          this.background(() => this.clusterKeys(conn.name, conn.reachable));
+        },
         // The records reconciler names these changes (and who made them) from the object log.
         onSpecChanged: () =>
           this.background(async () => {
             records.enqueueAll();
             await this.statusAll();
+            await this.answersAll();
           }),
         onRemoved: (cluster) =>
           this.background(async () => {
@@ -106,12 +116,27 @@ export class FederationController {
             records.enqueueAll();
             for (const s of await store.shardsOfCluster(cluster)) this.queues.shards.add(shardKey(cluster, s.namespace, s.service));
             await this.statusAll();
+            await this.answersAll();
           }),
         onStatusStale: (cluster) => this.queues.clusterStatus.add(cluster),
+        onDetaching: (cluster, member) => {
+          this.coredns.detach(cluster, member);
+          this.queues.coredns.add(cluster);
+        },
       },
     });
+    this.coredns = new CoreDnsReconciler({
+      store,
+      connections: this.connections,
+      owner: opts.owner,
+      settings: opts.inClusterDns,
+      log: this.log,
+      onStateChanged: (cluster) => this.queues.clusterStatus.add(cluster),
+      onConflict: (cluster) => this.metrics.memberDnsConflicts.inc({ cluster }),
+    });
     const federation: FederationRef = records.federation;
-    this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence);
+    this.answers = new ClusterAnswersReconciler({ store, federation, defaults: this.defaults, enabled: opts.inClusterDns !== undefined, fence, log: this.log });
+    this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence, (cluster) => this.coredns.state(cluster));
     this.shards = new ShardReconciler({
       store,
       connections: this.connections,
@@ -125,6 +150,7 @@ export class FederationController {
         this.queues.status.add(svcKey(ns, name));
       },
       onStatusStale: (ns, name) => this.queues.status.add(svcKey(ns, name)),
+      onLocalChanged: (ns, name) => this.queues.answers.add(svcKey(ns, name)),
     });
     this.propagation = new PropagationReconciler({
       store,
@@ -161,6 +187,8 @@ export class FederationController {
       // Keys are independent (a key never runs twice at once): a takeover's backlog clears in parallel.
       shards: queue('shards', (key) => this.shards.reconcile(key), { concurrency: 8 }),
       status: queue('status', (key) => retryOnConflict(() => this.status.writeService(key)), { concurrency: 1 }),
+      coredns: queue('coredns', (key) => this.coredns.reconcile(key), { concurrency: 4 }),
+      answers: queue('cluster-answers', (key) => this.answers.reconcile(key), { concurrency: 1 }),
     };
   }
 
@@ -187,6 +215,11 @@ export class FederationController {
   /** Starts writing: every queue held while standing by runs, and everything is looked at again. */
   async lead(): Promise<void> {
     this.leading = true;
+    // Shard health first: what changed while standing by reaches DNS before member objects are
+    // brought in line (propagation shares the store's connections and would slow it), within a bound.
+    this.queues.shards.resume();
+    await Promise.race([this.queues.shards.whenUrgentDone(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.opts.records.flush().catch(() => undefined); // failures are logged and retried by the reconciler
     for (const q of this.writeQueues()) q.resume();
     await this.resync();
   }
@@ -222,14 +255,17 @@ export class FederationController {
 
   /** A Cluster was written through the API (or by `fedns join`): reconnect, re-publish, rewrite status as needed. */
   onClusterChange(name?: string): void {
-    if (name) this.queues.connections.add(name);
-    else void this.syncClusters();
+    if (name) {
+      this.queues.connections.add(name);
+      this.queues.coredns.add(name);
+    } else void this.syncClusters();
   }
 
   /** A federated service was created, changed or deleted (the records reconciler names the change from the object log). */
   onServiceChange(namespace: string, name: string): void {
     const k = svcKey(namespace, name);
     this.opts.records.enqueue(namespace, name);
+    this.queues.answers.add(k);
     for (const cluster of this.connections.names()) {
       this.queues.propagation.add(shardKey(cluster, namespace, name));
       this.queues.shards.add(shardKey(cluster, namespace, name));
@@ -255,6 +291,8 @@ export class FederationController {
       }
       this.queues.status.add(k, 'low');
     }
+    for (const cluster of this.connections.names()) this.queues.coredns.add(cluster, 'low');
+    await this.answersAll();
   }
 
   /** Waits until every queue is idle (for tests and the demo). */
@@ -280,6 +318,9 @@ export class FederationController {
       case 'nodes':
         this.queues.clusterStatus.add(cluster);
         break;
+      case 'coredns':
+        this.queues.coredns.add(cluster);
+        break;
       case 'connection': {
         const conn = this.connections.get(cluster);
         if (conn) void this.connections.probe(conn);
@@ -288,6 +329,7 @@ export class FederationController {
       case 'synced':
         this.background(() => this.clusterKeys(cluster, true));
         this.queues.clusterStatus.add(cluster);
+        this.queues.coredns.add(cluster);
         break;
     }
   }
@@ -307,6 +349,11 @@ export class FederationController {
     });
   }
 
+  /** Every service's in-cluster answers looked at again (topology, drains, clusters joining or leaving). */
+  private async answersAll(): Promise<void> {
+    for (const k of await this.answers.keys()) this.queues.answers.add(k, 'low');
+  }
+
   private async statusAll(): Promise<void> {
     for (const s of (await this.opts.store.listObjects('services')).items) this.queues.status.add(svcKey(s.namespace, s.name), 'low');
   }
@@ -318,6 +365,7 @@ export class FederationController {
     if (topologyChange) {
       this.opts.records.enqueueAll(topologyChange);
       await this.statusAll();
+      await this.answersAll();
     }
   }
 

@@ -7,6 +7,9 @@ export { desiredMemberService, memberDrift, type FederatedService } from './prop
 export { HostnameFlattener } from './flatten.js';
 export { WorkQueue, type ReconcileResult } from './queue.js';
 export type { Logger } from './logger.js';
-export { singleContextKubeconfig, checkReachable, recordJoin, recordUnjoin, JoinError } from './join.js';
+export { singleContextKubeconfig, checkReachable, recordJoin, recordUnjoin, JoinError, namespaceConflict, namespaceConflictMessage } from './join.js';
 export { LeaderElector, DEFAULT_LEADER_TIMING, type LeaderElectionTiming, type LeaderElectorOptions, type LeaderStatus } from './leader.js';
-export { controllerMetrics, zoneMetrics, type ControllerMetrics, type ZoneMetrics } from './metrics.js';
+export { controllerMetrics, dnssecMetrics, zoneMetrics, type ControllerMetrics, type DnssecMetrics, type ZoneMetrics } from './metrics.js';
+export { type SignedCommit, ZoneSigning, type ZoneSigningOptions } from './signing.js';
+export { CoreDnsReconciler, DEFAULT_CLUSTER_DOMAIN, annotationKey as corednsAnnotationKey, type InClusterDnsSettings, type InClusterDnsState } from './coredns.js';
+export { customKey, findMarked, markerBegin, markerEnd, privateZone, renderServerBlocks, servedZones, withMarkedBlock, withoutMarkedBlock, type BlockSpec } from './corefile.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { labelProblem } from '@fedns/model';
 import { ConflictError, type Store } from '@fedns/store';
-import { loadKubeconfig } from './member.js';
+import { apiCode, loadKubeconfig } from './member.js';
 
 export class JoinError extends Error {}
 
@@ -45,6 +45,31 @@ export async function checkReachable(kubeconfig: string, timeoutMs = 3000): Prom
     throw new JoinError(`cluster at ${kc.getCurrentCluster()?.server} is not reachable: ${(err as Error).message}`);
   }
 }
+
+/**
+ * Whether the member has a namespace named like the federation (issue 12): the server block for
+ * `<federation>.svc.<cluster-domain>` would capture that namespace's Service names, so such a
+ * cluster is not joined. true/false, or undefined when the member cannot tell us in time.
+ */
+export async function namespaceConflict(kubeconfig: string, federation: string, timeoutMs = 3000): Promise<boolean | undefined> {
+  const kc = loadKubeconfig(kubeconfig);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+  });
+  try {
+    await Promise.race([core.readNamespace({ name: federation }), timeout]);
+    return true;
+  } catch (err) {
+    return apiCode(err) === 404 ? false : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const namespaceConflictMessage = (federation: string) =>
+  `the member cluster has a namespace named "${federation}": the in-cluster names ${federation}.svc.<cluster-domain> would capture its Services' names; rename the namespace or the federation`;
 
 /**
  * Records a member cluster and its (encrypted) credentials in one write.

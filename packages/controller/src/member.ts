@@ -5,6 +5,8 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export type MemberEvent =
   | { kind: 'service' | 'endpointslice'; namespace: string; name: string }
   | { kind: 'nodes' }
+  /** The member's CoreDNS configuration (kube-system/coredns or coredns-custom) or a namespace changed. */
+  | { kind: 'coredns' }
   /** An informer lost or regained its watch. */
   | { kind: 'connection' }
   /** Every informer has listed once: the caches now say what the member holds. */
@@ -23,6 +25,9 @@ export interface MemberClusterOptions {
 }
 
 type Obj = k8s.KubernetesObject;
+
+/** The informers whose lists make a member synced (its caches trusted) and whose watches make it connected. */
+const CORE_INFORMERS = ['nodes', 'services', 'endpointslices'];
 
 /**
  * Loads a kubeconfig for client-node. client-node (1.x and 2.x) refuses plain-HTTP
@@ -74,6 +79,11 @@ export class MemberCluster {
   readonly services: k8s.Informer<k8s.V1Service> & k8s.ObjectCache<k8s.V1Service>;
   readonly slices: k8s.Informer<k8s.V1EndpointSlice> & k8s.ObjectCache<k8s.V1EndpointSlice>;
   readonly nodes: k8s.Informer<k8s.V1Node> & k8s.ObjectCache<k8s.V1Node>;
+  /**
+   * kube-system ConfigMaps and namespaces, for the CoreDNS block (coredns.ts). They only queue
+   * that reconciler: a member whose credentials may not list them is still synced without them.
+   */
+  readonly dnsInformers: (k8s.Informer<k8s.V1ConfigMap> | k8s.Informer<k8s.V1Namespace>)[];
   /** Informers currently not connected (listed and watching). */
   private broken = new Set<string>();
   /** Informers that have listed at least once since start(). */
@@ -97,27 +107,35 @@ export class MemberCluster {
       if (svc) this.emit({ kind: 'endpointslice', namespace: o.metadata?.namespace ?? '', name: svc });
     });
     this.wire('nodes', this.nodes, () => this.emit({ kind: 'nodes' }));
+    const configMaps = k8s.makeInformer(this.kc, '/api/v1/namespaces/kube-system/configmaps', () => this.core.listNamespacedConfigMap({ namespace: 'kube-system' }));
+    const namespaces = k8s.makeInformer(this.kc, '/api/v1/namespaces', () => this.core.listNamespace());
+    this.wire('configmaps', configMaps, (o) => {
+      if (o.metadata?.name === 'coredns' || o.metadata?.name === 'coredns-custom') this.emit({ kind: 'coredns' });
+    }, false);
+    this.wire('namespaces', namespaces, () => this.emit({ kind: 'coredns' }), false);
+    this.dnsInformers = [configMaps, namespaces];
   }
 
   private emit(ev: MemberEvent): void {
     if (!this.stopped) this.opts.onEvent(this.name, ev);
   }
 
-  private wire<T extends Obj>(what: string, inf: k8s.Informer<T>, onObject: (o: T) => void): void {
+  /** `core`: the informer counts for sync and connection state (the DNS ones do not). */
+  private wire<T extends Obj>(what: string, inf: k8s.Informer<T>, onObject: (o: T) => void, core = true): void {
     let backoff = 250;
     inf.on('add', onObject);
     inf.on('update', onObject);
     inf.on('delete', onObject);
     inf.on('connect', () => {
       backoff = 250;
-      if (this.broken.delete(what)) this.emit({ kind: 'connection' });
+      if (core && this.broken.delete(what)) this.emit({ kind: 'connection' });
     });
     inf.on('error', (err) => {
       this.errors.set(what, (this.errors.get(what) ?? 0) + 1);
       if (this.stopped) return;
       const wasHealthy = this.broken.size === 0;
-      this.broken.add(what);
-      if (wasHealthy) this.emit({ kind: 'connection' });
+      if (core) this.broken.add(what);
+      if (core && wasHealthy) this.emit({ kind: 'connection' });
       this.opts.logger?.debug({ cluster: this.name, what, err: String(err) }, 'informer failed; restarting');
       const t = setTimeout(() => {
         this.timers.delete(t);
@@ -135,13 +153,13 @@ export class MemberCluster {
     try {
       await inf.start();
     } catch {
-      this.broken.add(what);
+      if (CORE_INFORMERS.includes(what)) this.broken.add(what);
       return;
     }
     if ((this.errors.get(what) ?? 0) !== errorsBefore) return;
-    if (this.stopped || this.listed.has(what)) return;
+    if (this.stopped || this.listed.has(what) || !CORE_INFORMERS.includes(what)) return;
     this.listed.add(what);
-    if (this.listed.size === 3) this.emit({ kind: 'synced' });
+    if (this.listed.size === CORE_INFORMERS.length) this.emit({ kind: 'synced' });
   }
 
   async start(): Promise<void> {
@@ -153,18 +171,21 @@ export class MemberCluster {
     ] as const) {
       await this.startInformer(what, inf as k8s.Informer<Obj>);
     }
+    const [configMaps, namespaces] = this.dnsInformers;
+    void this.startInformer('configmaps', configMaps as k8s.Informer<Obj>);
+    void this.startInformer('namespaces', namespaces as k8s.Informer<Obj>);
   }
 
   /** True once every informer has listed (since this client started): its caches reflect the member. */
   get hasSynced(): boolean {
-    return this.listed.size === 3;
+    return this.listed.size === CORE_INFORMERS.length;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all([this.services.stop(), this.slices.stop(), this.nodes.stop()].map((p) => Promise.resolve(p).catch(() => undefined)));
+    await Promise.all([this.services.stop(), this.slices.stop(), this.nodes.stop(), ...this.dnsInformers.map((i) => i.stop())].map((p) => Promise.resolve(p).catch(() => undefined)));
   }
 
   /** True while every informer is listed and watching. */
@@ -196,8 +217,8 @@ export class MemberCluster {
   }
 }
 
-/** Ready endpoints of a service across its EndpointSlices (conditions.ready unset counts as ready, as in Kubernetes). */
-export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
+/** Ready endpoint addresses of a service across its EndpointSlices (conditions.ready unset counts as ready, as in Kubernetes). */
+export function readyEndpointAddresses(slices: k8s.V1EndpointSlice[]): string[] {
   const seen = new Set<string>();
   for (const s of slices) {
     for (const ep of s.endpoints ?? []) {
@@ -205,7 +226,20 @@ export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
       for (const a of ep.addresses) seen.add(a);
     }
   }
-  return seen.size;
+  return [...seen];
+}
+
+/** How many ready endpoints a service has across its EndpointSlices. */
+export function countReadyEndpoints(slices: k8s.V1EndpointSlice[]): number {
+  return readyEndpointAddresses(slices).length;
+}
+
+/** A member Service's cluster IPs (`spec.clusterIPs`, else `spec.clusterIP`), and whether it is headless. */
+export function clusterIPsOf(svc: k8s.V1Service | undefined): { clusterIPs: string[]; headless: boolean } {
+  const spec = svc?.spec;
+  const headless = spec?.clusterIP === 'None';
+  const ips = (spec?.clusterIPs?.length ? spec.clusterIPs : spec?.clusterIP ? [spec.clusterIP] : []).filter((ip) => ip && ip !== 'None');
+  return { clusterIPs: headless ? [] : ips, headless };
 }
 
 /** IP and hostname ingress of a member Service's load balancer. */

@@ -13,6 +13,7 @@ export function controllerMetrics(registry: Registry | undefined) {
     conflicts: new Gauge({ name: 'fedns_member_conflicts', help: 'Member objects owned by another federation that fedns leaves alone, by cluster', labelNames: ['cluster'], registers }),
     failOpen: new Gauge({ name: 'fedns_services_without_healthy_shard', help: 'Federated services with no healthy shard (answered fail-open or fail-closed)', registers }),
     reconcileErrors: new Counter({ name: 'fedns_controller_reconcile_errors_total', help: 'Reconcile attempts that failed (retried with back-off), by controller', labelNames: ['controller'], registers }),
+    memberDnsConflicts: new Counter({ name: 'fedns_member_dns_conflicts_total', help: 'Writes of the member CoreDNS configuration that lost a resourceVersion race (409) and were retried, by cluster', labelNames: ['cluster'], registers }),
     queueDepth: new Gauge({ name: 'fedns_controller_queue_depth', help: 'Keys waiting or being reconciled, by controller', labelNames: ['controller'], registers }),
   };
 }
@@ -37,3 +38,21 @@ export function zoneMetrics(registry: Registry | undefined) {
 }
 
 export type ZoneMetrics = ReturnType<typeof zoneMetrics>;
+
+/** DNSSEC signing on commit (issue 15). */
+export function dnssecMetrics(registry: Registry | undefined) {
+  const registers = registry ? [registry] : [];
+  return {
+    signatures: new Counter({ name: 'fedns_dnssec_signatures_total', help: 'RRSIGs made by the zone writer', registers }),
+    signSeconds: new Histogram({
+      name: 'fedns_dnssec_signing_duration_seconds',
+      help: 'Time spent signing per zone commit (RRSIGs, NSEC3 chain)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
+    expiryDays: new Gauge({ name: 'fedns_dnssec_earliest_expiry_days', help: 'Days until the earliest RRSIG in the zone expires', registers }),
+    signed: new Gauge({ name: 'fedns_dnssec_signed', help: 'Whether the zone is signed (1) or not (0)', registers }),
+  };
+}
+
+export type DnssecMetrics = ReturnType<typeof dnssecMetrics>;

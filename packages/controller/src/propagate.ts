@@ -10,6 +10,8 @@ export interface FederatedService {
     ports?: { name?: string; protocol?: string; port?: number; targetPort?: number | string }[];
     sessionAffinity?: string;
     externalName?: string;
+    /** `None` makes the Service headless in every member (a cluster IP itself is each member's own). */
+    clusterIP?: string;
   };
 }
 
@@ -44,6 +46,8 @@ export function desiredMemberService(fed: FederatedService, owner: Owner): k8s.V
   if (spec.selector) out.spec!.selector = { ...spec.selector };
   if (spec.sessionAffinity) out.spec!.sessionAffinity = spec.sessionAffinity;
   if (spec.externalName) out.spec!.externalName = spec.externalName;
+  // Headless is chosen at creation and cannot change afterwards (clusterIP is immutable).
+  if (spec.clusterIP === 'None') out.spec!.clusterIP = 'None';
   return out;
 }
 

@@ -43,6 +43,9 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly urgentWaiters: (() => void)[] = [];
+  /** Running keys that were queued by an event (not by a sweep). */
+  private readonly runningUrgent = new Set<string>();
   private scheduled = false;
   private stopped = false;
   private paused: boolean;
@@ -106,6 +109,12 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
+  /** Resolves once no key queued by an event waits (sweeps' keys may still). */
+  whenUrgentDone(): Promise<void> {
+    if ((this.pending.size === 0 && this.runningUrgent.size === 0) || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.urgentWaiters.push(resolve));
+  }
+
   /** Resolves once nothing is pending or running (delayed keys do not count). */
   whenIdle(): Promise<void> {
     if (this.depth === 0) return Promise.resolve();
@@ -139,6 +148,7 @@ export class WorkQueue {
         if (this.running.size >= limit) break;
         set.delete(key);
         this.running.add(key);
+        if (set === this.pending) this.runningUrgent.add(key);
         void this.process(key);
       }
     }
@@ -167,6 +177,7 @@ export class WorkQueue {
       this.addAfter(key, delay);
     } finally {
       this.running.delete(key);
+      this.runningUrgent.delete(key);
       if (this.dirtyWhileRunning.delete(key) && !this.stopped) this.pending.add(key);
       if (this.pending.size + this.pendingLow.size > 0 && !this.paused) this.schedule();
       else this.settleIdle();
@@ -182,6 +193,7 @@ export class WorkQueue {
   }
 
   private settleIdle(): void {
+    if ((this.pending.size === 0 && this.runningUrgent.size === 0) || this.stopped) for (const w of this.urgentWaiters.splice(0)) w();
     if (this.depth !== 0 && !this.stopped) return;
     for (const w of this.idleWaiters.splice(0)) w();
   }

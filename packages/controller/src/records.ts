@@ -1,11 +1,12 @@
 import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
 import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
-import { DEFAULT_POLICY, policyFromService, topologyFromCluster } from '@fedns/model';
+import { DEFAULT_POLICY, isDnssecType, policyFromService, topologyFromCluster } from '@fedns/model';
 import { CONTROLLER_ACTOR, type Fence, FencedError, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
 import { describeChange } from './causes.js';
 import type { Registry } from 'prom-client';
 import { type Logger, SILENT } from './logger.js';
 import { type ZoneMetrics, zoneMetrics } from './metrics.js';
+import type { ZoneSigning } from './signing.js';
 
 export interface RecordsReconcilerOptions {
   store: Store;
@@ -30,6 +31,9 @@ export interface RecordsReconcilerOptions {
   paused?: boolean;
   /** Series made once per process. */
   metrics?: ZoneMetrics;
+  /** DNSSEC (issue 15): every commit signed by it; `signingEveryMs` how often it looks for refreshes and rollover steps. */
+  dnssec?: ZoneSigning;
+  signingEveryMs?: number;
 }
 
 const PRUNE_EVERY = 500;
@@ -61,6 +65,9 @@ export class RecordsReconciler {
   private readonly seen = new Map<string, unknown>();
   /** The commit in flight: flushes run one at a time, each on what the previous one committed. */
   private flushing: Promise<JournalEntry | undefined> | undefined;
+  /** A signing commit is asked for (refreshes, a key change), with or without dirty services. */
+  private signingDue = false;
+  private signingTimer: NodeJS.Timeout | undefined;
   private paused: boolean;
   private stopped = false;
 
@@ -68,6 +75,27 @@ export class RecordsReconciler {
     this.metrics = opts.metrics ?? zoneMetrics(opts.registry);
     this.log = opts.logger ?? SILENT;
     this.paused = opts.paused ?? false;
+    if (opts.dnssec) {
+      this.signingTimer = setInterval(() => void this.checkSigning(), opts.signingEveryMs ?? 60_000);
+      this.signingTimer.unref();
+    }
+  }
+
+  /** The periodic DNSSEC look (the leader's): rollover steps from the store, then a signing commit (refreshes). */
+  async checkSigning(): Promise<void> {
+    const dnssec = this.opts.dnssec;
+    if (!dnssec || this.paused || this.stopped) return;
+    try {
+      while (this.flushing) await this.flushing.catch(() => undefined);
+      if (this.paused || this.stopped) return;
+      if (await dnssec.tick()) {
+        this.signingDue = true;
+        this.schedule();
+      }
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'DNSSEC check failed; trying again at the next one');
+      dnssec.failed();
+    }
   }
 
   /** Stops committing (a commit in flight finishes or is fenced); marks keep collecting. */
@@ -79,7 +107,7 @@ export class RecordsReconciler {
   resume(): void {
     if (this.stopped || !this.paused) return;
     this.paused = false;
-    if (this.dirty.size > 0) this.schedule();
+    if (this.dirty.size > 0 || this.signingDue) this.schedule();
   }
 
   get federation(): { name: string; zone: string } {
@@ -106,6 +134,7 @@ export class RecordsReconciler {
   }
 
   stop(): void {
+    clearInterval(this.signingTimer);
     this.stopped = true;
     for (const t of this.pendingTimers.values()) clearTimeout(t);
     this.pendingTimers.clear();
@@ -138,7 +167,7 @@ export class RecordsReconciler {
    */
   async flush(): Promise<JournalEntry | undefined> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.dirty.size === 0 || this.paused || this.stopped) return undefined;
+    if ((this.dirty.size === 0 && !this.signingDue) || this.paused || this.stopped) return undefined;
     const run = this.commitMarked();
     this.flushing = run;
     try {
@@ -153,22 +182,30 @@ export class RecordsReconciler {
     const { store } = this.opts;
     const causes = [...this.causes];
     const keys = this.all ? undefined : [...this.dirty];
+    const refresh = this.signingDue;
     this.dirty.clear();
     this.causes.clear();
     this.all = false;
+    this.signingDue = false;
     const started = performance.now();
     let entry: JournalEntry | undefined;
+    const dnssec = this.opts.dnssec;
     try {
-      const diff = await this.computeDiff(keys);
+      const diff = keys?.length === 0 ? { upserts: [], deletes: [] } : await this.computeDiff(keys);
       // Read after the state the diff came from: every object change it reflects is named.
       const named = [...(await this.objectCauses()), ...causes];
+      const signed = dnssec ? await dnssec.prepare(diff, refresh) : undefined;
+      if (signed?.cause) named.push(signed.cause);
       // Nothing named it (a store changed underneath, a resync): say what was looked at.
       const all = named.length ? named : [keys ? `reconciled ${keys.join(', ')}` : 'reconciled every service'];
       const cause = all.slice(0, 20).join('; ') + (all.length > 20 ? `; (+${all.length - 20} more)` : '');
-      entry = await store.commitZone(diff, cause, this.opts.fence?.());
+      entry = await store.commitZone(signed?.diff ?? diff, cause, this.opts.fence?.(), signed?.onSerial);
+      if (signed) await dnssec?.committed(entry);
     } catch (err) {
+      dnssec?.failed();
       // Nothing was committed: mark it all again, so the retry loses no cause and no service.
       for (const c of causes) this.causes.add(c);
+      if (refresh) this.signingDue = true;
       if (keys) for (const k of keys) this.dirty.add(k);
       else this.enqueueAll('retry after a failed commit');
       throw err;
@@ -229,7 +266,8 @@ export class RecordsReconciler {
     const shardsByService = keys
       ? new Map(await Promise.all(keys.map(async (k) => [k, await store.shardsOfService(...split(k))] as const)))
       : groupByService(await store.listShards(), (sh) => sh.service);
-    const current = keys ? (await Promise.all(keys.map((k) => store.recordSetsOfService(...split(k))))).flat() : await store.listRecordSets();
+    // The signer's own record sets (RRSIG, NSEC3, DNSKEY …) are not the cascade's to diff.
+    const current = (keys ? (await Promise.all(keys.map((k) => store.recordSetsOfService(...split(k))))).flat() : await store.listRecordSets()).filter((rs) => !isDnssecType(rs.type));
     const currentByService = groupByService(current, (rs) => rs.service);
     const desired: RecordSet[] = [];
     const now = Date.now();

@@ -1,9 +1,9 @@
-import { addressFamily, canonicalAddress, compareAddresses, policyFromService } from '@fedns/model';
+import { addressFamily, canonicalAddress, compareAddresses, type LocalShard, policyFromService } from '@fedns/model';
 import type { Fence, Store, StoredShard } from '@fedns/store';
 import type { ClusterConnections } from './connections.js';
 import type { HostnameFlattener } from './flatten.js';
 import { type HealthTiming, healthFromStored, healthToStored, judgeObservation, nextShardHealth } from './health.js';
-import { countReadyEndpoints, ingressOf } from './member.js';
+import { clusterIPsOf, ingressOf, readyEndpointAddresses } from './member.js';
 import type { ControllerMetrics } from './metrics.js';
 import { type Owner, ownershipOf } from './ownership.js';
 import type { FederatedService } from './propagate.js';
@@ -22,6 +22,16 @@ export interface ShardReconcilerOptions {
   onShardChanged(namespace: string, name: string, cause: string): void;
   /** Only the status-relevant parts changed (message, ready count). */
   onStatusStale(namespace: string, name: string): void;
+  /** What the shard offers its own cluster changed (cluster IPs, local health, headless endpoints): the in-cluster answers look again. */
+  onLocalChanged?(namespace: string, name: string): void;
+}
+
+/** What a shard offers its own cluster right now, before the time rules. */
+interface LocalObservation {
+  clusterIPs: string[];
+  headless: boolean;
+  endpoints: string[];
+  judged: { ok: boolean; message: string };
 }
 
 export const shardKey = (cluster: string, namespace: string, name: string) => `${cluster}/${namespace}/${name}`;
@@ -78,10 +88,12 @@ export class ShardReconciler {
     const now = Date.now();
     let observed: Omit<StoredShard, 'healthy' | 'since' | 'message' | 'everHealthy' | 'recoveringSince'>;
     let judged: { ok: boolean; message: string };
+    let local: LocalObservation;
     if (!conn.countsReady) {
       // Past its grace period: unhealthy, but its last known addresses stay known (fail-open may still need them).
       observed = { cluster, namespace, service: name, addresses: prev?.addresses ?? [], readyEndpoints: prev?.readyEndpoints ?? 0, reported: true };
       judged = { ok: false, message: `cluster not ready: ${conn.problem ?? 'unreachable past the grace period'}` };
+      local = { clusterIPs: prev?.local?.clusterIPs ?? [], headless: prev?.local?.headless ?? false, endpoints: prev?.local?.endpoints ?? [], judged };
     } else if (!connections.observable(conn) || !conn.member) {
       return undefined; // keep the last known state; the member's next sync or readiness change looks again
     } else {
@@ -90,29 +102,38 @@ export class ShardReconciler {
       if (owner.kind === 'foreign') {
         observed = { cluster, namespace, service: name, addresses: [], readyEndpoints: 0, reported: true, conflict: owner.owner };
         judged = { ok: false, message: `member Service ${namespace}/${name} belongs to federation ${owner.owner}; fedns leaves it alone` };
+        local = { clusterIPs: [], headless: false, endpoints: [], judged };
       } else {
         const { ips, hostnames } = ingressOf(live);
         const flattened = hostnames.map((h) => this.opts.flattener.addresses(h));
         // A hostname not resolved yet (e.g. just after a restart): keep the addresses already known.
         const pendingLookup = flattened.some((a) => a === undefined);
         const addresses = pendingLookup && prev ? prev.addresses : normaliseAddresses([...ips, ...flattened.flatMap((a) => a ?? [])]);
-        const readyEndpoints = countReadyEndpoints(conn.member.slicesOf(namespace, name));
+        const ready = readyEndpointAddresses(conn.member.slicesOf(namespace, name));
+        const readyEndpoints = ready.length;
         const policy = policyFromService({ ...fed.metadata, namespace, name });
         observed = { cluster, namespace, service: name, addresses, readyEndpoints, reported: (prev?.reported ?? false) || (live !== undefined && addresses.length > 0) };
         judged = judgeObservation({ serviceExists: live !== undefined, addresses, readyEndpoints }, policy.minReadyEndpoints);
+        const { clusterIPs, headless } = clusterIPsOf(live);
+        local = { clusterIPs: normaliseAddresses(clusterIPs), headless, endpoints: headless ? normaliseAddresses(ready) : [], judged: judgeLocal(live !== undefined, clusterIPs.length > 0 || headless, readyEndpoints, policy.minReadyEndpoints) };
       }
     }
     this.noteConflict(cluster, key, observed.conflict);
     const { state, recheckAt } = nextShardHealth(prev && healthFromStored(prev), judged, now, this.opts.timing);
-    const row: StoredShard = { ...observed, ...healthToStored(state) };
+    // Local health (issue 12): the same time rules, on what the shard's own cluster sees.
+    const localNext = nextShardHealth(prev?.local && healthFromStored(prev.local), local.judged, now, this.opts.timing);
+    const localRow: LocalShard = { clusterIPs: local.clusterIPs, headless: local.headless, endpoints: local.endpoints, ...healthToStored(localNext.state) };
+    const row: StoredShard = { ...observed, ...healthToStored(state), local: localRow };
     if (!prev || !sameShard(prev, row)) {
       await store.putShard(row, this.opts.fence());
       const published = !prev || prev.healthy !== row.healthy || prev.addresses.join() !== row.addresses.join() || prev.readyEndpoints !== row.readyEndpoints || prev.reported !== row.reported;
       if (prev && prev.healthy !== row.healthy) this.opts.metrics.transitions.inc({ cluster, state: row.healthy ? 'healthy' : 'unhealthy' });
       if (published) this.opts.onShardChanged(namespace, name, `shard ${cluster}/${namespace}/${name} ${row.healthy ? 'healthy' : 'unhealthy'}: ${row.message}`);
       else this.opts.onStatusStale(namespace, name);
+      if (localAnswerChanged(prev?.local, localRow)) this.opts.onLocalChanged?.(namespace, name);
     }
-    return recheckAt !== undefined ? { requeueAfterMs: Math.max(recheckAt - now, 1) } : undefined;
+    const recheck = [recheckAt, localNext.recheckAt].filter((t): t is number => t !== undefined);
+    return recheck.length ? { requeueAfterMs: Math.max(Math.min(...recheck) - now, 1) } : undefined;
   }
 
   private noteConflict(cluster: string, key: string, owner: string | undefined): void {
@@ -130,8 +151,22 @@ export class ShardReconciler {
   }
 }
 
+/** Local health needs no load balancer: the Service there, with a cluster IP (or headless), and enough ready endpoints. */
+export function judgeLocal(serviceExists: boolean, addressable: boolean, readyEndpoints: number, minReadyEndpoints: number): { ok: boolean; message: string } {
+  if (!serviceExists) return { ok: false, message: 'service missing in the member cluster' };
+  if (!addressable) return { ok: false, message: 'no cluster IP' };
+  if (readyEndpoints < minReadyEndpoints) return { ok: false, message: `${readyEndpoints} ready endpoint(s), fewer than ${minReadyEndpoints}` };
+  return { ok: true, message: `${readyEndpoints} ready endpoint(s)` };
+}
+
+/** Whether what the in-cluster answers read from a shard changed. */
+function localAnswerChanged(a: LocalShard | undefined, b: LocalShard): boolean {
+  return !a || a.healthy !== b.healthy || a.headless !== b.headless || a.clusterIPs.join() !== b.clusterIPs.join() || a.endpoints.join() !== b.endpoints.join();
+}
+
 function sameShard(a: StoredShard, b: StoredShard): boolean {
   return (
+    JSON.stringify(a.local ?? null) === JSON.stringify(b.local ?? null) &&
     a.healthy === b.healthy &&
     a.readyEndpoints === b.readyEndpoints &&
     a.message === b.message &&

@@ -3,6 +3,7 @@ import type { ClusterObject, PolicyDefaults } from '@fedns/model';
 import { policyFromService, topologyFromCluster } from '@fedns/model';
 import { CONTROLLER_ACTOR, type Fence, type Store } from '@fedns/store';
 import type { Connection } from './connections.js';
+import type { InClusterDnsState } from './coredns.js';
 import { topologyFromNodes } from './health.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { FederatedService } from './propagate.js';
@@ -10,7 +11,7 @@ import { normaliseAddresses, placedIn } from './shards.js';
 
 export interface Condition {
   type: string;
-  status: 'True' | 'False';
+  status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
   lastTransitionTime: string;
@@ -53,6 +54,8 @@ export class StatusWriter {
     private readonly defaults: PolicyDefaults,
     private readonly metrics: ControllerMetrics,
     private readonly fence: () => Fence | undefined,
+    /** The InClusterDNS condition of a cluster (coredns.ts), when one is known. */
+    private readonly inClusterDns: (cluster: string) => InClusterDnsState | undefined = () => undefined,
   ) {}
 
   /** Service status, key `namespace/name`. */
@@ -149,6 +152,10 @@ export class StatusWriter {
         message: spec.drained ? 'spec.drained: no shard of this cluster is published' : drainedZones.length ? `spec.drainedZones: ${drainedZones.join(', ')} not published` : 'serving',
         lastTransitionTime: now,
       },
+      ...(() => {
+        const dns = this.inClusterDns(conn.name);
+        return dns ? [{ type: 'InClusterDNS', status: dns.status, reason: dns.reason, message: dns.message, lastTransitionTime: now } as Condition] : [];
+      })(),
     ]);
     const status: ClusterStatusView = {
       region: topo.region || (before?.region ?? ''),

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { type Fence, openStore, type Store } from '@fedns/store';
 import { LeaderElector } from '../src/leader.js';
 
-const TIMING = { leaseDurationMs: 600, renewDeadlineMs: 400, retryPeriodMs: 50 };
+// Generous against a loaded machine: a renewal late by a second must not look like a lost lease.
+const TIMING = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 100 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, fn: () => boolean, ms = 5000): Promise<void> {
@@ -96,8 +97,8 @@ test('a leader whose renewals hang stops acting at the renew deadline, before it
     const t0 = Date.now();
     await until('a stops', () => a.fence() === undefined, 3000);
     const took = Date.now() - t0;
-    assert.ok(took <= TIMING.renewDeadlineMs + 100 && took < TIMING.leaseDurationMs, `stopped after ${took} ms`);
-    assert.match(a.events.at(-1) ?? '', /not renewed for 400 ms/);
+    assert.ok(took >= TIMING.renewDeadlineMs - 150 && took < TIMING.leaseDurationMs, `stopped after ${took} ms: at the renew deadline, before the lease ends`);
+    assert.match(a.events.at(-1) ?? '', /not renewed for 1500 ms/);
     // The lease outlives the step-down; a rival takes it only once it expires, at a higher epoch.
     const b = candidate(store, 'b');
     b.elector.start();
@@ -140,7 +141,7 @@ test('deposed: a leader told its fence was refused stops acting at once', () =>
 
 test('a standby tries again the moment the lease expires, not up to a retry period later', () =>
   withStore(async (store) => {
-    const timing = { leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 600 };
+    const timing = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 1400 };
     const killable = hangable(store);
     const mk = (s: Store, identity: string) => {
       let fence: Fence | undefined;
@@ -159,6 +160,6 @@ test('a standby tries again the moment the lease expires, not up to a retry peri
     const t0 = Date.now();
     await until('b leads', () => b.fence() !== undefined, 5000);
     const late = Date.now() - t0 - expiresIn;
-    assert.ok(late < 200, `b led ${late} ms after the expiry (retry period ${timing.retryPeriodMs} ms)`);
+    assert.ok(late < 400, `b led ${late} ms after the expiry (retry period ${timing.retryPeriodMs} ms)`);
     await b.elector.stop();
   }));

@@ -103,3 +103,22 @@ test('keys from a sweep wait behind keys an event queued; a paused queue collect
   await q.whenIdle();
   assert.equal(seen.at(-1), 'later');
 });
+
+test('whenUrgentDone: resolves once every key an event queued has run, while a sweep’s keys still wait', async () => {
+  const done: string[] = [];
+  const q = new WorkQueue({ name: 't', concurrency: 2, paused: true, reconcile: async (key) => {
+    await tick(10);
+    done.push(key);
+  } });
+  for (let i = 0; i < 6; i++) q.add(`sweep-${i}`, 'low');
+  q.add('event-a');
+  q.add('event-b');
+  q.add('event-c');
+  const urgent = q.whenUrgentDone();
+  q.resume();
+  await urgent;
+  assert.deepEqual(done.slice(0, 3).sort(), ['event-a', 'event-b', 'event-c']);
+  assert.ok(done.length < 9, 'the sweep is not waited for');
+  await q.whenIdle();
+  assert.equal(done.length, 9);
+});

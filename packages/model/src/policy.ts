@@ -6,7 +6,12 @@ export const ANNOTATIONS = {
   failMode: 'federation.fedns.io/fail-mode',
   minReadyEndpoints: 'federation.fedns.io/min-ready-endpoints',
   clusters: 'federation.fedns.io/clusters',
+  /** TTL of the in-cluster answers (issue 12), default 5 s. */
+  clusterTtl: 'federation.fedns.io/cluster-ttl',
 } as const;
+
+/** TTL of in-cluster answers: the kubernetes plugin's default, and Lighthouse's. */
+export const DEFAULT_CLUSTER_TTL = 5;
 
 /** Annotations fedns writes itself on a federated Service (the per-cluster shard summary). */
 export const SERVER_ANNOTATIONS = {
@@ -60,9 +65,11 @@ export function policyProblems(meta: ObjectMeta, clusters?: readonly string[]): 
       if (!clusters.includes(c)) out.push({ field: field(ANNOTATIONS.clusters), value: c, message: `names no member cluster (clusters: ${clusters.join(', ') || 'none'})` });
     }
   }
-  const ttl = a[ANNOTATIONS.ttl];
-  if (ttl !== undefined && !(/^\d+$/.test(ttl) && Number(ttl) >= 1 && Number(ttl) <= 86400)) {
-    out.push({ field: field(ANNOTATIONS.ttl), value: ttl, message: `must be a whole number of seconds from 1 to 86400, got "${ttl}"` });
+  for (const key of [ANNOTATIONS.ttl, ANNOTATIONS.clusterTtl]) {
+    const ttl = a[key];
+    if (ttl !== undefined && !(/^\d+$/.test(ttl) && Number(ttl) >= 1 && Number(ttl) <= 86400)) {
+      out.push({ field: field(key), value: ttl, message: `must be a whole number of seconds from 1 to 86400, got "${ttl}"` });
+    }
   }
   const fm = a[ANNOTATIONS.failMode];
   if (fm !== undefined && fm !== 'open' && fm !== 'closed') {
@@ -90,13 +97,15 @@ export function policyFromService(meta: ObjectMeta, defaults: PolicyDefaults = D
     minReadyEndpoints: mre !== undefined && /^\d+$/.test(mre) ? Math.max(1, Number(mre)) : defaults.minReadyEndpoints,
   };
   if (clusters !== undefined) policy.clusters = placementClusters(clusters);
+  const clusterTtl = a[ANNOTATIONS.clusterTtl];
+  if (clusterTtl !== undefined && /^\d+$/.test(clusterTtl)) policy.clusterTtl = Number(clusterTtl);
   return policy;
 }
 
 /** A Cluster object of federation.fedns.io/v1 as far as the cascade cares. */
 export interface ClusterObject {
   metadata: { name: string; annotations?: Record<string, string> | null };
-  spec?: { region?: string; zones?: string[]; drained?: boolean; drainedZones?: string[] };
+  spec?: { region?: string; zones?: string[]; drained?: boolean; drainedZones?: string[]; clusterDomain?: string };
   status?: { region?: string; zones?: string[] };
 }
 

@@ -45,6 +45,10 @@ export interface ServicePolicy {
   minReadyEndpoints: number;
   /** Cluster names the service is placed in; undefined = every cluster. */
   clusters?: string[];
+  /** TTL of the in-cluster answers, seconds (default DEFAULT_CLUSTER_TTL, 5). */
+  clusterTtl?: number;
+  /** A headless Service (clusterIP None): in-cluster answers are its local ready endpoints, else NODATA. */
+  headless?: boolean;
   /**
    * Set by the controller while a new service waits for every placed cluster
    * to report once: it does not fail open yet, so the global name never
@@ -77,9 +81,68 @@ export interface Shard {
   addresses: string[];
   readyEndpoints: number;
   healthy: boolean;
+  /** What the shard offers its own cluster's pods (in-cluster answers); never published. */
+  local?: LocalShard;
 }
 
-export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
+/**
+ * A shard as its own cluster sees it (issue 12): the member Service's cluster IPs and its local
+ * health, which needs no load balancer — the cluster Ready, at least `minReadyEndpoints` ready
+ * endpoints, not drained — with the same time rules as the public health. Private data: it is
+ * never part of the public zone.
+ */
+export interface LocalShard {
+  /** `spec.clusterIPs` of the member Service ([] for a headless Service). */
+  clusterIPs: string[];
+  /** A headless Service (clusterIP None): its pods' ready endpoint addresses answer instead. */
+  headless: boolean;
+  /** Ready endpoint addresses (kept for headless Services; [] otherwise). */
+  endpoints: string[];
+  /** Effective local health (stabilised like `healthy`). */
+  healthy: boolean;
+  /** When `healthy` last changed (ISO 8601), why, and the stabilisation state. */
+  since: string;
+  message: string;
+  everHealthy?: boolean;
+  recoveringSince?: string;
+}
+
+/** Which in-cluster answer: one member cluster's view of one federated service. */
+export interface ClusterAnswerKey {
+  cluster: string;
+  namespace: string;
+  service: string;
+}
+
+/**
+ * One member cluster's answer for `<service>.<namespace>.<federation>.svc.<cluster-domain>`
+ * (issue 12), private to that cluster: the local shard's addresses, else a CNAME to the public
+ * name nearest to the cluster, whose chain the answer carries to its end; neither is NODATA.
+ */
+export interface ClusterAnswer extends ClusterAnswerKey {
+  ttl: number;
+  /** A/AAAA literals, sorted: the local cluster IPs, or a headless Service's local ready endpoints. */
+  addresses?: string[];
+  /** An absolute public name (zone, region or global level) the name is a CNAME to. */
+  target?: string;
+}
+
+/** Types the cascade publishes. */
+export type DataType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
+/**
+ * Types the zone writer's signer adds when DNSSEC is on (issue 15): their data is
+ * presentation-format RDATA, one string per record; owned by the zone (namespace
+ * and service ''), never by a service. One RRSIG record set per owner name holds
+ * the signatures of every RRset there.
+ */
+export type DnssecType = 'RRSIG' | 'NSEC3' | 'NSEC3PARAM' | 'DNSKEY' | 'CDS' | 'CDNSKEY';
+export type RecordType = DataType | DnssecType;
+export const DNSSEC_TYPES: readonly DnssecType[] = ['RRSIG', 'NSEC3', 'NSEC3PARAM', 'DNSKEY', 'CDS', 'CDNSKEY'];
+const DNSSEC_SET: ReadonlySet<string> = new Set(DNSSEC_TYPES);
+/** True for the record sets the signer owns (the cascade never computes them). */
+export function isDnssecType(type: string): type is DnssecType {
+  return DNSSEC_SET.has(type);
+}
 export type RecordLevel = 'global' | 'region' | 'zone';
 
 /** One published RRset. Names are absolute and lower-case. */
@@ -87,7 +150,7 @@ export interface RecordSet {
   name: string;
   type: RecordType;
   ttl: number;
-  /** A/AAAA: sorted address literals; CNAME: one absolute target; TXT: strings. */
+  /** A/AAAA: sorted address literals; CNAME: one absolute target; TXT: strings; DNSSEC types: presentation RDATA. */
   data: string[];
   level: RecordLevel;
   /** Owning federated service. */
@@ -96,6 +159,12 @@ export interface RecordSet {
   /** Region / zone of the level (absent for global). */
   region?: string;
   zone?: string;
+}
+
+/** A change of in-cluster answers: new or changed answers, and keys of answers gone. */
+export interface ClusterAnswerDiff {
+  upserts: ClusterAnswer[];
+  deletes: ClusterAnswerKey[];
 }
 
 export interface RecordSetDiff {

@@ -4,6 +4,7 @@
  * flags and the question (case preserved). No dns-packet, no allocation beyond
  * the reply buffer and the lookup key.
  */
+import type { ClusterView } from './cluster-view.js';
 import type { ServerCookies } from './cookies.js';
 import { EDNS_UDP_SIZE, RCODE, TYPE } from './wire.js';
 import { type Answer, type ZoneIndex, slotOf } from './zone-index.js';
@@ -25,6 +26,8 @@ export interface QueryInfo {
 export interface RespondContext {
   cookies?: ServerCookies;
   clientIp?: string;
+  /** The in-cluster view (cluster-view.ts): private names, answered to its allowed networks only. */
+  clusterView?: ClusterView;
 }
 
 /**
@@ -279,15 +282,21 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   }
   const key = q.toString('latin1', 12, nameEnd).toLowerCase();
   const node = index.nodes.get(key);
+  // DO=1 on a signed zone: the precompiled signed variant (RRSIGs, NSEC3); NXDOMAIN's proof found by hash.
+  const signed = doBit !== 0 && index.signed;
   if (node === undefined) {
     if (!index.keyInZone(key)) {
+      // Outside the zone: the in-cluster view's private names, for its networks only; else REFUSED.
+      const view = ctx?.clusterView;
+      const priv = view?.covers(key) && view.allows(ctx?.clientIp) ? view.answer(key, qtype, index) : undefined;
+      if (priv) return build(q, reserve, qEnd, nameEnd, priv, null, priv.rcode, true, edns, doBit, tcp, udpSize, info, cookie);
       return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie);
     }
-    answer = index.nxdomain;
+    answer = signed ? index.nxdomainDo(key, nameEnd) : index.nxdomain;
   } else {
-    answer = index.answer(node, slotOf(qtype));
+    answer = signed ? index.answerDo(node, slotOf(qtype)) : index.answer(node, slotOf(qtype));
   }
-  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie);
+  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie, signed);
 }
 
 /** Reply to a question-less COOKIE query: header and an OPT with the cookies (what NSD sends). */
@@ -358,10 +367,11 @@ function build(
   udpSize: number,
   info: QueryInfo | null,
   cookie: { client: Buffer; server: Buffer } | null,
+  signed = false,
 ): Buffer {
   const qsecEnd = qEnd; // header (12) + question
   const body = answer ? answer.body : null;
-  const tail = answer?.soa && index ? index.soaTail : null;
+  const tail = answer?.soa && index ? (signed ? index.soaTailDo : index.soaTail) : null;
   const optLen = edns ? (cookie ? OPT_COOKIE_LEN : OPT_LEN) : 0;
   let total = qsecEnd + (body ? body.length : 0) + (tail ? tail.bytes.length : 0) + optLen;
   const limit = tcp ? 65535 : edns ? Math.min(Math.max(udpSize, MAX_UDP_NO_EDNS), EDNS_UDP_SIZE) : MAX_UDP_NO_EDNS;
@@ -399,7 +409,7 @@ function build(
         out[w + pp + 1] = ptr & 0xff;
       }
       w += tail.bytes.length;
-      ns++;
+      ns += tail.count;
     }
   }
   out[o + 6] = an >> 8;

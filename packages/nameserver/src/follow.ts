@@ -27,7 +27,7 @@ export interface Follower {
  * afterwards (never twice at once, never a request lost); a failure is
  * reported and the next request tries again.
  */
-function oneAtATime(step: () => Promise<void>, stopped: () => boolean, onError: (err: unknown) => void): () => Promise<void> {
+export function oneAtATime(step: () => Promise<void>, stopped: () => boolean, onError: (err: unknown) => void): () => Promise<void> {
   let running: Promise<void> | undefined;
   let again = false;
   return () => {

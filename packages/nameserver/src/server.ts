@@ -4,6 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { type QueryInfo, type RespondContext, SLOW_PATH, respond } from './answer.js';
+import type { ClusterView } from './cluster-view.js';
 import { type CookieOptions, ServerCookies } from './cookies.js';
 import { DnstapLog, type DnstapOptions, type TcpPeer } from './dnstap.js';
 import { DnsMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface DnsServerOptions {
    * caps it at net.core.rmem_max / wmem_max. A full receive buffer is where a burst of queries is lost.
    */
   udpBufferBytes?: number;
+  /** In-cluster answers (issue 12): private names answered to the view's networks only. */
+  clusterView?: ClusterView;
   /** dnstap: a message per query and per response to a Frame Streams collector; unset: off. */
   dnstap?: DnstapOptions;
 }
@@ -196,7 +199,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const sockets = new Set<net.Socket>();
   const udpInfo: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
   const cookies = opts.cookies === false ? undefined : new ServerCookies(opts.cookies ?? {});
-  const udpCtx: RespondContext = cookies ? { cookies } : {};
+  const view = opts.clusterView ? { clusterView: opts.clusterView } : {};
+  const udpCtx: RespondContext = cookies ? { cookies, ...view } : { ...view };
   const transfers = opts.transfers ?? {};
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
   /** Set once the port is bound, before any message is read; null (one test per message) when off. */
@@ -255,7 +259,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     sock.setTimeout(idleMs);
     const info: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
     const clientIp = sock.remoteAddress ?? '';
-    const ctx: RespondContext = cookies ? { cookies, clientIp } : { clientIp };
+    const ctx: RespondContext = cookies ? { cookies, clientIp, ...view } : { clientIp, ...view };
     const peer: TcpPeer | null = tap === null ? null : tap.tcpPeer(sock.remoteAddress, sock.remotePort, sock.localAddress, sock.localPort);
     let pending: Buffer | null = null;
     sock.on('timeout', () => sock.destroy());

@@ -2,7 +2,8 @@
  * Zone transfers out of the index: AXFR (RFC 5936) and IXFR from the change
  * journal (RFC 1995), as lists of DNS messages ready for TCP.
  */
-import type { RecordSet } from '@fedns/model';
+import { isDnssecType, type RecordSet } from '@fedns/model';
+import { parseRrsig, rdataWire, typeCode } from '@fedns/dnssec';
 import type { JournalEntry } from '@fedns/store';
 import { isIPv6 } from 'node:net';
 import { CLASS_IN, TYPE, Writer, ipv4Bytes, ipv6Bytes, txtRdata } from './wire.js';
@@ -17,6 +18,8 @@ interface XRR {
   data: string;
   /** SOA only. */
   serial?: number;
+  /** DNSSEC types: the RR type name (RDATA written by @fedns/dnssec's codec). */
+  dnssec?: string;
 }
 
 /** What a transfer reply copies from its request. */
@@ -46,8 +49,12 @@ function soaRR(index: ZoneIndex, serial: number): XRR {
 }
 
 function rrsOf(rs: RecordSet): XRR[] {
-  const type = TYPE_OF[rs.type] as number;
   const name = abs(rs.name);
+  if (isDnssecType(rs.type)) {
+    // An RRSIG RR keeps the TTL of the set it covers (its Original TTL).
+    return rs.data.map((d) => ({ name, type: typeCode(rs.type), ttl: rs.type === 'RRSIG' ? parseRrsig(d).originalTtl : rs.ttl, data: d, dnssec: rs.type }));
+  }
+  const type = TYPE_OF[rs.type] as number;
   return rs.data.map((d) => ({ name, type, ttl: rs.ttl, data: rs.type === 'CNAME' ? abs(d) : d }));
 }
 
@@ -66,6 +73,11 @@ function* zoneRRs(index: ZoneIndex): Generator<XRR> {
 
 function writeRR(w: Writer, index: ZoneIndex, rr: XRR): void {
   const at = w.rrHeader(rr.name, rr.type, rr.ttl, CLASS_IN);
+  if (rr.dnssec) {
+    w.bytes(rdataWire(rr.dnssec, rr.data));
+    w.endRdata(at);
+    return;
+  }
   switch (rr.type) {
     case TYPE.A:
       w.bytes(ipv4Bytes(rr.data));

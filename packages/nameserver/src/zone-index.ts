@@ -10,12 +10,16 @@
  * pointers to the zone suffix of the question; the hot path patches those.
  */
 import { type FederationConfig, type RecordSet, type RecordSetDiff, type RecordType, isInZone } from '@fedns/model';
+import { rdataWire, typeCode } from '@fedns/dnssec';
 import { isIPv4, isIPv6 } from 'node:net';
+import { hashKey, Nsec3Index, type PatchBlock, rrsigRdatas } from './nsec3-index.js';
 import { CLASS_IN, RCODE, TYPE, Writer, ipv4Bytes, ipv6Bytes, txtRdata, wireKey } from './wire.js';
 
 /** Qtype slots: one compiled answer per (name, slot). */
-export const SLOT = { A: 0, AAAA: 1, CNAME: 2, TXT: 3, SOA: 4, NS: 5, ANY: 6, OTHER: 7 } as const;
-export const SLOTS = 8;
+export const SLOT = { A: 0, AAAA: 1, CNAME: 2, TXT: 3, SOA: 4, NS: 5, ANY: 6, OTHER: 7, DNSKEY: 8, NSEC3PARAM: 9, CDS: 10, CDNSKEY: 11, RRSIG: 12 } as const;
+export const SLOTS = 13;
+/** The type each slot answers (OTHER and ANY: none). */
+const SLOT_TYPE = ['A', 'AAAA', 'CNAME', 'TXT', 'SOA', 'NS', '', '', 'DNSKEY', 'NSEC3PARAM', 'CDS', 'CDNSKEY', 'RRSIG'] as const;
 
 /** Maps a qtype to its slot. */
 export function slotOf(qtype: number): number {
@@ -27,6 +31,11 @@ export function slotOf(qtype: number): number {
     case 6: return SLOT.SOA;
     case 2: return SLOT.NS;
     case 255: return SLOT.ANY;
+    case 48: return SLOT.DNSKEY;
+    case 51: return SLOT.NSEC3PARAM;
+    case 59: return SLOT.CDS;
+    case 60: return SLOT.CDNSKEY;
+    case 46: return SLOT.RRSIG;
     default: return SLOT.OTHER;
   }
 }
@@ -46,9 +55,13 @@ export interface Answer {
 export interface SoaTail {
   bytes: Buffer;
   ptrs: number[];
+  /** RRs in it: the SOA, and with DNSSEC its RRSIG. */
+  count: number;
 }
 
 const EMPTY = Buffer.alloc(0);
+/** DO=1 NXDOMAIN replies kept for names asked again. */
+const NX_CACHE = 10_000;
 const NODATA: Answer = Object.freeze({ rcode: RCODE.NOERROR, an: 0, ns: 0, ar: 0, body: EMPTY, soa: true }) as Answer;
 const NXDOMAIN: Answer = Object.freeze({ rcode: RCODE.NXDOMAIN, an: 0, ns: 0, ar: 0, body: EMPTY, soa: true }) as Answer;
 
@@ -62,7 +75,11 @@ export class ZoneNode {
   base: Typed = {};
   /** Number of names with data strictly below this one (> 0 and no data: empty non-terminal). */
   below = 0;
+  /** Compiled answers: slots, then (DO=1 on a signed zone) the same slots with RRSIGs and NSEC3. */
   answers: (Answer | undefined)[] | undefined;
+  /** NSEC3 hashes of this name and of `*.` this name (cached for denial of existence). */
+  hash?: string;
+  wildHash?: string;
 
   constructor(
     readonly name: string,
@@ -108,6 +125,18 @@ export function recordProblem(rs: RecordSet, zone: string): string | undefined {
       return undefined;
     case 'TXT':
       return rs.data.every((s) => typeof s === 'string') ? undefined : 'TXT data must be strings';
+    case 'RRSIG':
+    case 'NSEC3':
+    case 'NSEC3PARAM':
+    case 'DNSKEY':
+    case 'CDS':
+    case 'CDNSKEY':
+      try {
+        for (const d of rs.data) rdataWire(rs.type, d);
+      } catch (err) {
+        return `bad ${rs.type} data: ${(err as Error).message}`;
+      }
+      return undefined;
     default:
       return `unsupported type ${String(rs.type)}`;
   }
@@ -131,7 +160,15 @@ export class ZoneIndex {
   private _serial = 0;
   private _size = 0;
   /** The negative SOA (owner and in-zone names point into the question). */
-  soaTail: SoaTail = { bytes: EMPTY, ptrs: [] };
+  soaTail: SoaTail = { bytes: EMPTY, ptrs: [], count: 1 };
+  /** The same with the SOA's RRSIG, for DO=1 on a signed zone. */
+  soaTailDo: SoaTail = { bytes: EMPTY, ptrs: [], count: 1 };
+  /** The NSEC3 chain (hashed owners are not names of the zone). */
+  readonly nsec3: Nsec3Index;
+  /** DO=1 NXDOMAIN replies by the query's name (bounded; emptied whenever an NSEC3 changes). */
+  private readonly nxCache = new Map<string, Answer>();
+  /** NSEC3 owner hash → keys of the names whose compiled DO=1 answers carry that NSEC3. */
+  private readonly nsec3Users = new Map<string, Set<string>>();
   /** Record sets refused by the last replaceAll/applyDiff, with the reason (never served). */
   rejected: { recordSet: RecordSet; reason: string }[] = [];
   /** Count of answers compiled (for tests and metrics). */
@@ -145,6 +182,7 @@ export class ZoneIndex {
     this.zone = absName(config.zone);
     this.zoneKey = wireKey(this.zone);
     this.apexNode = new ZoneNode(this.zone, this.zoneKey, true);
+    this.nsec3 = new Nsec3Index(this.zone);
     this.nodes.set(this.zoneKey, this.apexNode);
     for (const ns of config.nameservers) {
       const name = absName(ns.name);
@@ -190,6 +228,9 @@ export class ZoneIndex {
       }
     }
     this.rev.clear();
+    this.nsec3.clear();
+    this.nsec3Users.clear();
+    this.nxCache.clear();
     // Recount ancestors of config glue names.
     for (const node of this.nodes.values()) if (!node.apex && node.hasData) this.addAncestors(node.name, null);
     this._size = 0;
@@ -202,6 +243,7 @@ export class ZoneIndex {
   /** Incremental update: invalidates only touched names and the names whose CNAME chains reach them. */
   applyDiff(serial: number, diff: RecordSetDiff): void {
     const touched = new Set<string>();
+    this.touchedHashes.clear();
     this.rejected = [];
     for (const rs of diff.deletes) this.remove(rs, touched);
     for (const rs of diff.upserts) this.upsert(rs, touched);
@@ -209,6 +251,14 @@ export class ZoneIndex {
       this._serial = serial >>> 0;
       this.compileSoaTail();
       touched.add(this.zoneKey);
+    }
+    if (this.touchedHashes.size) {
+      this.touchedHashes.add('*');
+      this.nxCache.clear();
+    }
+    for (const h of this.touchedHashes) {
+      for (const k of this.nsec3Users.get(h) ?? []) touched.add(k);
+      this.nsec3Users.delete(h);
     }
     for (const k of touched) {
       if (this.nsKeys.has(k)) {
@@ -234,6 +284,83 @@ export class ZoneIndex {
     return a;
   }
 
+  /** The zone is signed (a DNSKEY at the apex): DO=1 queries get the signed variants. */
+  get signed(): boolean {
+    return this.apexNode.dyn.DNSKEY !== undefined;
+  }
+
+  /** The DO=1 answer for a node and slot on a signed zone: RRSIGs with each RRset, NSEC3 for denial. */
+  answerDo(node: ZoneNode, slot: number): Answer {
+    let answers = node.answers;
+    if (!answers) {
+      answers = new Array<Answer | undefined>(SLOTS * 2);
+      node.answers = answers;
+    }
+    let a = answers[SLOTS + slot];
+    if (!a) {
+      a = this.compile(node, slot, true);
+      answers[SLOTS + slot] = a;
+    }
+    return a;
+  }
+
+  /**
+   * NXDOMAIN with DO=1 on a signed zone, for one query (RFC 5155 7.2.2): the
+   * NSEC3 matching the closest encloser, the one covering the next closer
+   * name, the one covering the wildcard — found by hash, copied from their
+   * compiled blocks, owners pointed at the zone in this query's question.
+   */
+  nxdomainDo(key: string, nameEnd: number): Answer {
+    // Names asked for again (a resolver retrying, a typo many clients make) reuse their reply until the chain changes.
+    const cached = this.nxCache.get(key);
+    if (cached) return cached;
+    const blocks = this.nxProof(key);
+    let len = 0;
+    let count = 0;
+    for (const b of blocks) {
+      len += b.bytes.length;
+      count += b.count;
+    }
+    const body = Buffer.allocUnsafe(len);
+    const ptr = 0xc000 | (nameEnd - this.zoneKey.length);
+    let at = 0;
+    for (const b of blocks) {
+      b.bytes.copy(body, at);
+      for (const p of b.ptrs) body.writeUInt16BE(ptr, at + p);
+      at += b.bytes.length;
+    }
+    const answer: Answer = { rcode: RCODE.NXDOMAIN, an: 0, ns: count, ar: 0, body, soa: true };
+    if (this.nxCache.size >= NX_CACHE) this.nxCache.clear();
+    this.nxCache.set(key, answer);
+    return answer;
+  }
+
+  /** The closest encloser proof of a name that does not exist (a lower-case wire key in the zone). */
+  private nxProof(key: string): PatchBlock[] {
+    let nc = key;
+    let ce = key.slice(key.charCodeAt(0) + 1);
+    let node = this.nodes.get(ce);
+    while (!node && ce.length > this.zoneKey.length) {
+      nc = ce;
+      ce = ce.slice(ce.charCodeAt(0) + 1);
+      node = this.nodes.get(ce);
+    }
+    node ??= this.apexNode;
+    node.hash ??= hashKey(node.key);
+    node.wildHash ??= hashKey(`\x01*${node.key}`);
+    const owners = new Set<string>();
+    for (const h of [node.hash, hashKey(nc), node.wildHash]) {
+      const o = this.nsec3.find(h);
+      if (o) owners.add(o);
+    }
+    const out: PatchBlock[] = [];
+    for (const o of owners) {
+      const b = this.nsec3.block(o);
+      if (b) out.push(b);
+    }
+    return out;
+  }
+
   /** True when a wire key lies in the zone (label-aligned suffix match). */
   keyInZone(key: string): boolean {
     const zl = this.zoneKey.length;
@@ -245,14 +372,15 @@ export class ZoneIndex {
     return false;
   }
 
-  /** Every served record set (store data and config glue), owners absolute and lower case; apex SOA/NS excluded. */
+  /** Every served record set (store data, DNSSEC records, config glue), owners absolute and lower case; apex SOA/NS excluded. */
   *recordSets(): Generator<RecordSet> {
     for (const node of this.nodes.values()) {
-      for (const t of ['A', 'AAAA', 'CNAME', 'TXT'] as const) {
+      for (const t of ['A', 'AAAA', 'CNAME', 'TXT', 'DNSKEY', 'NSEC3PARAM', 'CDS', 'CDNSKEY', 'RRSIG'] as const) {
         const rs = node.rr(t);
         if (rs) yield rs;
       }
     }
+    yield* this.nsec3.recordSets();
   }
 
   /** Eagerly compiles every answer (optional; answers are otherwise compiled on first query). */
@@ -265,10 +393,18 @@ export class ZoneIndex {
 
   // ---- maintenance -------------------------------------------------------
 
+  /** NSEC3 hashes whose records changed in the current applyDiff. */
+  private readonly touchedHashes = new Set<string>();
+
   private upsert(rs: RecordSet, touched: Set<string> | null): void {
     const problem = recordProblem(rs, this.zone);
     if (problem) {
       this.rejected.push({ recordSet: rs, reason: problem });
+      return;
+    }
+    if (this.nsec3.owns(rs)) {
+      const h = this.nsec3.upsert({ ...rs, name: absName(rs.name) });
+      if (h) this.touchedHashes.add(h);
       return;
     }
     const name = absName(rs.name);
@@ -280,6 +416,11 @@ export class ZoneIndex {
   }
 
   private remove(rs: RecordSet, touched: Set<string>): void {
+    if (this.nsec3.owns(rs)) {
+      const h = this.nsec3.remove(rs);
+      if (h) this.touchedHashes.add(h);
+      return;
+    }
     let key: string;
     try {
       key = wireKey(absName(rs.name));
@@ -441,7 +582,21 @@ export class ZoneIndex {
     const rdlen = parts.length - rdlenAt - 2;
     parts[rdlenAt] = (rdlen >> 8) & 0xff;
     parts[rdlenAt + 1] = rdlen & 0xff;
-    this.soaTail = { bytes: Buffer.from(parts), ptrs };
+    this.soaTail = { bytes: Buffer.from(parts), ptrs, count: 1 };
+    // DO=1 on a signed zone: the SOA's RRSIG follows, its owner a pointer too (its signer name is uncompressed RDATA).
+    const sig = rrsigRdatas(this.apexNode.dyn.RRSIG).find((x) => x.covered === 'SOA');
+    if (!sig) {
+      this.soaTailDo = this.soaTail;
+      return;
+    }
+    ptrs.push(parts.length);
+    put16(0);
+    put16(46);
+    put16(CLASS_IN);
+    put32(this.negativeTtl);
+    put16(sig.rdata.length);
+    parts.push(...sig.rdata);
+    this.soaTailDo = { bytes: Buffer.from(parts), ptrs, count: 2 };
   }
 
   private writeRRset(w: Writer, owner: string, rs: RecordSet): number {
@@ -470,7 +625,62 @@ export class ZoneIndex {
         }
         return rs.data.length;
       }
+      case 'RRSIG':
+        for (const s of rrsigRdatas(rs)) {
+          const at = w.rrHeader(owner, 46, s.ttl);
+          w.bytes(s.rdata);
+          w.endRdata(at);
+        }
+        return rs.data.length;
+      default: {
+        // DNSKEY, NSEC3PARAM, CDS, CDNSKEY (NSEC3 lives in the chain index): no names inside, RDATA as is.
+        const t = typeCode(rs.type);
+        for (const d of rs.data) {
+          const at = w.rrHeader(owner, t, rs.ttl);
+          w.bytes(rdataWire(rs.type, d));
+          w.endRdata(at);
+        }
+        return rs.data.length;
+      }
     }
+  }
+
+  /** The RRSIGs at `node` covering `type` (DO=1 answers). */
+  private writeSigs(w: Writer, node: ZoneNode, type: string): number {
+    let n = 0;
+    for (const s of rrsigRdatas(node.rr('RRSIG'))) {
+      if (s.covered !== type) continue;
+      const at = w.rrHeader(node.name, 46, s.ttl);
+      w.bytes(s.rdata);
+      w.endRdata(at);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Copies NSEC3 blocks into an answer being compiled for `user` (a question
+   * of its length: the zone's pointer is fixed) and remembers who uses them.
+   */
+  private writeBlocks(w: Writer, user: ZoneNode, owners: (string | undefined)[]): number {
+    const ptr = 0xc000 | (12 + user.key.length - this.zoneKey.length);
+    let n = 0;
+    for (const o of new Set(owners)) {
+      const b = o ? this.nsec3.block(o) : undefined;
+      if (!o || !b) continue;
+      const at = w.pos;
+      w.bytes(b.bytes);
+      for (const p of b.ptrs) w.buf.writeUInt16BE(ptr, at + p);
+      n += b.count;
+      this.usersOf(o).add(user.key);
+    }
+    return n;
+  }
+
+  /** NODATA proof: the NSEC3 whose owner is the hash of `node` (its bitmap lacks the type; empty for an ENT). */
+  private writeNodata(w: Writer, user: ZoneNode, node: ZoneNode): number {
+    node.hash ??= hashKey(node.key);
+    return this.writeBlocks(w, user, [this.nsec3.find(node.hash)]);
   }
 
   private writeSoa(w: Writer): number {
@@ -533,14 +743,22 @@ export class ZoneIndex {
         return node.apex ? this.writeSoa(w) : 0;
       case SLOT.NS:
         return node.apex && this.config.nameservers.length ? this.writeNs(w) : 0;
+      case SLOT.DNSKEY:
+      case SLOT.NSEC3PARAM:
+      case SLOT.CDS:
+      case SLOT.CDNSKEY:
+      case SLOT.RRSIG: {
+        const rs = node.rr(SLOT_TYPE[slot] as RecordType);
+        return rs ? this.writeRRset(w, node.name, rs) : 0;
+      }
       default:
         return 0;
     }
   }
 
-  private compile(node: ZoneNode, slot: number): Answer {
+  private compile(node: ZoneNode, slot: number, dnssec = false): Answer {
     this.compiled++;
-    if (!node.hasData) return NODATA;
+    if (!node.hasData && !dnssec) return NODATA;
     const w = new Writer(512);
     w.pos = 12;
     w.bytes(Buffer.from(node.key, 'latin1'));
@@ -548,17 +766,29 @@ export class ZoneIndex {
     w.pos += 4;
     const bodyStart = w.pos;
     let an = 0;
+    let ns = 0;
     let ar = 0;
     let rcode: number = RCODE.NOERROR;
     let soa = false;
+    // DO=1: every RRset with its RRSIGs (a query for RRSIG itself gets none of its own).
+    const sigs = (n: ZoneNode, s: number) => (dnssec && s !== SLOT.RRSIG ? this.writeSigs(w, n, SLOT_TYPE[s] as string) : 0);
 
-    if (slot === SLOT.ANY) {
+    if (!node.hasData) {
+      soa = true; // an empty non-terminal: NODATA, with its NSEC3 (empty bitmap)
+      ns += this.writeNodata(w, node, node);
+    } else if (slot === SLOT.ANY) {
       // RFC 8482: one RRset, never the whole node.
       for (const s of node.apex ? [SLOT.SOA] : [SLOT.CNAME, SLOT.A, SLOT.AAAA, SLOT.TXT]) {
         an = this.writeSlot(w, node, s);
-        if (an) break;
+        if (an) {
+          an += sigs(node, s);
+          break;
+        }
       }
-      if (!an) soa = true;
+      if (!an) {
+        soa = true;
+        if (dnssec) ns += this.writeNodata(w, node, node);
+      }
     } else {
       let cur = node;
       const seen = new Set<ZoneNode>();
@@ -566,33 +796,53 @@ export class ZoneIndex {
         seen.add(cur);
         const n = this.writeSlot(w, cur, slot);
         if (n) {
-          an += n;
+          an += n + sigs(cur, slot);
           if (slot === SLOT.NS && cur.apex) ar += this.writeGlue(w);
           break;
         }
         const cname = slot === SLOT.CNAME ? undefined : cur.rr('CNAME');
         if (!cname) {
           soa = true; // NODATA at the end of the chain
+          if (dnssec) ns += this.writeNodata(w, node, cur);
           break;
         }
-        an += this.writeRRset(w, cur.name, cname);
+        an += this.writeRRset(w, cur.name, cname) + sigs(cur, SLOT.CNAME);
         const target = absName(cname.data[0] as string);
         if (!isInZone(target, this.zone)) break; // out of zone: the CNAME alone
-        const next = this.nodes.get(wireKey(target));
+        const tkey = wireKey(target);
+        const next = this.nodes.get(tkey);
         if (!next) {
           rcode = RCODE.NXDOMAIN; // RFC 6604: RCODE of the end of the chain
           soa = true;
+          if (dnssec) {
+            const blocks = this.nxProof(tkey);
+            for (const b of blocks) {
+              const at = w.pos;
+              w.bytes(b.bytes);
+              for (const p of b.ptrs) w.buf.writeUInt16BE(0xc000 | (12 + node.key.length - this.zoneKey.length), at + p);
+              ns += b.count;
+            }
+            // The proof changes with any NSEC3: recompiled on every chain change through the apex's users.
+            this.usersOf('*').add(node.key);
+          }
           break;
         }
         if (!next.hasData) {
           soa = true; // empty non-terminal: NODATA
+          if (dnssec) ns += this.writeNodata(w, node, next);
           break;
         }
         if (seen.has(next) || hops >= 16) break; // loop: what we have so far
         cur = next;
       }
     }
-    if (an === 0 && ar === 0 && rcode === RCODE.NOERROR && soa) return NODATA;
-    return { rcode, an, ns: 0, ar, body: w.result(bodyStart), soa };
+    if (!dnssec && an === 0 && ar === 0 && rcode === RCODE.NOERROR && soa) return NODATA;
+    return { rcode, an, ns, ar, body: w.result(bodyStart), soa };
+  }
+
+  private usersOf(h: string): Set<string> {
+    let users = this.nsec3Users.get(h);
+    if (!users) this.nsec3Users.set(h, (users = new Set()));
+    return users;
   }
 }

@@ -1,5 +1,5 @@
 /** Rows as both engines read them, and their mapping to the interface's types. */
-import type { RecordSet } from '@fedns/model';
+import type { ClusterAnswer, LocalShard, RecordSet } from '@fedns/model';
 import { compareSerial, nextSerial } from '@fedns/model';
 import type { JournalEntry, StoredShard } from './types.js';
 
@@ -39,7 +39,25 @@ export interface ShardRow {
   recovering_since: string | null;
   reported: number | boolean;
   conflict: string | null;
+  local?: string | LocalShard | null;
 }
+
+export interface ClusterAnswerRow {
+  cluster: string;
+  namespace: string;
+  service: string;
+  seq: number | string;
+  answer: string | ClusterAnswer | null;
+}
+
+/** A stored answer (its key columns win over the JSON's). */
+export function rowToAnswer(r: ClusterAnswerRow): ClusterAnswer {
+  const a = typeof r.answer === 'string' ? (JSON.parse(r.answer) as ClusterAnswer) : (r.answer as ClusterAnswer);
+  return { ...a, cluster: r.cluster, namespace: r.namespace, service: r.service };
+}
+
+/** How many commits of in-cluster answers a deletion is remembered for (followers further behind reload). */
+export const ANSWER_TOMBSTONE_KEEP = 2000;
 
 export function rowToRecordSet(r: RecordRow): RecordSet {
   const rs: RecordSet = {
@@ -85,6 +103,7 @@ export function rowToShard(r: ShardRow): StoredShard {
   };
   if (r.recovering_since !== null) s.recoveringSince = r.recovering_since;
   if (r.conflict !== null) s.conflict = r.conflict;
+  if (r.local !== null && r.local !== undefined) s.local = typeof r.local === 'string' ? (JSON.parse(r.local) as LocalShard) : r.local;
   return s;
 }
 
@@ -103,6 +122,7 @@ export function shardParams(s: StoredShard): (string | number | null)[] {
     s.recoveringSince ?? null,
     (s.reported ?? true) ? 1 : 0,
     s.conflict ?? null,
+    s.local ? JSON.stringify(s.local) : null,
   ];
 }
 
@@ -140,8 +160,16 @@ export function journalContent(diff: { upserts: RecordSet[]; deletes: RecordSet[
   return { deleted, added: [...byKey.values()], deleteKeys };
 }
 
-/** The services a journal entry touched (for the history index). */
+/** A diff with the record sets a serial hook returned: they replace any of the same key. */
+export function withHookSets(diff: { upserts: RecordSet[]; deletes: RecordSet[] }, sets: RecordSet[]): { upserts: RecordSet[]; deletes: RecordSet[] } {
+  if (!sets.length) return diff;
+  const keys = new Set(sets.map((r) => `${r.name}/${r.type}`));
+  const keep = (r: RecordSet) => !keys.has(`${r.name}/${r.type}`);
+  return { upserts: [...diff.upserts.filter(keep), ...sets], deletes: diff.deletes.filter(keep) };
+}
+
+/** The services a journal entry touched (for the history index); the zone's own DNSSEC sets (service '') are not a service. */
 export function touchedServices(entry: { deleted: RecordSet[]; added: RecordSet[] }): [string, string][] {
-  const keys = new Set([...entry.deleted, ...entry.added].map((r) => `${r.namespace}\u0000${r.service}`));
+  const keys = new Set([...entry.deleted, ...entry.added].filter((r) => r.service !== '').map((r) => `${r.namespace}\u0000${r.service}`));
   return [...keys].map((k) => k.split('\u0000') as [string, string]);
 }

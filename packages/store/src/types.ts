@@ -7,7 +7,7 @@
  * from it on any API server; a compacted log is 410), and the zone commit as
  * one fenced transaction of any size.
  */
-import type { RecordSet, RecordSetDiff, Shard } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, ClusterAnswerKey, RecordSet, RecordSetDiff, Shard } from '@fedns/model';
 
 /** The object kinds the federation API stores. */
 export type ObjectKind = 'services' | 'clusters' | 'namespaces';
@@ -139,8 +139,35 @@ export interface BulkData {
   zone?: { soaSerial: number; seq: number; recordSets: RecordSet[]; journal: JournalEntry[] };
 }
 
-/** A change any process committed: objects (with the highest rv seen) or the zone (with its seq). */
-export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number };
+/** A change any process committed: objects (with the highest rv seen), the zone (with its seq), or the in-cluster answers (their seq). */
+export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number } | { what: 'clusterAnswers'; seq: number };
+
+/** What changed in the in-cluster answers after a seq: rows written, and keys deleted, up to `seq`. */
+export interface ClusterAnswerChanges {
+  seq: number;
+  upserts: ClusterAnswer[];
+  deletes: ClusterAnswerKey[];
+}
+
+/** A DNSSEC signing key of a zone (issue 15); the private key is sealed at rest. */
+export interface StoredDnssecKey {
+  id: string;
+  flags: number;
+  algorithm: number;
+  /** PKCS#8 DER, in clear only in memory. */
+  privateKey: Buffer;
+  state: 'published' | 'active' | 'retired';
+  /** ISO 8601. */
+  created: string;
+}
+
+/**
+ * Called inside a zone commit's transaction once its serial is chosen: record
+ * sets to write with the diff (the signer's apex RRSIG set, the SOA signed for
+ * that serial). Synchronous; a throw rolls the commit back.
+ */
+export type SerialHook = (serial: number) => RecordSet[];
+
 
 /**
  * A store that cannot be used as configured (a bad URL, a schema newer than
@@ -221,7 +248,7 @@ export interface Store {
    * serial a nameserver reported serving) and journals it, all in one
    * transaction that first checks the fence. An empty diff commits nothing.
    */
-  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined>;
+  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined>;
   /** Journal entries after `seq`; undefined when entries after it were pruned (reload in full). */
   zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined>;
   /** The journal from SOA serial `serial` to the head, for IXFR; [] when current; undefined when unknown or pruned. */
@@ -231,6 +258,27 @@ export interface Store {
   pruneJournal(keep: number): Promise<void>;
   /** A nameserver records the serial it serves, so a new leader never reuses one (issue 11). */
   recordServedSerial(server: string, serial: number): Promise<void>;
+
+  // ---- in-cluster answers (issue 12): private, never in the zone, its journal or its transfers ----
+  /** Every answer and the sequence they stand at (one consistent read). */
+  clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }>;
+  clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]>;
+  /**
+   * Writes and deletes answers in one transaction that first checks the fence; the sequence
+   * moves by one. An empty diff commits nothing (undefined).
+   */
+  commitClusterAnswers(diff: ClusterAnswerDiff, fence?: Fence): Promise<number | undefined>;
+  /** What changed after `seq`, up to the head; 'compacted' when that is no longer known (past the head, or deletions forgotten): reload the snapshot. */
+  clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'>;
+  // ---- DNSSEC keys and state (issue 15; the private keys sealed like member credentials) ----
+  /** The zone's keys, private keys opened (needs the credentials key: not on a read-only store). */
+  dnssecKeys(zone: string): Promise<StoredDnssecKey[]>;
+  /** Creates or replaces a key (by zone and id). */
+  putDnssecKey(zone: string, key: StoredDnssecKey, fence?: Fence): Promise<void>;
+  deleteDnssecKey(zone: string, id: string, fence?: Fence): Promise<void>;
+  /** The zone's signing state (JSON as written), or undefined. */
+  dnssecState<T = Record<string, unknown>>(zone: string): Promise<T | undefined>;
+  putDnssecState(zone: string, state: unknown, fence?: Fence): Promise<void>;
 
   // ---- leader election (engines that need it) ----
   /**

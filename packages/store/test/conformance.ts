@@ -12,7 +12,9 @@
  * switched off in `opts` and reported as skipped with the reason.
  */
 import { describe } from 'node:test';
+import { answerTests } from './conformance/answers.js';
 import { controlTests } from './conformance/control.js';
+import { dnssecTests } from './conformance/dnssec.js';
 import { feedTests } from './conformance/feed.js';
 import type { ConformanceOptions, Opener } from './conformance/helpers.js';
 import { leaseTests } from './conformance/leases.js';
@@ -26,7 +28,9 @@ export function storeConformance(engine: string, open: Opener, opts: Conformance
     describe('objects', () => objectTests(open, opts));
     describe('controller state', () => controlTests(open));
     describe('zone', () => zoneTests(open));
+    describe('in-cluster answers', () => answerTests(open, opts));
     describe('leases and fences', () => leaseTests(open, opts));
     describe('change feed', () => feedTests(open, opts));
+    describe('dnssec', () => dnssecTests(open, opts));
   });
 }

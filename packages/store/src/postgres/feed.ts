@@ -19,13 +19,14 @@ export class PgFeed {
   /** Highest rv / seq delivered; -1 before the first poll (then the first poll wakes everyone, once). */
   #rv = -1;
   #seq = -1;
+  #answers = -1;
   #client: pg.Client | undefined;
   #listening = false;
   #timer: NodeJS.Timeout | undefined;
   #reconnectDelay = 0;
   #running = false;
   /** A poll saw the head below the mark: a second one in a row confirms it went back (not a poll racing a NOTIFY). */
-  #backSeen = { objects: false, zone: false };
+  #backSeen = { objects: false, zone: false, clusterAnswers: false };
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -73,9 +74,12 @@ export class PgFeed {
     if (change.what === 'objects') {
       if (change.rv === this.#rv || (change.rv < this.#rv && !allowBack)) return;
       this.#rv = change.rv;
-    } else {
+    } else if (change.what === 'zone') {
       if (change.seq === this.#seq || (change.seq < this.#seq && !allowBack)) return;
       this.#seq = change.seq;
+    } else {
+      if (change.seq === this.#answers || (change.seq < this.#answers && !allowBack)) return;
+      this.#answers = change.seq;
     }
     for (const l of [...this.#listeners]) {
       try {
@@ -95,11 +99,13 @@ export class PgFeed {
 
   async #poll(): Promise<void> {
     try {
-      const r = await this.pool.query('SELECT (SELECT rv FROM object_revision) AS rv, (SELECT seq FROM zone_head) AS seq');
-      const row = r.rows[0] as { rv: number; seq: number };
+      const r = await this.pool.query('SELECT (SELECT rv FROM object_revision) AS rv, (SELECT seq FROM zone_head) AS seq, (SELECT seq FROM cluster_answer_head) AS aseq');
+      const row = r.rows[0] as { rv: number; seq: number; aseq: number | string };
       if (this.#running) {
         this.#deliver({ what: 'objects', rv: row.rv }, this.#confirmBack('objects', row.rv < this.#rv));
         this.#deliver({ what: 'zone', seq: row.seq }, this.#confirmBack('zone', row.seq < this.#seq));
+        const aseq = Number(row.aseq);
+        this.#deliver({ what: 'clusterAnswers', seq: aseq }, this.#confirmBack('clusterAnswers', aseq < this.#answers));
       }
     } catch {
       // Unreachable for now: the next poll tries again.
@@ -107,7 +113,7 @@ export class PgFeed {
     this.#schedulePoll(this.#listening ? this.opts.pollMs * 10 : this.opts.pollMs);
   }
 
-  #confirmBack(what: 'objects' | 'zone', below: boolean): boolean {
+  #confirmBack(what: 'objects' | 'zone' | 'clusterAnswers', below: boolean): boolean {
     const confirmed = below && this.#backSeen[what];
     this.#backSeen[what] = below && !confirmed;
     return confirmed;
@@ -119,7 +125,7 @@ export class PgFeed {
     client.on('notification', (msg) => {
       const [what, n] = (msg.payload ?? '').split(' ');
       if (what === 'objects') this.#deliver({ what, rv: Number(n) }, false);
-      else if (what === 'zone') this.#deliver({ what, seq: Number(n) }, false);
+      else if (what === 'zone' || what === 'clusterAnswers') this.#deliver({ what, seq: Number(n) }, false);
     });
     const down = () => this.#down(client);
     client.on('error', down);

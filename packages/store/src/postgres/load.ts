@@ -88,14 +88,15 @@ async function loadControllerState(c: Conn, data: BulkData): Promise<void> {
       recovering_since: s.recoveringSince ?? null,
       reported: s.reported ?? true,
       conflict: s.conflict ?? null,
+      local: s.local ?? null,
     }));
     await c.query(
-      `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
+      `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict, local)
        SELECT * FROM json_to_recordset($1::json) AS x(cluster text, namespace text, service text, addresses json,
-         ready_endpoints integer, healthy boolean, since text, message text, ever_healthy boolean, recovering_since text, reported boolean, conflict text)
+         ready_endpoints integer, healthy boolean, since text, message text, ever_healthy boolean, recovering_since text, reported boolean, conflict text, local json)
        ON CONFLICT (cluster, namespace, service) DO UPDATE SET addresses = excluded.addresses, ready_endpoints = excluded.ready_endpoints,
          healthy = excluded.healthy, since = excluded.since, message = excluded.message, ever_healthy = excluded.ever_healthy,
-         recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict`,
+         recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict, local = excluded.local`,
       [JSON.stringify(rows)],
     );
   }

@@ -22,11 +22,11 @@ export class PgShards {
   put(s: StoredShard, fence?: Fence): Promise<void> {
     return this.#exec(
       fence,
-      `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
-       VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8, $9, $10, $11, $12)
+      `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict, local)
+       VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8, $9, $10, $11, $12, $13::json)
        ON CONFLICT (cluster, namespace, service) DO UPDATE SET addresses = excluded.addresses, ready_endpoints = excluded.ready_endpoints,
          healthy = excluded.healthy, since = excluded.since, message = excluded.message, ever_healthy = excluded.ever_healthy,
-         recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict`,
+         recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict, local = excluded.local`,
       [
         s.cluster,
         s.namespace,
@@ -40,6 +40,7 @@ export class PgShards {
         s.recoveringSince ?? null,
         s.reported ?? true,
         s.conflict ?? null,
+        s.local ? JSON.stringify(s.local) : null,
       ],
     );
   }

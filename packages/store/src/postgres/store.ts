@@ -4,12 +4,13 @@
  * object, controller-state, zone and lease parts in their own files, and the
  * change feed (LISTEN/NOTIFY, polling as the fallback).
  */
-import type { RecordSet, RecordSetDiff } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
 import pg from 'pg';
 import { readMigrations } from '../sqlite/migrate.js';
 import { SecretBox } from '../secrets.js';
 import type {
   BulkData,
+  ClusterAnswerChanges,
   Fence,
   JournalEntry,
   LeaseRecord,
@@ -17,13 +18,17 @@ import type {
   ObjectChange,
   ObjectKind,
   ObjectWrite,
+  SerialHook,
   Store,
+  StoredDnssecKey,
   StoreChange,
   StoredObject,
   StoredShard,
   ZoneSnapshot,
 } from '../types.js';
 import { StoreConfigError } from '../types.js';
+import { PgClusterAnswers } from './cluster-answers.js';
+import { PgDnssec } from './dnssec.js';
 import { PgFeed } from './feed.js';
 import { PgLeases } from './leases.js';
 import { loadBulk } from './load.js';
@@ -46,6 +51,8 @@ export class PostgresStore implements Store {
   readonly #shards: PgShards;
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
+  readonly #answers: PgClusterAnswers;
+  readonly #dnssec: PgDnssec;
   #leasePool: pg.Pool | undefined;
   #secrets: SecretBox | undefined;
   #closed = false;
@@ -63,12 +70,14 @@ export class PostgresStore implements Store {
     this.#objects = new PgObjects(pool, secrets, opts.objectLogSize ?? DEFAULTS.objectLogSize, (rv) => this.#feed.local({ what: 'objects', rv }));
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
+    this.#answers = new PgClusterAnswers(pool, (seq) => this.#feed.local({ what: 'clusterAnswers', seq }));
     // Leases get a connection of their own: a renewal must never queue behind the leader's own
     // work for a pooled connection, or a busy leader would miss its renew deadline.
     this.#leases = new PgLeases(() => {
       this.#leasePool ??= newPool(config, 1);
       return this.#leasePool;
     });
+    this.#dnssec = new PgDnssec(pool, secrets);
   }
 
   /** Connects, migrates (unless read-only) and checks the credentials key. */
@@ -171,8 +180,8 @@ export class PostgresStore implements Store {
   recordSetsOfService(namespace: string, service: string): Promise<RecordSet[]> {
     return this.#zone.ofService(namespace, service);
   }
-  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
-    return this.#zone.commit(diff, cause, fence);
+  commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined> {
+    return this.#zone.commit(diff, cause, fence, onSerial);
   }
   zoneChangesSince(seq: number): Promise<JournalEntry[] | undefined> {
     return this.#zone.changesSince(seq);
@@ -188,6 +197,37 @@ export class PostgresStore implements Store {
   }
   recordServedSerial(server: string, serial: number): Promise<void> {
     return this.#zone.recordServed(server, serial);
+  }
+
+  // ---- in-cluster answers ----
+  clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }> {
+    return this.#answers.snapshot();
+  }
+  clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]> {
+    return this.#answers.ofService(namespace, service);
+  }
+  commitClusterAnswers(diff: ClusterAnswerDiff, fence?: Fence): Promise<number | undefined> {
+    return this.#answers.commit(diff, fence);
+  }
+  clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
+    return this.#answers.since(seq);
+  }
+
+  // ---- DNSSEC ----
+  dnssecKeys(zone: string): Promise<StoredDnssecKey[]> {
+    return this.#dnssec.keys(zone);
+  }
+  putDnssecKey(zone: string, key: StoredDnssecKey, fence?: Fence): Promise<void> {
+    return this.#dnssec.putKey(zone, key, fence);
+  }
+  deleteDnssecKey(zone: string, id: string, fence?: Fence): Promise<void> {
+    return this.#dnssec.deleteKey(zone, id, fence);
+  }
+  dnssecState<T = Record<string, unknown>>(zone: string): Promise<T | undefined> {
+    return this.#dnssec.state<T>(zone);
+  }
+  putDnssecState(zone: string, state: unknown, fence?: Fence): Promise<void> {
+    return this.#dnssec.putState(zone, state, fence);
   }
 
   // ---- leader election ----

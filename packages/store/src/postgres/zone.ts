@@ -7,8 +7,8 @@
  */
 import type { RecordSet, RecordSetDiff } from '@fedns/model';
 import type pg from 'pg';
-import type { Fence, JournalEntry, ZoneSnapshot } from '../types.js';
-import { type JournalRow, nextCommitSerial, type RecordRow, rowToEntry as toEntry, rowToRecordSet as toRecordSet } from '../rows.js';
+import type { Fence, JournalEntry, SerialHook, ZoneSnapshot } from '../types.js';
+import { type JournalRow, nextCommitSerial, withHookSets, type RecordRow, rowToEntry as toEntry, rowToRecordSet as toRecordSet } from '../rows.js';
 import { RECORD_COLUMNS } from './rows.js';
 import { type Conn, checkFence, inSnapshot, inTransaction, NOTIFY_CHANNEL } from './tx.js';
 
@@ -40,15 +40,16 @@ export class PgZone {
     return r.rows.map(toRecordSet);
   }
 
-  async commit(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
-    if (diff.upserts.length === 0 && diff.deletes.length === 0) return undefined;
+  async commit(given: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined> {
+    if (given.upserts.length === 0 && given.deletes.length === 0) return undefined;
     const entry = await inTransaction(this.pool, async (c) => {
       await checkFence(c, fence);
       const head = (await c.query('SELECT soa_serial, seq FROM zone_head FOR UPDATE')).rows[0] as { soa_serial: number; seq: number };
-      const added = dedupe(diff.upserts);
-      const deleted = [...(await deleteSets(c, diff.deletes)), ...(await upsertSets(c, added))];
       const served = (await c.query('SELECT serial FROM served_serials')).rows.map((r) => Number(r.serial));
       const soaSerial = nextCommitSerial(head.soa_serial, served);
+      const diff = onSerial ? withHookSets(given, onSerial(soaSerial)) : given;
+      const added = dedupe(diff.upserts);
+      const deleted = [...(await deleteSets(c, diff.deletes)), ...(await upsertSets(c, added))];
       const seq = head.seq + 1;
       await c.query('UPDATE zone_head SET soa_serial = $1, seq = $2', [soaSerial, seq]);
       const j = await c.query<{ at: Date }>('INSERT INTO journal (seq, soa_serial, prev_soa, cause, deleted, added, epoch) VALUES ($1, $2, $3, $4, $5::json, $6::json, $7) RETURNING at', [
@@ -60,7 +61,7 @@ export class PgZone {
         JSON.stringify(added),
         fence?.epoch ?? null,
       ]);
-      const services = new Map([...deleted, ...added].map((r) => [`${r.namespace}\u0000${r.service}`, r]));
+      const services = new Map([...deleted, ...added].filter((r) => r.service !== '').map((r) => [`${r.namespace}\u0000${r.service}`, r]));
       await c.query(
         `INSERT INTO journal_services (seq, namespace, service) SELECT $1, ns, svc FROM unnest($2::text[], $3::text[]) AS u(ns, svc) ON CONFLICT DO NOTHING`,
         [seq, [...services.values()].map((r) => r.namespace), [...services.values()].map((r) => r.service)],

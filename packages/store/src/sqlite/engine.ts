@@ -11,11 +11,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import type { RecordSet, RecordSetDiff } from '@fedns/model';
-import { type JournalRow, journalContent, nextCommitSerial, type RecordRow, rowToEntry, rowToRecordSet, rowToShard, type ShardRow, shardParams, touchedServices } from '../rows.js';
+import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
+import { type JournalRow, journalContent, nextCommitSerial, withHookSets, type RecordRow, rowToEntry, rowToRecordSet, rowToShard, type ShardRow, shardParams, touchedServices } from '../rows.js';
 import { SecretBox } from '../secrets.js';
 import {
   type BulkData,
+  type ClusterAnswerChanges,
   ConflictError,
   type Fence,
   type JournalEntry,
@@ -24,13 +25,16 @@ import {
   type ObjectChange,
   type ObjectKind,
   type ObjectWrite,
+  type SerialHook,
   type Store,
+  type StoredDnssecKey,
   type StoreChange,
   type StoredObject,
   type StoredShard,
   SYSTEM_ACTOR,
   type ZoneSnapshot,
 } from '../types.js';
+import { SqliteClusterAnswers } from './cluster-answers.js';
 import { migrate, readMigrations } from './migrate.js';
 import { ObjectLog } from './object-log.js';
 import { prepareStatements } from './statements.js';
@@ -71,6 +75,15 @@ interface ObjRow {
 
 type Stmts = ReturnType<typeof prepareStatements>;
 
+interface KeyRow {
+  id: string;
+  flags: number;
+  algorithm: number;
+  private_key: Uint8Array;
+  state: StoredDnssecKey['state'];
+  created: string;
+}
+
 export class SqliteStore implements Store {
   readonly engine = 'sqlite';
   readonly needsLeaderElection = false;
@@ -80,11 +93,13 @@ export class SqliteStore implements Store {
   readonly #secrets: SecretBox | undefined;
   readonly #s: Stmts;
   readonly #log: ObjectLog;
+  readonly #answers: SqliteClusterAnswers;
   readonly #listeners = new Set<(c: StoreChange) => void>();
   #poll: NodeJS.Timeout | undefined;
   #seenVersion = -1;
   #seenRv = -1;
   #seenSeq = -1;
+  #seenAnswers = -1;
 
   private constructor(db: DatabaseSync, path: string, secrets: SecretBox | undefined, objectLogSize: number | undefined, installationId: string) {
     this.#db = db;
@@ -92,6 +107,7 @@ export class SqliteStore implements Store {
     this.#secrets = secrets;
     this.#s = prepareStatements(db);
     this.#log = new ObjectLog(db, objectLogSize);
+    this.#answers = new SqliteClusterAnswers(db);
     this.installationId = installationId;
   }
 
@@ -334,7 +350,7 @@ export class SqliteStore implements Store {
     return (this.#s.recordSetsOfService.all(namespace, service) as unknown as RecordRow[]).map(rowToRecordSet);
   }
 
-  async commitZone(diff: RecordSetDiff, cause: string, fence?: Fence): Promise<JournalEntry | undefined> {
+  async commitZone(diff: RecordSetDiff, cause: string, fence?: Fence, onSerial?: SerialHook): Promise<JournalEntry | undefined> {
     if (diff.upserts.length === 0 && diff.deletes.length === 0) return undefined;
     const s = this.#s;
     const entry = transaction(this.#db, (): JournalEntry => {
@@ -342,11 +358,11 @@ export class SqliteStore implements Store {
         const r = s.getRecordSet.get(name, type) as unknown as RecordRow | undefined;
         return r && rowToRecordSet(r);
       };
-      const { deleted, added, deleteKeys } = journalContent(diff, stored);
-      for (const rs of deleteKeys) s.deleteRecordSet.run(rs.name, rs.type);
-      for (const rs of added) s.upsertRecordSet.run(rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null);
       const prevSoa = this.#soaSerial();
       const soaSerial = nextCommitSerial(prevSoa, s.servedSerials.all());
+      const { deleted, added, deleteKeys } = journalContent(onSerial ? withHookSets(diff, onSerial(soaSerial)) : diff, stored);
+      for (const rs of deleteKeys) s.deleteRecordSet.run(rs.name, rs.type);
+      for (const rs of added) s.upsertRecordSet.run(rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null);
       const seq = this.#headSeq() + 1;
       const at = new Date().toISOString();
       this.#setMeta('soa_serial', String(soaSerial));
@@ -391,6 +407,60 @@ export class SqliteStore implements Store {
 
   async recordServedSerial(server: string, serial: number): Promise<void> {
     this.#s.putServedSerial.run(server, serial >>> 0, new Date().toISOString());
+  }
+
+  // ---- in-cluster answers ---------------------------------------------------------------------
+
+  async clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }> {
+    return this.#answers.snapshot();
+  }
+
+  async clusterAnswersOfService(namespace: string, service: string): Promise<ClusterAnswer[]> {
+    return this.#answers.ofService(namespace, service);
+  }
+
+  async commitClusterAnswers(diff: ClusterAnswerDiff): Promise<number | undefined> {
+    const seq = this.#answers.commit(diff);
+    if (seq !== undefined) this.#emit({ what: 'clusterAnswers', seq });
+    return seq;
+  }
+
+  async clusterAnswersSince(seq: number): Promise<ClusterAnswerChanges | 'compacted'> {
+    return this.#answers.since(seq);
+  }
+
+  // ---- DNSSEC keys and state --------------------------------------------------------------------
+
+  #box(): SecretBox {
+    if (!this.#secrets) throw new Error('store opened read-only: cannot read or write DNSSEC private keys');
+    return this.#secrets;
+  }
+
+  async dnssecKeys(zone: string): Promise<StoredDnssecKey[]> {
+    const rows = this.#db.prepare('SELECT id, flags, algorithm, private_key, state, created FROM dnssec_keys WHERE zone = ? ORDER BY created, id').all(zone) as unknown as KeyRow[];
+    return rows.map((r) => ({ id: r.id, flags: Number(r.flags), algorithm: Number(r.algorithm), privateKey: this.#box().open(r.private_key), state: r.state, created: r.created }));
+  }
+
+  async putDnssecKey(zone: string, k: StoredDnssecKey): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO dnssec_keys (zone, id, flags, algorithm, private_key, state, created) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(zone, id) DO UPDATE SET flags = excluded.flags, algorithm = excluded.algorithm, private_key = excluded.private_key, state = excluded.state, created = excluded.created`,
+      )
+      .run(zone, k.id, k.flags, k.algorithm, this.#box().seal(k.privateKey), k.state, k.created);
+  }
+
+  async deleteDnssecKey(zone: string, id: string): Promise<void> {
+    this.#db.prepare('DELETE FROM dnssec_keys WHERE zone = ? AND id = ?').run(zone, id);
+  }
+
+  async dnssecState<T>(zone: string): Promise<T | undefined> {
+    const v = pluck<string>(this.#db, 'SELECT state FROM dnssec_state WHERE zone = ?').get(zone);
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+
+  async putDnssecState(zone: string, state: unknown): Promise<void> {
+    this.#db.prepare('INSERT INTO dnssec_state (zone, state) VALUES (?, ?) ON CONFLICT(zone) DO UPDATE SET state = excluded.state').run(zone, JSON.stringify(state));
   }
 
   // ---- leases ----------------------------------------------------------------------------------
@@ -465,6 +535,7 @@ export class SqliteStore implements Store {
     this.#seenVersion = this.#s.dataVersion.get() ?? 0;
     this.#seenRv = Number(this.#meta('resource_version') ?? '1');
     this.#seenSeq = this.#headSeq();
+    this.#seenAnswers = this.#answers.head();
     this.#poll = setInterval(() => {
       try {
         const v = this.#s.dataVersion.get() ?? 0;
@@ -472,10 +543,13 @@ export class SqliteStore implements Store {
         this.#seenVersion = v;
         const rv = Number(this.#meta('resource_version') ?? '1');
         const seq = this.#headSeq();
+        const answers = this.#answers.head();
         if (rv !== this.#seenRv) this.#emit({ what: 'objects', rv });
         if (seq !== this.#seenSeq) this.#emit({ what: 'zone', seq });
+        if (answers !== this.#seenAnswers) this.#emit({ what: 'clusterAnswers', seq: answers });
         this.#seenRv = rv;
         this.#seenSeq = seq;
+        this.#seenAnswers = answers;
       } catch {
         // The file may be briefly locked or gone; the next tick tries again.
       }

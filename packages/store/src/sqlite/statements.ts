@@ -30,11 +30,12 @@ export function prepareStatements(db: DatabaseSync) {
     setCredentials: db.prepare('UPDATE clusters SET credentials = ? WHERE name = ?'),
     getCredentials: pluck<Uint8Array | null>(db, 'SELECT credentials FROM clusters WHERE name = ?'),
     putShard: db.prepare(
-      `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO shards (cluster, namespace, service, addresses, ready_endpoints, healthy, since, message, ever_healthy, recovering_since, reported, conflict, local)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(cluster, namespace, service) DO UPDATE SET addresses = excluded.addresses,
          ready_endpoints = excluded.ready_endpoints, healthy = excluded.healthy, since = excluded.since, message = excluded.message,
-         ever_healthy = excluded.ever_healthy, recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict`,
+         ever_healthy = excluded.ever_healthy, recovering_since = excluded.recovering_since, reported = excluded.reported, conflict = excluded.conflict,
+         local = excluded.local`,
     ),
     getShard: db.prepare('SELECT * FROM shards WHERE cluster = ? AND namespace = ? AND service = ?'),
     listShards: db.prepare('SELECT * FROM shards ORDER BY namespace, service, cluster'),

@@ -22,15 +22,16 @@ export function controlTests(open: Opener): void {
         recoveringSince: '2026-01-02T03:04:00.000Z',
         reported: false,
         conflict: 'otherfed/1234',
+        local: { clusterIPs: ['10.96.0.20', 'fd00::20'], headless: false, endpoints: [], healthy: true, since: '2026-01-02T03:04:05.000Z', message: '3 ready endpoint(s)', everHealthy: true },
       };
       await a.putShard(full);
       assert.deepEqual(await b.getShard(c1, ns, 'web'), full);
       const bare: StoredShard = { cluster: c2, namespace: ns, service: 'web', addresses: [], readyEndpoints: 0, healthy: true, since: 'then', message: '' };
       await a.putShard(bare);
       assert.deepEqual(await b.getShard(c2, ns, 'web'), { ...bare, everHealthy: true, reported: true }, 'defaults: everHealthy = healthy, reported');
-      const updated = { ...full, healthy: true, message: '', recoveringSince: undefined, conflict: undefined };
+      const updated = { ...full, healthy: true, message: '', recoveringSince: undefined, conflict: undefined, local: undefined };
       await a.putShard(updated);
-      const { recoveringSince: _r, conflict: _c, ...expected } = updated;
+      const { recoveringSince: _r, conflict: _c, local: _l, ...expected } = updated;
       assert.deepEqual(await b.getShard(c1, ns, 'web'), expected, 'cleared optional fields are absent');
       await a.putShard({ ...bare, service: 'api' });
       assert.deepEqual((await a.shardsOfService(ns, 'web')).map((s) => s.cluster), [c1, c2]);

@@ -8,6 +8,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,14 +42,33 @@ export async function pgTool(tool: string, args: string[], env: Record<string, s
   }
 }
 
+/**
+ * A port free for TCP and UDP on 127.0.0.1 now, for a server a test starts
+ * later. Chosen below the kernel's ephemeral range: a port from inside it can
+ * be taken meanwhile by any outgoing connection on the machine (a database
+ * client, another test), and the server then fails to bind.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const top = Math.min((low ?? 32768) - 1, 32767);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
+    if ((await bindable('tcp', port)) && (await bindable('udp', port))) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
+function bindable(proto: 'tcp' | 'udp', port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (proto === 'udp') {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+      return;
+    }
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 

@@ -1,0 +1,178 @@
+/**
+ * Issue 15: plain secondaries serve the signed zone. NSD (TSIG) and Knot (no
+ * keys of any kind) transfer `fedns serve --dnssec`'s zone, follow a change
+ * through NOTIFY + IXFR, and answer what delv, with the zone's DS as trust
+ * anchor, fully validates — before and after the change.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { anchorFile, delv, zoneDs } from './dnssec-helpers.js';
+import { dig, type FednsProcess, freePort, openTestStore, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+
+const P = 'nginx.prod.myfed.svc';
+const Z = 'example.com';
+const SECRET = randomBytes(32).toString('base64');
+const dir = tempDir('fedns-dnssec-sec-');
+const dataDir = join(dir, 'data');
+let serve: FednsProcess;
+let api = '';
+let port = 0;
+let nsdPort = 0;
+let knotPort = 0;
+let anchors = '';
+const children: ChildProcess[] = [];
+const logs = new Map<string, string>();
+
+function start(name: string, cmd: string, args: string[]): void {
+  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  logs.set(name, '');
+  const add = (d: Buffer) => logs.set(name, (logs.get(name) ?? '') + d.toString());
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  children.push(child);
+}
+
+const serialAt = async (p: number) => Number((await dig(p, Z, 'SOA')).answer[0]?.data.split(' ')[2] ?? Number.NaN);
+const diag = () => `\n--- nsd ---\n${logs.get('nsd')}\n--- knot ---\n${logs.get('knot')}\n--- fedns ---\n${serve.output().slice(-4000)}`;
+
+const QUESTIONS: [string, string][] = [
+  [`${P}.${Z}`, 'A'],
+  [`${P}.us-east1-b.us-east1.${Z}`, 'A'],
+  [`${P}.us-east1.${Z}`, 'A'],
+  [`${P}.asia-east1-a.asia-east1.${Z}`, 'A'],
+  [`${P}.us-west1.${Z}`, 'A'],
+  [`svc.${Z}`, 'A'],
+  [`${P}.${Z}`, 'TXT'],
+];
+
+before(async () => {
+  const apiPort = await freePort();
+  [port, nsdPort, knotPort] = [await freePort(), await freePort(), await freePort()];
+  api = `http://127.0.0.1:${apiPort}`;
+  serve = spawnFedns([
+    'serve', '--dnssec', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${port}`,
+    '--cluster-grace', '600s', '--tsig-keys', `hmac-sha256:xfr-key:${SECRET}`, '--xfr-allow', '127.0.0.1/32 xfr-key,127.0.0.2/32',
+    '--notify', `127.0.0.1:${nsdPort} xfr-key,127.0.0.1:${knotPort}`, '--log-level', 'warn',
+  ]);
+  await waitReady(api, serve);
+  await seedWorkedExample(dataDir, api);
+  await waitFor('the signed chain', async () => (await dig(port, `${P}.asia-east1-a.asia-east1.${Z}`, 'A', ['+dnssec'])).answer.filter((r) => r.type === 'RRSIG').length === 3);
+  anchors = anchorFile(dir, await zoneDs(dataDir));
+
+  writeFileSync(
+    join(dir, 'nsd.conf'),
+    `server:
+  ip-address: 127.0.0.1@${nsdPort}
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "${dir}"
+  database: ""
+  zonelistfile: "${dir}/zone.list"
+  pidfile: "${dir}/nsd.pid"
+  xfrdfile: "${dir}/xfrd.state"
+  xfrdir: "${dir}"
+  logfile: "${dir}/nsd.log"
+  verbosity: 2
+  do-ip6: no
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+key:
+  name: xfr-key
+  algorithm: hmac-sha256
+  secret: "${SECRET}"
+zone:
+  name: example.com
+  zonefile: nsd-example.com.zone
+  allow-notify: 127.0.0.1 xfr-key
+  request-xfr: 127.0.0.1@${port} xfr-key
+`,
+  );
+  start('nsd', 'nsd', ['-d', '-c', join(dir, 'nsd.conf')]);
+  writeFileSync(
+    join(dir, 'knot.conf'),
+    `server:
+  rundir: "${dir}"
+  listen: 127.0.0.1@${knotPort}
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+log:
+  - target: stderr
+    any: info
+database:
+  storage: "${dir}/knot-db"
+remote:
+  - id: fedns
+    address: 127.0.0.1@${port}
+    via: 127.0.0.2
+acl:
+  - id: notify_from_fedns
+    address: 127.0.0.1
+    action: notify
+zone:
+  - domain: example.com
+    storage: "${dir}"
+    file: knot-example.com.zone
+    master: fedns
+    acl: notify_from_fedns
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+`,
+  );
+  start('knot', 'knotd', ['-c', join(dir, 'knot.conf')]);
+});
+
+after(async () => {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+  }
+  await serve?.stop();
+});
+
+async function allValidate(p: number, who: string): Promise<void> {
+  for (const [q, t] of QUESTIONS) {
+    const r = await delv(p, anchors, q, t);
+    assert.ok(r.validated, `${who}: ${q} ${t} fully validated\n${r.out}${diag()}`);
+  }
+}
+
+test('NSD and Knot serve the signed zone and delv validates their answers, before and after a change (NOTIFY + IXFR)', async () => {
+  const serial = await serialAt(port);
+  for (const [name, p] of [['NSD', nsdPort], ['Knot', knotPort]] as const) {
+    await waitFor(`${name} to load serial ${serial}${diag()}`, async () => (await serialAt(p)) === serial, 15_000, 100);
+    await allValidate(p, name);
+  }
+  const store = await openTestStore(dataDir);
+  const shard = await store.getShard('c1', 'prod', 'nginx');
+  assert.ok(shard);
+  await store.putShard({ ...shard, healthy: false, readyEndpoints: 0, since: new Date().toISOString() });
+  await store.close();
+  const touch = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/merge-patch+json' },
+    body: JSON.stringify({ metadata: { annotations: { 'test.example/failover': 'now' } } }),
+  });
+  assert.equal(touch.status, 200);
+  await waitFor('fedns to serve the failed-over chain', async () => (await dig(port, `${P}.us-east1-b.us-east1.${Z}`)).answer[0]?.type === 'CNAME', 5000, 20);
+  const next = await serialAt(port);
+  for (const [name, p] of [['NSD', nsdPort], ['Knot', knotPort]] as const) {
+    await waitFor(`${name} to follow to serial ${next}${diag()}`, async () => (await serialAt(p)) === next, 10_000, 50);
+    await allValidate(p, name);
+    const chain = await dig(p, `${P}.us-east1-b.us-east1.${Z}`, 'A', ['+dnssec']);
+    assert.deepEqual(chain.answer.filter((r) => r.type !== 'RRSIG').map((r) => r.type), ['CNAME', 'CNAME', 'A'], `${name}\n${chain.raw}`);
+  }
+  const metrics = await (await fetch(`${api}/metrics`)).text();
+  assert.ok(Number(/fedns_dns_transfers_total\{type="IXFR",result="incremental"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0) >= 2, `both took an IXFR:\n${metrics}`);
+});
