@@ -152,6 +152,8 @@ async function main(): Promise<void> {
 function storeFailure(e: NodeJS.ErrnoException): string | undefined {
   const code = String(e.code ?? '');
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code)) return `store: cannot connect: ${e.message}`;
+  // pg-pool's own connect timeout carries no code, only this message.
+  if (!code && /connection timeout/i.test(e.message ?? '')) return `store: cannot connect: ${e.message}`;
   // SQLSTATE classes 08 (connection), 28 (authorization), 3D (no such database), 57P03 (starting up).
   if (/^(08|28|3D)/.test(code) || code === '57P03') return `store: PostgreSQL refused: ${e.message} (SQLSTATE ${code})`;
   return undefined;
