@@ -43,6 +43,15 @@
  * and every round adds a DO=1 throughput run (dnsperf -D) of fedns and of NSD: fedns DO=1 q/s
  * beside its DO=0 q/s of the same round (target: within 20%, ratio >= 0.8), and DO=1 against NSD.
  *
+ * DNSTAP=1 adds a second fedns with the same flags plus --dnstap-socket, logging every query and
+ * response to fstrm_capture (Debian fstrm-bin, writing to /dev/null). After the others, each round
+ * runs three throughput runs back to back, in an order rotated every round: fedns without dnstap
+ * again ("off"), the dnstap fedns with the collector reading ("tap"; the collector's CPU counted
+ * as the server's), and with the collector stopped by SIGSTOP ("stall": it reads nothing, so once
+ * the socket buffer and fedns's bounded queue are full every frame is dropped and counted). The
+ * summary gives tap/off and stall/off, q/s and CPU per query (issue 13: a stalled collector within
+ * 5% of dnstap off). On a shared machine the CPU per query is the steadier of the two.
+ *
  * Noise: the machine may be shared. Every run reports the CPU that neither the
  * server nor dnsperf used ("others", from /proc/stat), and the kernel's receive
  * drops on the server's sockets (/proc/net/udp), where lost queries come from.
@@ -90,10 +99,12 @@ const CLIENT_NETWORKS = '198.18.0.0/15=asia-east1,100.64.0.0/10=europe-west1,192
 // Sign the zone and measure DO=1 queries beside DO=0 ones (issue 15: within 20%).
 const DNSSEC = process.env.DNSSEC === '1';
 const DO_TARGET = 0.8;
+// fedns with --dnstap-socket to fstrm_capture, reading and stopped: DNSTAP=1.
+const DNSTAP = process.env.DNSTAP === '1';
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
-type Runner = Who | 'floor' | 'base' | 'ecs';
+type Runner = Who | 'floor' | 'base' | 'ecs' | 'off' | 'tap' | 'stall';
 
 async function build(dataDir: string, annotations?: Record<string, string>): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
@@ -294,7 +305,33 @@ interface RoundResult {
   ecs?: { routed: Throughput; plain: Throughput };
   /** DNSSEC=1: the DO=1 throughput runs of the round. */
   signed?: Record<Who, Throughput>;
+  /** DNSTAP=1: fedns without dnstap, logging to a reading collector, and to a stopped one, back to back. */
+  dnstap?: Record<TapMode, Throughput & Frames>;
   load: number;
+}
+
+type TapMode = 'off' | 'tap' | 'stall';
+const TAP_ORDERS: TapMode[][] = [['off', 'tap', 'stall'], ['stall', 'off', 'tap'], ['tap', 'stall', 'off']];
+
+interface Frames {
+  framesSent: number;
+  framesDropped: number;
+}
+
+/** fedns_dnstap_frames_total of a fedns, by result. */
+async function dnstapFrames(ops: number | undefined): Promise<Frames> {
+  if (ops === undefined) return { framesSent: 0, framesDropped: 0 };
+  const text = await (await fetch(`http://127.0.0.1:${ops}/metrics`)).text();
+  const v = (result: string) => Number(new RegExp(`^fedns_dnstap_frames_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { framesSent: v('sent'), framesDropped: v('dropped') };
+}
+
+/** A throughput run of a dnstap fedns, with the frames it sent and dropped meanwhile. */
+async function tapThroughput(port: number, ops: number | undefined, file: string, pids: number[]): Promise<Throughput & Frames> {
+  const f0 = await dnstapFrames(ops);
+  const t = await throughput(port, file, pids);
+  const f1 = await dnstapFrames(ops);
+  return { ...t, framesSent: f1.framesSent - f0.framesSent, framesDropped: f1.framesDropped - f0.framesDropped };
 }
 
 function line(who: Runner, t: Throughput, l: Latency | undefined): string {
@@ -321,6 +358,8 @@ async function startFloor(n: number, port: number): Promise<ChildProcess[]> {
 
 /** Queries answered per second of the server's CPU time (steadier than q/s when others share the machine). */
 const perCpu = (t: Throughput) => (t.qps * t.seconds) / t.serverCpu;
+/** Server CPU per answered query, in microseconds. */
+const usPerQuery = (t: Throughput) => ((t.serverCpu / t.seconds) * 1e6) / t.qps;
 
 /** CPU seconds of several process trees. */
 const treesCpu = (pids: number[]) => pids.reduce((s, p) => s + treeCpu(p), 0);
@@ -337,7 +376,7 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
         '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn', ...extra,
       ], root);
       procs.push(p.child);
-      await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 30_000, 200);
+      await waitFor(`fedns (${root}) to answer\n${p.output()}`, async () => (await soaSerial(port)) > 0, 120_000, 200);
       return p;
     };
     const fedns = await startFedns(ROOT, fPort, opsPort);
@@ -368,6 +407,18 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       const { stdout } = await run('dig', ['+norec', '+subnet=198.18.0.0/24', '-p', String(ecsPort), '@127.0.0.1', global as string, 'A']);
       if (!/CLIENT-SUBNET: 198\.18\.0\.0\/24\/15/.test(stdout)) throw new Error(`the routed fedns does not answer ${global} by client location:\n${stdout}`);
       await dnsperfRun([...baseArgs(ecsPort, file), '-n', '1', '-q', '50', '-E', ECS_OPTION], 10);
+    }
+    const [tapPort, tapOps] = [await freePort(), await freePort()];
+    let collector: ReturnType<typeof startProcess> | undefined;
+    let tap: ReturnType<typeof startProcess> | undefined;
+    if (DNSTAP) {
+      const sock = join(dir, `dnstap-${n}.sock`);
+      const c = startProcess('fstrm_capture', ['-t', 'protobuf:dnstap.Dnstap', '-u', sock, '-w', '/dev/null'], dir);
+      collector = c;
+      procs.push(c.child);
+      await waitFor(`fstrm_capture to listen\n${c.output()}`, async () => c.output().includes('opened output file'), 10_000, 50);
+      tap = await startFedns(ROOT, tapPort, tapOps, dataDir, ['--dnstap-socket', sock]);
+      await dnsperfRun([...baseArgs(tapPort, file), '-n', '1', '-q', '50'], 10);
     }
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
     for (const p of [fPort, nPort]) await dnsperfRun([...baseArgs(p, file), '-n', '1', '-q', '50'], 10);
@@ -406,8 +457,27 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
           ec = { routed, plain: await plainRun() };
         }
       }
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(ec ? { ecs: ec } : {}), ...(signed ? { signed } : {}) });
-      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}:`);
+      let tapRuns: Record<TapMode, Throughput & Frames> | undefined;
+      const tapOrder = TAP_ORDERS[r % TAP_ORDERS.length] as TapMode[];
+      if (tap && collector) {
+        const c = collector.child;
+        const tapPids = [tap.child.pid as number, c.pid as number];
+        tapRuns = {} as Record<TapMode, Throughput & Frames>;
+        for (const mode of tapOrder) {
+          if (mode === 'off') tapRuns.off = await tapThroughput(fPort, undefined, file, pid.fedns);
+          else if (mode === 'tap') tapRuns.tap = await tapThroughput(tapPort, tapOps, file, tapPids);
+          else {
+            c.kill('SIGSTOP');
+            try {
+              tapRuns.stall = await tapThroughput(tapPort, tapOps, file, tapPids);
+            } finally {
+              c.kill('SIGCONT');
+            }
+          }
+        }
+      }
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(ec ? { ecs: ec } : {}), ...(signed ? { signed } : {}), ...(tapRuns ? { dnstap: tapRuns } : {}) });
+      console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}${tapRuns ? `, then ${tapOrder.join(', ')} (dnstap)` : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
       if (signed) for (const who of order) console.log(`    ${line(who, signed[who], undefined)}  (DO=1)`);
       if (signed) console.log(`    fedns DO=1/DO=0 ${(signed.fedns.qps / t.fedns.qps).toFixed(3)}   NSD DO=1/DO=0 ${(signed.NSD.qps / t.NSD.qps).toFixed(3)}   DO=1 fedns/NSD ${(signed.fedns.qps / signed.NSD.qps).toFixed(3)}`);
@@ -418,6 +488,11 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
         console.log(`    ${line('fedns', ec.plain, undefined)}`);
         console.log(`    ${line('ecs', ec.routed, undefined)}`);
         console.log(`    ratio routed+ECS/fedns ${(ec.routed.qps / ec.plain.qps).toFixed(3)}; per server CPU second ${(perCpu(ec.routed) / perCpu(ec.plain)).toFixed(3)}`);
+      }
+      if (tapRuns) {
+        const tr = tapRuns;
+        for (const mode of tapOrder) console.log(`    ${line(mode, tr[mode], undefined)}${mode === 'off' ? '' : `  | dnstap frames sent ${tr[mode].framesSent}, dropped ${tr[mode].framesDropped}`}`);
+        console.log(`    dnstap q/s: tap/off ${(tr.tap.qps / tr.off.qps).toFixed(3)}, stall/off ${(tr.stall.qps / tr.off.qps).toFixed(3)}; CPU per query (µs): off ${usPerQuery(tr.off).toFixed(2)}, tap ${usPerQuery(tr.tap).toFixed(2)}, stall ${usPerQuery(tr.stall).toFixed(2)}`);
       }
       console.log(`    ratio fedns/NSD ${(t.fedns.qps / t.NSD.qps).toFixed(3)}${fl ? `   (bare Node echo/NSD ${(fl.qps / t.NSD.qps).toFixed(3)})` : ''}${bs ? `   (baseline/NSD ${(bs.qps / t.NSD.qps).toFixed(3)})` : ''}`);
     }
@@ -480,6 +555,20 @@ async function main(): Promise<void> {
         console.log(`DNSSEC, ${n} process(es): fedns DO=1 ${k(median(sig.map((x) => x.fedns.qps)))} q/s vs DO=0 ${k(median(rounds.map((r) => r.t.fedns.qps)))} q/s, median DO=1/DO=0 ${doRatio.toFixed(3)}; NSD DO=1 ${k(median(sig.map((x) => x.NSD.qps)))} q/s; DO=1 fedns/NSD ${median(sig.map((x) => x.fedns.qps / x.NSD.qps)).toFixed(3)}; lost DO=1 ${sig.reduce((a, x) => a + x.fedns.lost, 0)}`);
       }
       console.log(`target: fedns DO=1 within 20% of DO=0 (ratio >= ${DO_TARGET}): ${doMet ? 'met' : 'NOT met'}`);
+    }
+    if (DNSTAP) {
+      console.log('\ndnstap (medians over the rounds of the per-round ratios to "off", the same fedns without dnstap in the same trio; CPU per query: server CPU / answered, the collector included for tap; frames summed)');
+      console.log('procs  tap/off  stall/off   µs/query off  tap  stall   tap frames sent/dropped  stall frames sent/dropped  lost off/tap/stall');
+      for (const [n, rounds] of results) {
+        const runs = rounds.map((r) => r.dnstap as Record<TapMode, Throughput & Frames>);
+        const sum = (mode: TapMode, k: 'framesSent' | 'framesDropped' | 'lost') => runs.reduce((s, x) => s + x[mode][k], 0);
+        const ratio = (mode: TapMode) => median(runs.map((x) => x[mode].qps / x.off.qps)).toFixed(3);
+        const us = (mode: TapMode) => median(runs.map((x) => usPerQuery(x[mode]))).toFixed(2);
+        console.log(
+          `${String(n).padStart(5)}  ${ratio('tap').padStart(7)}  ${ratio('stall').padStart(9)}   ${us('off').padStart(12)} ${us('tap').padStart(5)} ${us('stall').padStart(6)}   ${`${sum('tap', 'framesSent')}/${sum('tap', 'framesDropped')}`.padStart(23)}  ${`${sum('stall', 'framesSent')}/${sum('stall', 'framesDropped')}`.padStart(25)}  ${`${sum('off', 'lost')}/${sum('tap', 'lost')}/${sum('stall', 'lost')}`.padStart(17)}`,
+        );
+      }
+      console.log('target (issue 13): a stopped collector within 5% of dnstap off (stall/off >= 0.95)');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything fedns, its demo and its tests need on a fresh Debian machine:
-# the DNS tools the tests drive (dig, kdig, delv, dnsperf, NSD, Knot, Unbound, and the DNSSEC
-# checkers dnssec-verify/dnssec-signzone, kzonecheck, ldns-verify-zone/ldns-signzone), openssl (the demo's and
+# the DNS tools the tests drive (dig, kdig, delv, dnsperf, NSD, Knot, Unbound, the DNSSEC
+# checkers dnssec-verify/dnssec-signzone, kzonecheck, ldns-verify-zone/ldns-signzone, and the dnstap
+# collector and reader fstrm_capture and dnstap-ldns), openssl (the demo's and
 # the TLS tests' certificates), PostgreSQL 15 (the PostgreSQL store's tests start throwaway servers
 # from its binaries, as the postgres user), Chromium (the dashboard's browser test) and promtool (the
 # alerting rules' check), iproute2 (the chaos tests' network namespaces), Node.js (the LTS release
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=0
-for tool in dig kdig delv dnssec-verify kzonecheck ldns-verify-zone dnsperf nsd knotd unbound openssl chromium promtool ip npm; do
+for tool in dig kdig delv dnssec-verify kzonecheck ldns-verify-zone dnsperf nsd knotd unbound fstrm_capture dnstap-ldns openssl chromium promtool ip npm; do
   command -v "$tool" >/dev/null 2>&1 || missing=1
 done
 # Debian 12's postgresql is PostgreSQL 15 (initdb, pg_ctl, postgres, pg_basebackup, pg_dump under
@@ -19,7 +20,7 @@ done
 pg_missing=0
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { missing=1; pg_missing=1; }
 if [ "$missing" = 1 ]; then
-  packages="bind9-dnsutils bind9-utils knot-dnsutils knot-dnssecutils ldnsutils dnsperf nsd knot unbound openssl chromium prometheus iproute2"
+  packages="bind9-dnsutils bind9-utils knot-dnsutils knot-dnssecutils ldnsutils dnsperf nsd knot unbound fstrm-bin dnstap-ldns openssl chromium prometheus iproute2"
   # npm only fetches the Node.js package below; a machine without any Node.js gets Debian's.
   command -v npm >/dev/null 2>&1 || packages="$packages npm"
   [ -x /usr/lib/postgresql/15/bin/initdb ] || packages="$packages postgresql"

@@ -21,7 +21,7 @@ import { type JournalEntry, openStore, type Store } from '@fedns/store';
 import { startReplicated, type PgCluster } from '../packages/store/test/pg/cluster.js';
 import { TcpProxy } from '../packages/store/test/pg/proxy.js';
 import { AnswerProbe, ZoneLedger, ZoneSampler, soaSerial } from './chaos/dns-probe.js';
-import { HOST_IP, NS_IP, TestNet } from './chaos/netns.js';
+import { TestNet } from './chaos/netns.js';
 import { Workload } from './chaos/workload.js';
 import { freePort, ROOT, runFedns, tempDir, waitFor } from './helpers.js';
 
@@ -82,7 +82,7 @@ function startController(c: Controller): void {
   const args = [
     'controller',
     // The namespaced one reaches PostgreSQL (and the members) only over its veth link.
-    ...storeFlags(c.inNetns ? storeUrl.replace(`127.0.0.1:${pg.proxy?.port}/`, `${HOST_IP}:${pgFromNetns.port}/`) : storeUrl),
+    ...storeFlags(c.inNetns ? storeUrl.replace(`127.0.0.1:${pg.proxy?.port}/`, `${net.hostIp}:${pgFromNetns.port}/`) : storeUrl),
     '--id', c.id,
     '--api-listen', c.ops.replace('http://', ''),
     '--lease-duration', `${LEASE_MS}ms`, '--renew-deadline', `${RENEW_MS}ms`, '--retry-period', `${RETRY_MS}ms`,
@@ -172,7 +172,7 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 before(async () => {
   net = await TestNet.create();
   pg = await startReplicated();
-  pgFromNetns = await TcpProxy.start(pg.primary.port, HOST_IP);
+  pgFromNetns = await TcpProxy.start(pg.primary.port, net.hostIp);
   storeUrl = await pg.createDatabase('fedns');
   store = await openStore({ url: storeUrl, passwordFile: pg.passwordFile, dataDir: join(dir, 'data') });
 
@@ -182,7 +182,7 @@ before(async () => {
     { name: 'c2', region: 'europe-west1', zones: ['europe-west1-b'], lbPool: '198.51.100.64/26' },
     { name: 'c3', region: 'asia-east1', zones: ['asia-east1-a'], lbPool: '198.51.100.128/26' },
   ];
-  for (const t of topology) sims.push(await startSimCluster({ ...t, host: HOST_IP, kubeletDelayMs: 20, lbDelayMs: 10 }));
+  for (const t of topology) sims.push(await startSimCluster({ ...t, host: net.hostIp, kubeletDelayMs: 20, lbDelayMs: 10 }));
   for (const s of sims) {
     const kc = join(dir, `${s.name}.kubeconfig`);
     writeFileSync(kc, buildKubeconfig([{ name: s.name, server: s.url }]));
@@ -217,7 +217,7 @@ before(async () => {
     startFedns(`api${i + 1}`, ['apiserver', ...storeFlags(), '--api-listen', `127.0.0.1:${port}`, '--log-level', 'info']);
   }
   controllers.push({ id: 'ctl-a', inNetns: false, ops: `http://127.0.0.1:${await freePort()}` });
-  controllers.push({ id: 'ctl-b', inNetns: true, ops: `http://${NS_IP}:9464` });
+  controllers.push({ id: 'ctl-b', inNetns: true, ops: `http://${net.nsIp}:9464` });
   for (const c of controllers) startController(c);
   for (const u of [...apis, ...nameservers.map((n) => n.ops), ...controllers.map((c) => c.ops)]) {
     await waitFor(`${u}/readyz\n${[...logs].map(([k, v]) => `--- ${k}\n${v.slice(-2000)}`).join('\n')}`, async () => (await readyText(u)).startsWith('ok'), 60_000, 100);

@@ -123,8 +123,9 @@ test("nginx's cascade: a shard failing in a member changes the tree within 2 s",
   await shot(page, '03-services');
   await page.click('tr[data-service="default/nginx"] a');
   const zone = `.node[data-name="${zoneName('r1-c', 'r1')}"]`;
-  await page.waitForSelector(`${zone}[data-answer^="A "]`);
-  await page.waitForSelector('.service .live.on');
+  // The starting state (healthy, watching): a loaded machine may take a while to get there; the 2 s bound is on the change.
+  await page.waitForSelector(`${zone}[data-answer^="A "]`, { timeout: 90_000 });
+  await page.waitForSelector('.service .live.on', { timeout: 90_000 });
   await shot(page, '04-cascade-healthy');
   const started = Date.now();
   await sim('c2', 'pods/fail', { namespace: 'default', selector: 'run=nginx' });

@@ -64,3 +64,25 @@ test('migrate a SQLite installation into another store: serve carries on from it
     await serve.stop();
   }
 });
+
+test('a PostgreSQL store that cannot be reached: one line naming it, exit 1, for a refused and a silent server', async () => {
+  const { createServer } = await import('node:net');
+  const refused = await freePort();
+  // A server that accepts and never answers: pg gives up after its connect timeout (5 s).
+  const silent = createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const silentPort = (silent.address() as { port: number }).port;
+  try {
+    for (const [port, message] of [
+      [refused, /^fedns: store: cannot connect: .*ECONNREFUSED/],
+      [silentPort, /^fedns: store: cannot connect: .*timeout/],
+    ] as const) {
+      const r = await runFedns(['controller', '--store', `postgres://fedns@127.0.0.1:${port}/fedns`, '--data-dir', join(tempDir('fedns-unreachable-'), 'data'), '--federation', 'myfed']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, message);
+    }
+  } finally {
+    silent.close();
+  }
+});

@@ -20,9 +20,6 @@ import { startPostgres, type PgHarness } from '../packages/store/test/pg-harness
 import { TcpProxy } from '../packages/store/test/pg/proxy.js';
 import { TestNet } from './chaos/netns.js';
 
-// Not the chaos tests' /30: both may run on one machine.
-const HOST_IP = '169.254.78.1';
-const NS_IP = '169.254.78.2';
 import { freePort, ROOT, tempDir, waitFor } from './helpers.js';
 
 const MAIN = join(ROOT, 'apps/fedns/src/main.ts');
@@ -59,7 +56,7 @@ const closeLb = (lb: string) => new Promise<void>((resolve) => {
 });
 
 function startController(id: string, inNetns: boolean, ops: string): void {
-  const url = inNetns ? storeUrl.replace(`127.0.0.1:${pg.primary.port}/`, `${HOST_IP}:${pgFromNetns.port}/`) : storeUrl;
+  const url = inNetns ? storeUrl.replace(`127.0.0.1:${pg.primary.port}/`, `${net.hostIp}:${pgFromNetns.port}/`) : storeUrl;
   const args = ['--import', 'tsx', MAIN, 'controller', '--store', url, '--store-password-file', pg.passwordFile, '--data-dir', join(dir, 'data'), '--federation', 'myfed', '--id', id, '--api-listen', ops.replace('http://', ''), '--stabilization', '200ms', '--log-level', 'info'];
   const proc = inNetns ? net.spawn(process.execPath, args, { env: process.env, cwd: ROOT }) : spawn(process.execPath, args, { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -72,19 +69,20 @@ const published = async () => (await store.recordSetsOfService('default', 'web')
 const verdicts = async () => Object.fromEntries((await store.probeVerdicts('default', 'web')).map((v) => [`${v.cluster} ${v.prober}`, v.ok]));
 
 before(async () => {
-  net = await TestNet.create({ host: HOST_IP, ns: NS_IP });
+  // A /30 no other link uses (TestNet picks one): the chaos tests may run beside this one.
+  net = await TestNet.create();
   pg = await startPostgres();
-  pgFromNetns = await TcpProxy.start(pg.primary.port, HOST_IP);
+  pgFromNetns = await TcpProxy.start(pg.primary.port, net.hostIp);
   storeUrl = await pg.createDatabase('probes');
   store = await openStore({ url: storeUrl, passwordFile: pg.passwordFile, dataDir: join(dir, 'data') });
   probePort = await freePort();
   for (const t of TOPOLOGY) {
-    sims.push(await startSimCluster({ name: t.name, region: t.region, zones: t.zones, lbPool: t.lbPool, host: HOST_IP, kubeletDelayMs: 20, lbDelayMs: 10 }));
+    sims.push(await startSimCluster({ name: t.name, region: t.region, zones: t.zones, lbPool: t.lbPool, host: net.hostIp, kubeletDelayMs: 20, lbDelayMs: 10 }));
     await openLb(t.lb);
   }
   for (const s of sims) await recordJoin(store, s.name, buildKubeconfig([{ name: s.name, server: s.url }]), s.url);
   startController('ctl-host', false, `http://127.0.0.1:${await freePort()}`);
-  startController('ctl-netns', true, `http://${NS_IP}:9465`);
+  startController('ctl-netns', true, `http://${net.nsIp}:9465`);
   for (const p of procs) {
     await waitFor(`${p.id} ready`, async () => (await fetch(`${p.ops}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.text()).catch(() => '')).startsWith('ok'), 60_000, 200).catch((err) => {
       throw new Error(`${err}\n${p.log()}`);

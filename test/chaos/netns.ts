@@ -1,27 +1,44 @@
 /**
  * A test host of its own for the chaos tests: a network namespace joined to
- * this machine by a veth pair (host side HOST_IP, namespace side NS_IP).
- * Services meant for it listen on HOST_IP; processes started in it reach only
+ * this machine by a veth pair (host side hostIp, namespace side nsIp).
+ * Services meant for it listen on hostIp; processes started in it reach only
  * that. `cut` takes the link down: the namespace is partitioned from this
- * machine, while this machine still reaches HOST_IP itself.
+ * machine, while this machine still reaches hostIp itself.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const HOST_IP = '169.254.77.1';
-export const NS_IP = '169.254.77.2';
+
+/**
+ * A /30 in 169.254.64.0/18 that no link on this machine uses yet: two test
+ * runs on one machine (a CI run beside a developer's) must not route into each
+ * other's namespace, as one fixed /30 did.
+ */
+async function unusedLinkLocal30(): Promise<{ host: string; ns: string }> {
+  const { stdout } = await run('ip', ['-4', '-o', 'addr', 'show']);
+  for (let i = 0; i < 64; i++) {
+    const third = 64 + Math.floor(Math.random() * 64);
+    const fourth = Math.floor(Math.random() * 64) * 4;
+    const host = `169.254.${third}.${fourth + 1}`;
+    const ns = `169.254.${third}.${fourth + 2}`;
+    if (!stdout.includes(` 169.254.${third}.${fourth}`) && !stdout.includes(` ${host}/`) && !stdout.includes(` ${ns}/`)) return { host, ns };
+  }
+  throw new Error('no unused /30 in 169.254.64.0/18');
+}
 
 export class TestNet {
   private constructor(
     readonly name: string,
     private readonly hostLink: string,
+    /** This machine's end of the link: services meant for the namespace listen here. */
     readonly hostIp: string,
+    /** The namespace's end. */
     readonly nsIp: string,
   ) {}
 
-  /** Another /30 than the default one lets tests that use namespaces run beside the chaos tests. */
-  static async create(ips: { host: string; ns: string } = { host: HOST_IP, ns: NS_IP }): Promise<TestNet> {
+  static async create(): Promise<TestNet> {
+    const ips = await unusedLinkLocal30();
     const id = Math.random().toString(36).slice(2, 7);
     const name = `fedns-chaos-${id}`;
     const host = `fch${id}`;

@@ -49,7 +49,7 @@ export interface Config {
   retryPeriodMs: number;
   nameservers: NameserverConfig[];
   soa: FederationConfig['soa'];
-  /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers (dns-config.ts). */
+  /** Nameserver: transfers, TSIG, NOTIFY, RRL, cookies, workers, dnstap (dns-config.ts). */
   dns: DnsConfig;
   /** In-cluster answers: who may ask, where members forward, the private suffix, MCS (cluster-dns-config.ts). */
   clusterDns: ClusterDnsConfig;

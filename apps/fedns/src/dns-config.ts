@@ -1,6 +1,6 @@
 /**
  * The nameserver's keys of the configuration: zone transfers (ACL, TSIG keys,
- * NOTIFY targets), response rate limiting, DNS cookies and worker processes.
+ * NOTIFY targets), response rate limiting, DNS cookies, worker processes and dnstap.
  * Flags are kebab-case strings (lists comma-separated); YAML keys are
  * camelCase and may also be lists; FEDNS_* variables as the flags.
  */
@@ -24,6 +24,7 @@ export const DNS_OPTIONS = {
   'cookie-secret': { type: 'string' },
   'client-networks': { type: 'string' },
   'geoip-database': { type: 'string' },
+  'dnstap-socket': { type: 'string' },
 } as const;
 
 export type DnsKey = keyof typeof DNS_OPTIONS;
@@ -44,6 +45,8 @@ export interface DnsConfig {
   clientNetworks: ClientNetwork[];
   /** A MaxMind-format database (GeoIP2/GeoLite2 City, …) for clients no network names. */
   geoipDatabase?: string;
+  /** dnstap: the Frame Streams collector's unix socket; unset: off. */
+  dnstapSocket?: string;
 }
 
 /** The default worker count is one per CPU, as Knot's udp-workers, but at most this many (each holds a copy of the zone). */
@@ -155,6 +158,13 @@ export function parseDnsConfig(get: (k: DnsKey) => unknown): DnsConfig {
     const s = String(secret).trim();
     if (!/^[0-9a-fA-F]{32}$/.test(s)) fail('cookie-secret', 'must be 32 hexadecimal digits (16 octets)');
     config.cookieSecret = Buffer.from(s, 'hex');
+  }
+  const tap = get('dnstap-socket');
+  if (tap !== undefined && tap !== null && String(tap) !== '') {
+    const path = String(tap);
+    // sun_path holds 108 octets with the terminating NUL.
+    if (Buffer.byteLength(path) > 107) fail('dnstap-socket', `"${path}" is longer than a unix socket path may be (107 octets)`);
+    config.dnstapSocket = path;
   }
   return config;
 }

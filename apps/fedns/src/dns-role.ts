@@ -35,6 +35,8 @@ export interface WorkerInit {
   /** Client location (issue 14): each worker builds its own locator (and reads the database itself). */
   clientNetworks: Config['dns']['clientNetworks'];
   geoipDatabase?: string;
+  /** --dnstap-socket: each worker keeps its own Frame Streams connection to the collector. */
+  dnstapSocket?: string;
   /** In-cluster answers (issue 12): the private view's federation, suffix and client networks; absent: off. */
   clusterDns?: ClusterViewInit;
 }
@@ -156,11 +158,12 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
       rrl: c.dns.rrl,
       cookies: { secret: cookieSecret },
       locator,
+      ...(c.dns.dnstapSocket ? { dnstap: { socketPath: c.dns.dnstapSocket } } : {}),
       logger: log,
       ...(inCluster ? { clusterView: inCluster.view } : {}),
     });
     run.closers.push(() => dns.close());
-    run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial, rrl: c.dns.rrl.responsesPerSecond || 'off', notify: c.dns.notify.length }, 'nameserver listening (UDP and TCP)');
+    run.logger.info({ address: dns.address, port: dns.udpPort, serial: index.serial, rrl: c.dns.rrl.responsesPerSecond || 'off', notify: c.dns.notify.length, dnstap: c.dns.dnstapSocket ?? 'off' }, 'nameserver listening (UDP and TCP)');
     return;
   }
   await startWorkers(c, run, store, index, metrics, notifier, cookieSecret, served);
@@ -211,6 +214,7 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     clientNetworks: c.dns.clientNetworks,
     ...(c.dns.geoipDatabase ? { geoipDatabase: c.dns.geoipDatabase } : {}),
     ...(clusterViewInit(c) ? { clusterDns: clusterViewInit(c) } : {}),
+    ...(c.dns.dnstapSocket ? { dnstapSocket: c.dns.dnstapSocket } : {}),
   };
   const slots: Slot[] = Array.from({ length: c.dns.workers }, (_, index) => ({ index, startedAt: 0, quickDeaths: 0 }));
   const live = () => slots.filter((s) => s.child && s.serial !== undefined);
@@ -356,5 +360,5 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     for (const s of slots) s.child?.kill('SIGKILL');
     throw err;
   }
-  log.info({ address: c.dnsListen.host, port, workers: c.dns.workers, pids: slots.map((s) => s.child?.pid), serial: follower.serial(), rrl: c.dns.rrl.responsesPerSecond || 'off' }, 'nameserver listening (UDP and TCP) in worker processes, one SO_REUSEPORT socket each');
+  log.info({ address: c.dnsListen.host, port, workers: c.dns.workers, pids: slots.map((s) => s.child?.pid), serial: follower.serial(), rrl: c.dns.rrl.responsesPerSecond || 'off', dnstap: c.dns.dnstapSocket ?? 'off' }, 'nameserver listening (UDP and TCP) in worker processes, one SO_REUSEPORT socket each');
 }

@@ -46,6 +46,7 @@ async function start(init: WorkerInit): Promise<void> {
       rrl: init.rrl,
       cookies: { secret: Buffer.from(init.cookieSecret, 'hex') },
       locator: clientLocator({ clientNetworks: init.clientNetworks, ...(init.geoipDatabase ? { geoipDatabase: init.geoipDatabase } : {}) }),
+      ...(init.dnstapSocket ? { dnstap: { socketPath: init.dnstapSocket } } : {}),
       logger,
       ...(inCluster ? { clusterView: inCluster.view } : {}),
     });

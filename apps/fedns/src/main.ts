@@ -72,6 +72,9 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
                              (default: the zone's nameserver addresses at the DNS port)
   --cluster-dns-suffix NAME  the private names' suffix (default clusters.fedns.internal.)
   --clusterset-domain NAME   also answer <svc>.<ns>.svc.NAME (the MCS form, e.g. clusterset.local)
+  --dnstap-socket PATH       dnstap query log: a message per query and per response to the Frame
+                             Streams collector on this unix socket (each DNS worker connects;
+                             reconnects; a slow collector costs dropped frames, never answers)
   --token-auth-file FILE     API bearer tokens, CSV token,user,uid,"groups" (fedns:admin, fedns:readonly)
   --tls-cert-file FILE       serve the API over HTTPS with this certificate ...
   --tls-private-key-file F   ... and key
@@ -156,6 +159,8 @@ async function main(): Promise<void> {
 function storeFailure(e: NodeJS.ErrnoException): string | undefined {
   const code = String(e.code ?? '');
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code)) return `store: cannot connect: ${e.message}`;
+  // pg-pool's own connect timeout carries no code, only this message.
+  if (!code && /connection timeout/i.test(e.message ?? '')) return `store: cannot connect: ${e.message}`;
   // SQLSTATE classes 08 (connection), 28 (authorization), 3D (no such database), 57P03 (starting up).
   if (/^(08|28|3D)/.test(code) || code === '57P03') return `store: PostgreSQL refused: ${e.message} (SQLSTATE ${code})`;
   return undefined;

@@ -60,6 +60,9 @@ test('nameserver keys: transfers, TSIG, NOTIFY, RRL, workers, cookies — flags,
   assert.equal(d.workers, defaultDnsWorkers(), 'one DNS worker process per CPU by default');
   assert.deepEqual([1, 2, 3, 4, 8, 64].map((cpus) => defaultDnsWorkers(cpus)), [1, 2, 3, 4, 4, 4], 'one per CPU, at most 4');
   assert.equal(parseCommand(['serve', '--dns-workers', '0'], {}).config.dns.workers, 0, '0: DNS in the main process');
+  assert.equal(d.dnstapSocket, undefined, 'dnstap off by default');
+  assert.equal(parseCommand(['nameserver', '--dnstap-socket', '/run/dnstap.sock'], {}).config.dns.dnstapSocket, '/run/dnstap.sock');
+  assert.equal(parseCommand(['serve'], { FEDNS_DNSTAP_SOCKET: '/run/tap.sock' }).config.dns.dnstapSocket, '/run/tap.sock');
 
   const f = parseCommand(
     ['nameserver', '--tsig-keys', `hmac-sha256:xfr-key:${secret}`, '--xfr-allow', '127.0.0.1/32 xfr-key, 10.0.0.0/8', '--notify', '127.0.0.1:5301 xfr-key,[::1]:5302', '--rrl-rate', 'off', '--dns-workers', '2', '--cookie-secret', 'e5e973e5a6b2a43f48e7dc849e37bfcf'],
@@ -77,13 +80,14 @@ test('nameserver keys: transfers, TSIG, NOTIFY, RRL, workers, cookies — flags,
   const file = join(dir, 'dns.yaml');
   writeFileSync(
     file,
-    `tsigKeys:\n  - name: xfr-key\n    algorithm: hmac-sha256\n    secret: ${secret}\nxfrAllow:\n  - 192.0.2.0/24 xfr-key\nnotify:\n  - 192.0.2.53:53 xfr-key\nrrlRate: 10\nrrlIpv6Prefix: 48\ndnsWorkers: 2\n`,
+    `tsigKeys:\n  - name: xfr-key\n    algorithm: hmac-sha256\n    secret: ${secret}\nxfrAllow:\n  - 192.0.2.0/24 xfr-key\nnotify:\n  - 192.0.2.53:53 xfr-key\nrrlRate: 10\nrrlIpv6Prefix: 48\ndnsWorkers: 2\ndnstapSocket: /var/run/fedns/dnstap.sock\n`,
   );
   const y = parseCommand(['serve', '--config', file], {}).config.dns;
   assert.equal(y.tsigKeys[0]?.name, 'xfr-key.');
   assert.equal(y.xfrAllow[0]?.text, '192.0.2.0/24 xfr-key');
   assert.deepEqual(y.notify, [{ host: '192.0.2.53', port: 53, key: 'xfr-key.' }]);
   assert.deepEqual([y.rrl.responsesPerSecond, y.rrl.ipv6PrefixLength, y.workers], [10, 48, 2]);
+  assert.equal(y.dnstapSocket, '/var/run/fedns/dnstap.sock');
 });
 
 test('bad nameserver keys: one line naming the key', () => {
@@ -104,6 +108,7 @@ test('bad nameserver keys: one line naming the key', () => {
     [['--dns-workers', '65'], /^dns-workers: "65" must be a whole number from 0 to 64/],
     [['--dns-workers=-1'], /^dns-workers: "-1" must be a whole number from 0 to 64/],
     [['--cookie-secret', 'abcd'], /^cookie-secret: must be 32 hexadecimal digits/],
+    [['--dnstap-socket', `/tmp/${'x'.repeat(120)}`], /^dnstap-socket: ".*" is longer than a unix socket path may be \(107 octets\)/],
   ];
   for (const [flags, re] of cases) {
     assert.throws(() => parseCommand(['serve', ...flags], {}), (err: unknown) => err instanceof UsageError && re.test(err.message) && !err.message.includes('\n'), flags.join(' '));

@@ -33,6 +33,7 @@ const RRL_ACTIONS = ['dropped', 'slipped'];
 export const XFR_TYPES = ['AXFR', 'IXFR'] as const;
 export const XFR_RESULTS = ['full', 'incremental', 'uptodate', 'refused', 'notauth', 'formerr'] as const;
 export const NOTIFY_EVENTS = ['sent', 'retry', 'acked', 'error'] as const;
+const DNSTAP_RESULTS = ['sent', 'dropped'];
 
 const NQ = QTYPE_LABELS.length;
 const NR = RCODE_LABELS.length;
@@ -52,6 +53,7 @@ const SHAPE = {
   rrl: RRL_ACTIONS.length,
   transfers: XFR_TYPES.length * XFR_RESULTS.length,
   notify: NOTIFY_EVENTS.length,
+  dnstap: DNSTAP_RESULTS.length,
 } as const;
 type Name = keyof typeof SHAPE;
 export type MetricsSnapshot = Record<Name, number[]>;
@@ -71,6 +73,7 @@ const NAMES = [
   'fedns_dns_notify_total',
   'fedns_dns_zone_serial',
   'fedns_dns_worker_queries_total',
+  'fedns_dnstap_frames_total',
 ];
 
 /** Adds snapshot `b` into `a` (a worker that exits leaves its counts to its successor). */
@@ -167,6 +170,19 @@ export class DnsMetrics {
         this.reset();
         NOTIFY_EVENTS.forEach((event, i) => {
           this.inc({ event }, self.total('notify', i));
+        });
+      },
+    });
+    new Counter({
+      name: 'fedns_dnstap_frames_total',
+      help: 'dnstap frames (one per query and one per response, --dnstap-socket): sent to the collector, or dropped (the collector away or slower than the queries, and the buffer full).',
+      labelNames: ['result'],
+      registers: [this.registry],
+      async collect() {
+        await self.fresh();
+        this.reset();
+        DNSTAP_RESULTS.forEach((result, i) => {
+          this.inc({ result }, self.total('dnstap', i));
         });
       },
     });
@@ -282,6 +298,13 @@ export class DnsMetrics {
 
   recordNotify(event: (typeof NOTIFY_EVENTS)[number]): void {
     inc(this.a.notify, NOTIFY_EVENTS.indexOf(event), 1);
+  }
+
+  /** Frames handed to the dnstap collector and frames dropped. */
+  recordDnstap(sent: number, dropped: number): void {
+    const a = this.a.dnstap;
+    a[0] = (a[0] as number) + sent;
+    a[1] = (a[1] as number) + dropped;
   }
 
   /** This process's counters (a worker sends them to the primary). */

@@ -7,6 +7,7 @@ import { type QueryInfo, type RespondContext, SLOW_PATH, respond } from './answe
 import type { ClientLocator } from './client-location.js';
 import type { ClusterView } from './cluster-view.js';
 import { type CookieOptions, ServerCookies } from './cookies.js';
+import { DnstapLog, type DnstapOptions, type TcpPeer } from './dnstap.js';
 import { DnsMetrics } from './metrics.js';
 import { RRL_SEND, RRL_SLIP, RateLimiter, type RrlOptions, slipReply } from './rrl.js';
 import { type SlowOutcome, type TransferOptions, handleSlow } from './slow.js';
@@ -44,6 +45,8 @@ export interface DnsServerOptions {
   udpBufferBytes?: number;
   /** In-cluster answers (issue 12): private names answered to the view's networks only. */
   clusterView?: ClusterView;
+  /** dnstap: a message per query and per response to a Frame Streams collector; unset: off. */
+  dnstap?: DnstapOptions;
 }
 
 export interface DnsServer {
@@ -204,6 +207,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const udpCtx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), ...view };
   const transfers = opts.transfers ?? {};
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
+  /** Set once the port is bound, before any message is read; null (one test per message) when off. */
+  let tap: DnstapLog | null = null;
 
   /** Transfers and signed messages; the reply's RCODE goes into `info`, which the query metrics count. */
   const slow = (msg: Buffer, tcp: boolean, clientIp: string, ctx: RespondContext, info: QueryInfo): Buffer[] => {
@@ -229,6 +234,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     if (reply === SLOW_PATH) reply = slow(msg, false, rinfo.address, udpCtx, udpInfo)[0] ?? null;
     if (!reply) {
       metrics.recordDrop(false);
+      if (tap !== null) tap.udp(msg, null, rinfo.address, rinfo.port);
       return;
     }
     if (rrl && !udpInfo.cookieOk) {
@@ -237,7 +243,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       const verdict = rrl.check(rinfo.address, msg, qEnd > 16 ? qEnd - 4 : 0, udpInfo.rcode, an, Date.now());
       if (verdict !== RRL_SEND) {
         metrics.recordRrl(verdict === RRL_SLIP);
-        if (verdict !== RRL_SLIP) return;
+        if (verdict !== RRL_SLIP) {
+          if (tap !== null) tap.udp(msg, null, rinfo.address, rinfo.port);
+          return;
+        }
         reply = slipReply(reply, qEnd);
         udpInfo.truncated = true;
       }
@@ -245,6 +254,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     // The latency is counted when the reply leaves (UdpReplies.flush).
     metrics.record(udpInfo, false, reply.length);
     out.push(reply, rinfo.port, rinfo.address);
+    if (tap !== null) tap.udp(msg, reply, rinfo.address, rinfo.port);
   };
 
   const onConnection = (sock: net.Socket) => {
@@ -254,6 +264,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     const info: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
     const clientIp = sock.remoteAddress ?? '';
     const ctx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), clientIp, ...view };
+    const peer: TcpPeer | null = tap === null ? null : tap.tcpPeer(sock.remoteAddress, sock.remotePort, sock.localAddress, sock.localPort);
     let pending: Buffer | null = null;
     sock.on('timeout', () => sock.destroy());
     sock.on('error', () => sock.destroy());
@@ -273,6 +284,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         if (reply === SLOW_PATH) {
           const msgs = slow(Buffer.from(msg), true, clientIp, ctx, info);
           if (msgs.length === 0) metrics.recordDrop(true);
+          if (peer !== null) {
+            // A transfer: the query once, then every message of the reply.
+            (tap as DnstapLog).tcp(msg, msgs[0] ?? null, peer);
+            for (let i = 1; i < msgs.length; i++) (tap as DnstapLog).tcp(null, msgs[i] as Buffer, peer);
+          }
           for (const m of msgs) {
             const framed = Buffer.allocUnsafe(m.length + 2);
             framed.writeUInt16BE(m.length, 0);
@@ -284,6 +300,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         }
         if (!reply) {
           metrics.recordDrop(true);
+          if (peer !== null) (tap as DnstapLog).tcp(msg, null, peer);
           continue;
         }
         const rlen = reply.length - 2;
@@ -291,6 +308,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         reply[1] = rlen & 0xff;
         metrics.record(info, true, rlen, (performance.now() - t0) / 1000);
         replies.push(reply);
+        if (peer !== null) (tap as DnstapLog).tcp(msg, reply.subarray(2), peer);
       }
       if (off < buf.length) {
         buf = buf.subarray(off);
@@ -331,6 +349,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       if (port !== 0 || attempt >= 20) throw err;
     }
   }
+  if (opts.dnstap) tap = new DnstapLog(opts.dnstap, { address: host, udpPort: udp.address().port }, { onCount: (sent, dropped) => metrics.recordDnstap(sent, dropped), ...(log ? { logger: log } : {}) });
   const udpOut = new UdpReplies(udp, (n, seconds) => metrics.recordLatency(false, seconds, n));
   udp.on('message', onUdp(udpOut));
   udp.on('error', (err) => log?.error({ err }, 'dns udp socket error'));
@@ -342,7 +361,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   if (granted < bufferBytes) {
     log?.warn({ asked: bufferBytes, granted, sysctl: 'net.core.rmem_max' }, 'the UDP receive buffer is smaller than asked: a burst of queries larger than it fits is dropped by the kernel; raise net.core.rmem_max');
   }
-  log?.info({ address: host, port: udpPort, zone: index.zone, reusePort, udpReceiveBuffer: granted }, 'dns server listening (udp+tcp)');
+  log?.info({ address: host, port: udpPort, zone: index.zone, reusePort, udpReceiveBuffer: granted, dnstap: opts.dnstap?.socketPath ?? 'off' }, 'dns server listening (udp+tcp)');
 
   let closed = false;
   return {
@@ -358,6 +377,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       udpOut.close();
       await new Promise<void>((resolve) => (udp as dgram.Socket).close(() => resolve()));
       await tcpClosed;
+      await tap?.close();
     },
   };
 }
