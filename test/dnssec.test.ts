@@ -31,7 +31,9 @@ let ds: string[] = [];
 before(async () => {
   const apiPort = await freePort();
   dnsPort = await freePort();
-  resolverPort = await freePort();
+  // Chosen before either server binds: two draws can agree, and fedns and Unbound (both SO_REUSEPORT) then share the port.
+  do resolverPort = await freePort();
+  while (resolverPort === dnsPort);
   api = `http://127.0.0.1:${apiPort}`;
   serve = spawnFedns([
     'serve', '--dnssec', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`,
