@@ -31,6 +31,14 @@
  * BASELINE=/path/to/checkout adds another fedns (e.g. the commit before a change, with its own
  * node_modules) to every round, for a before/after in the same conditions.
  *
+ * Routing by client location (issue 14; ECS=0 turns it off): a second fedns nameserver over the same
+ * federation with every service routed by client location (federation.fedns.io/routing: nearest),
+ * --client-networks configured, and an EDNS Client Subnet option in every query (dnsperf -E), measured
+ * in the same rounds; reported as its ratio to the plain fedns run (DESIGN target for issue 14:
+ * within 15%). Its global names answer per region, chosen per query from the ECS address.
+ * (The routed run is DO=0: with DNSSEC=1 its zone is signed too, but DO=1 answers on a signed zone
+ * carry the whole signed set, not a region's; see the nameserver README.)
+ *
  * DNSSEC=1 (issue 15): the zone is signed by the writer (ZoneSigning) before NSD transfers it,
  * and every round adds a DO=1 throughput run (dnsperf -D) of fedns and of NSD: fedns DO=1 q/s
  * beside its DO=0 q/s of the same round (target: within 20%, ratio >= 0.8), and DO=1 against NSD.
@@ -83,6 +91,11 @@ const FLOOR = process.env.FLOOR !== '0';
 // Another fedns checkout (a directory with its own node_modules) measured in the same rounds, e.g.
 // the commit before a change: BASELINE=/path/to/checkout. Its --dns-workers N as that version reads it.
 const BASELINE = process.env.BASELINE;
+// The routed run with ECS in every query (issue 14).
+const ECS = process.env.ECS !== '0';
+/** ECS option 8: family 1, source /24, scope 0, 198.18.0.0 — a client network mapped to asia-east1 below. */
+const ECS_OPTION = '8:00011800c61200';
+const CLIENT_NETWORKS = '198.18.0.0/15=asia-east1,100.64.0.0/10=europe-west1,192.0.2.0/24=us-east1,203.0.113.0/24=us-central1';
 // Sign the zone and measure DO=1 queries beside DO=0 ones (issue 15: within 20%).
 const DNSSEC = process.env.DNSSEC === '1';
 const DO_TARGET = 0.8;
@@ -91,11 +104,11 @@ const DNSTAP = process.env.DNSTAP === '1';
 
 const scenario = seedScenario;
 type Who = 'fedns' | 'NSD';
-type Runner = Who | 'floor' | 'base' | 'off' | 'tap' | 'stall';
+type Runner = Who | 'floor' | 'base' | 'ecs' | 'off' | 'tap' | 'stall';
 
-async function build(dataDir: string): Promise<{ names: string[]; recordSets: number }> {
+async function build(dataDir: string, annotations?: Record<string, string>): Promise<{ names: string[]; recordSets: number }> {
   const store = await openStore({ dataDir });
-  await populateSeed(store, SERVICES);
+  await populateSeed(store, SERVICES, annotations);
   const zone = { zone: scenario.zone, soa: { mname: `ns1.${scenario.zone}`, rname: `hostmaster.${scenario.zone}`, refresh: 3600, retry: 600, expire: 604800, minimum: 30, ttl: 3600 }, nameservers: [{ name: `ns1.${scenario.zone}`, addresses: ['127.0.0.1'] }] };
   const dnssec = DNSSEC ? new ZoneSigning({ store, zone, enabled: true }) : undefined;
   const reconciler = new RecordsReconciler({ store, federation: { name: scenario.federation, zone: scenario.zone }, ...(dnssec ? { dnssec } : {}) });
@@ -288,6 +301,8 @@ interface RoundResult {
   l: Record<Who, Latency>;
   floor?: Throughput;
   base?: Throughput;
+  /** The routed fedns with ECS in every query, and the plain fedns measured right beside it. */
+  ecs?: { routed: Throughput; plain: Throughput };
   /** DNSSEC=1: the DO=1 throughput runs of the round. */
   signed?: Record<Who, Throughput>;
   /** DNSTAP=1: fedns without dnstap, logging to a reading collector, and to a stopped one, back to back. */
@@ -341,20 +356,22 @@ async function startFloor(n: number, port: number): Promise<ChildProcess[]> {
   );
 }
 
+/** Queries answered per second of the server's CPU time (steadier than q/s when others share the machine). */
+const perCpu = (t: Throughput) => (t.qps * t.seconds) / t.serverCpu;
 /** Server CPU per answered query, in microseconds. */
 const usPerQuery = (t: Throughput) => ((t.serverCpu / t.seconds) * 1e6) / t.qps;
 
 /** CPU seconds of several process trees. */
 const treesCpu = (pids: number[]) => pids.reduce((s, p) => s + treeCpu(p), 0);
 
-async function benchProcs(n: number, dir: string, dataDir: string, file: string, names: string[]): Promise<RoundResult[]> {
+async function benchProcs(n: number, dir: string, dataDir: string, file: string, names: string[], routedDir?: string): Promise<RoundResult[]> {
   const procs: ChildProcess[] = [];
   try {
     const [fPort, nPort, opsPort] = [await freePort(), await freePort(), await freePort()];
-    const startFedns = async (root: string, port: number, ops: number, extra: string[] = []) => {
+    const startFedns = async (root: string, port: number, ops: number, data = dataDir, extra: string[] = []) => {
       const p = startProcess(process.execPath, [
         '--import', 'tsx', join(root, 'apps/fedns/src/main.ts'), 'nameserver',
-        '--data-dir', dataDir, '--federation', scenario.federation, '--zone', scenario.zone,
+        '--data-dir', data, '--federation', scenario.federation, '--zone', scenario.zone,
         '--dns-listen', `127.0.0.1:${port}`, '--api-listen', `127.0.0.1:${ops}`,
         '--dns-workers', String(n), '--rrl-rate', 'off', '--xfr-allow', '127.0.0.1/32', '--log-level', 'warn', ...extra,
       ], root);
@@ -382,6 +399,15 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
     const [basePort, baseOps] = [await freePort(), await freePort()];
     const base = BASELINE ? await startFedns(BASELINE, basePort, baseOps) : undefined;
     if (base) await dnsperfRun([...baseArgs(basePort, file), '-n', '1', '-q', '50'], 10);
+    const [ecsPort, ecsOps] = [await freePort(), await freePort()];
+    const ecs = routedDir ? await startFedns(ROOT, ecsPort, ecsOps, routedDir, ['--client-networks', CLIENT_NETWORKS]) : undefined;
+    if (ecs) {
+      // The routed answers are what is measured: check one.
+      const global = names.find((x) => /^svc-\d+\.default\.[^.]+\.svc\.[^.]+\.[^.]+\.$/.test(x) && x.split('.').length === 7) ?? names[0];
+      const { stdout } = await run('dig', ['+norec', '+subnet=198.18.0.0/24', '-p', String(ecsPort), '@127.0.0.1', global as string, 'A']);
+      if (!/CLIENT-SUBNET: 198\.18\.0\.0\/24\/15/.test(stdout)) throw new Error(`the routed fedns does not answer ${global} by client location:\n${stdout}`);
+      await dnsperfRun([...baseArgs(ecsPort, file), '-n', '1', '-q', '50', '-E', ECS_OPTION], 10);
+    }
     const [tapPort, tapOps] = [await freePort(), await freePort()];
     let collector: ReturnType<typeof startProcess> | undefined;
     let tap: ReturnType<typeof startProcess> | undefined;
@@ -391,7 +417,7 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       collector = c;
       procs.push(c.child);
       await waitFor(`fstrm_capture to listen\n${c.output()}`, async () => c.output().includes('opened output file'), 10_000, 50);
-      tap = await startFedns(ROOT, tapPort, tapOps, ['--dnstap-socket', sock]);
+      tap = await startFedns(ROOT, tapPort, tapOps, dataDir, ['--dnstap-socket', sock]);
       await dnsperfRun([...baseArgs(tapPort, file), '-n', '1', '-q', '50'], 10);
     }
     // Warm both (fedns compiles answers lazily; NSD pages its database in).
@@ -418,6 +444,19 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
       }
       const fl = FLOOR ? await throughput(floorPort, file, floor.map((c) => c.pid as number)) : undefined;
       const bs = base ? await throughput(basePort, file, [base.child.pid as number]) : undefined;
+      // A pair of its own, back to back in alternating order: on a shared machine only runs close in time compare.
+      let ec: RoundResult['ecs'];
+      if (ecs) {
+        const routedRun = () => throughput(ecsPort, file, [ecs.child.pid as number], ['-E', ECS_OPTION]);
+        const plainRun = () => throughput(port.fedns, file, pid.fedns);
+        if (r % 2 === 0) {
+          const plain = await plainRun();
+          ec = { plain, routed: await routedRun() };
+        } else {
+          const routed = await routedRun();
+          ec = { routed, plain: await plainRun() };
+        }
+      }
       let tapRuns: Record<TapMode, Throughput & Frames> | undefined;
       const tapOrder = TAP_ORDERS[r % TAP_ORDERS.length] as TapMode[];
       if (tap && collector) {
@@ -437,13 +476,19 @@ async function benchProcs(n: number, dir: string, dataDir: string, file: string,
           }
         }
       }
-      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(signed ? { signed } : {}), ...(tapRuns ? { dnstap: tapRuns } : {}) });
+      rounds.push({ t, l, load, ...(fl ? { floor: fl } : {}), ...(bs ? { base: bs } : {}), ...(ec ? { ecs: ec } : {}), ...(signed ? { signed } : {}), ...(tapRuns ? { dnstap: tapRuns } : {}) });
       console.log(`  round ${r + 1} (load average ${load.toFixed(2)} at start), ${order.join(' then ')}${fl ? ', then the bare Node echo' : ''}${bs ? ', then the baseline' : ''}${tapRuns ? `, then ${tapOrder.join(', ')} (dnstap)` : ''}:`);
       for (const who of order) console.log(`    ${line(who, t[who], l[who])}`);
       if (signed) for (const who of order) console.log(`    ${line(who, signed[who], undefined)}  (DO=1)`);
       if (signed) console.log(`    fedns DO=1/DO=0 ${(signed.fedns.qps / t.fedns.qps).toFixed(3)}   NSD DO=1/DO=0 ${(signed.NSD.qps / t.NSD.qps).toFixed(3)}   DO=1 fedns/NSD ${(signed.fedns.qps / signed.NSD.qps).toFixed(3)}`);
       if (fl) console.log(`    ${line('floor', fl, undefined)}`);
       if (bs) console.log(`    ${line('base', bs, undefined)}`);
+      if (ec) {
+        console.log(`    routing by client location, a pair of its own (${r % 2 === 0 ? 'plain first' : 'routed first'}):`);
+        console.log(`    ${line('fedns', ec.plain, undefined)}`);
+        console.log(`    ${line('ecs', ec.routed, undefined)}`);
+        console.log(`    ratio routed+ECS/fedns ${(ec.routed.qps / ec.plain.qps).toFixed(3)}; per server CPU second ${(perCpu(ec.routed) / perCpu(ec.plain)).toFixed(3)}`);
+      }
       if (tapRuns) {
         const tr = tapRuns;
         for (const mode of tapOrder) console.log(`    ${line(mode, tr[mode], undefined)}${mode === 'off' ? '' : `  | dnstap frames sent ${tr[mode].framesSent}, dropped ${tr[mode].framesDropped}`}`);
@@ -469,8 +514,14 @@ async function main(): Promise<void> {
     console.log(`query file: ${queries} queries (every name once, A; plus 10% names that do not exist)`);
     console.log(`throughput: dnsperf -c ${CLIENTS} -T ${THREADS} -q ${OUTSTANDING} -l ${SECONDS}; latency: dnsperf -v -Q ${LATENCY_QPS} -l ${LATENCY_SECONDS}; ${ROUNDS} rounds, alternating; ${availableParallelism()} cores`);
 
+    // The same federation, every service routed by client location, in a data dir of its own.
+    const routedDir = ECS ? join(dir, 'routed') : undefined;
+    if (routedDir) {
+      const routed = await build(routedDir, { 'federation.fedns.io/routing': 'nearest' });
+      console.log(`routed run: the same federation with federation.fedns.io/routing: nearest on every service (${routed.recordSets} record sets), --client-networks ${CLIENT_NETWORKS}, dnsperf -E ${ECS_OPTION} (ECS 198.18.0.0/24 in every query)`);
+    }
     const results = new Map<number, RoundResult[]>();
-    for (const n of PROCS) results.set(n, await benchProcs(n, dir, dataDir, file, names));
+    for (const n of PROCS) results.set(n, await benchProcs(n, dir, dataDir, file, names, routedDir));
 
     console.log('\nsummary (medians over the rounds; ratio = median of the per-round ratios; p99 at the fixed latency load)');
     console.log('procs  fedns q/s  NSD q/s  ratio   fedns p99  NSD p99   lost fedns  lost NSD   others (cores, median)  echo/NSD');
@@ -486,6 +537,14 @@ async function main(): Promise<void> {
       );
     }
     if (BASELINE) for (const [n, rounds] of results) console.log(`baseline ${BASELINE}, ${n} process(es): median ratio baseline/NSD ${median(rounds.map((r) => (r.base as Throughput).qps / r.t.NSD.qps)).toFixed(3)}, lost ${rounds.reduce((s, r) => s + (r.base as Throughput).lost, 0)}`);
+    if (ECS) {
+      for (const [n, rounds] of results) {
+        const pairs = rounds.map((r) => r.ecs as NonNullable<RoundResult['ecs']>);
+        const ratio = median(pairs.map((p) => p.routed.qps / p.plain.qps));
+        const cpuRatio = median(pairs.map((p) => perCpu(p.routed) / perCpu(p.plain)));
+        console.log(`routing by client location with ECS in every query, ${n} process(es): ${k(median(pairs.map((p) => p.routed.qps)))} q/s vs ${k(median(pairs.map((p) => p.plain.qps)))} q/s plain; per-pair ratios ${pairs.map((p) => (p.routed.qps / p.plain.qps).toFixed(3)).join(', ')}; median ${ratio.toFixed(3)} (target >= 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'}); queries per server CPU second, median ratio ${cpuRatio.toFixed(3)}; lost ${pairs.reduce((s, p) => s + p.routed.lost, 0)}`);
+      }
+    }
     console.log(`target: ratio >= ${TARGET} at every process count: ${met ? 'met' : 'NOT met'}`);
     if (DNSSEC) {
       let doMet = true;

@@ -19,9 +19,10 @@ export function lbAddress(pool: string, i: number): string {
 
 /**
  * Writes the clusters and `services` services (`svc-0` …) with one shard per cluster, about one
- * shard in five unhealthy, so zones get A records and CNAME fallbacks alike.
+ * shard in five unhealthy, so zones get A records and CNAME fallbacks alike; `annotations` on
+ * every service (bench:dns's routed run: federation.fedns.io/routing: nearest).
  */
-export async function populateSeed(store: Store, services: number): Promise<void> {
+export async function populateSeed(store: Store, services: number, annotations?: Record<string, string>): Promise<void> {
   const now = new Date().toISOString();
   let rv = await store.revision();
   const data: BulkData = { objects: [], shards: [] };
@@ -30,7 +31,7 @@ export async function populateSeed(store: Store, services: number): Promise<void
   }
   for (let i = 0; i < services; i++) {
     const name = `svc-${i}`;
-    data.objects?.push({ kind: 'services', namespace: 'default', name, uid: `u${i}`, resourceVersion: ++rv, object: { metadata: { name, namespace: 'default' } } });
+    data.objects?.push({ kind: 'services', namespace: 'default', name, uid: `u${i}`, resourceVersion: ++rv, object: { metadata: { name, namespace: 'default', ...(annotations ? { annotations } : {}) } } });
     seedScenario.clusters.forEach((c, ci) => {
       const healthy = (i + ci) % 5 !== 0;
       data.shards?.push({ cluster: c.name, namespace: 'default', service: name, addresses: [lbAddress(c.lbPool, i)], readyEndpoints: healthy ? 2 : 0, healthy, since: now, message: '' });

@@ -31,7 +31,9 @@ let ds: string[] = [];
 before(async () => {
   const apiPort = await freePort();
   dnsPort = await freePort();
-  resolverPort = await freePort();
+  // Chosen before either server binds: two draws can agree, and fedns and Unbound (both SO_REUSEPORT) then share the port.
+  do resolverPort = await freePort();
+  while (resolverPort === dnsPort);
   api = `http://127.0.0.1:${apiPort}`;
   serve = spawnFedns([
     'serve', '--dnssec', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`,
@@ -180,4 +182,37 @@ stub-zone:
   const r = await resolve(name);
   assert.deepEqual(r.answer.map((l) => l.split(' ')[0]), ['CNAME', 'CNAME', 'A'], r.raw);
   assert.ok(r.ad, r.raw);
+});
+
+test('a weighted set in the signed zone: DO=0 answers one shard by weight, delv (DO=1) gets the whole signed set and validates', async () => {
+  // c1 healthy again (the failover above took it out), beside c3: two shards to weigh, 1:3.
+  const store = await openTestStore(dataDir);
+  const shard = await store.getShard('c1', 'prod', 'nginx');
+  assert.ok(shard);
+  await store.putShard({ ...shard, healthy: true, readyEndpoints: 3, since: new Date().toISOString() });
+  await store.close();
+  const patch = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/merge-patch+json' },
+    body: JSON.stringify({ metadata: { annotations: { 'federation.fedns.io/weights': 'c1=1,c3=3' } } }),
+  });
+  assert.equal(patch.status, 200, await patch.text());
+  const global = `${P}.${Z}`;
+  const all = ['198.51.100.5', '203.0.113.10'];
+  // Weighted: a DO=0 answer carries one shard's address.
+  await waitFor('the weighted global name (one address per DO=0 answer)', async () => (await dig(dnsPort, global, 'A')).answer.filter((r) => r.type === 'A').length === 1, 10_000, 50);
+  const seen = new Set<string>();
+  for (let i = 0; i < 40; i++) for (const r of (await dig(dnsPort, global, 'A')).answer) if (r.type === 'A') seen.add(r.data);
+  assert.deepEqual([...seen].sort(), all, 'both shards answer, one at a time');
+  // DO=1: the whole signed set, every time; delv validates it, and the region name's chain to it.
+  for (let i = 0; i < 10; i++) {
+    const signed = await dig(dnsPort, global, 'A', ['+dnssec']);
+    assert.deepEqual(signed.answer.filter((r) => r.type === 'A').map((r) => r.data).sort(), all, signed.raw);
+  }
+  for (const name of [global, `${P}.us-east1-c.us-east1.${Z}`, `${P}.EUROPE-WEST1.${Z}`]) {
+    const r = await delv(dnsPort, anchors, name, 'A');
+    assert.ok(r.validated && !r.negative, `${name}: fully validated\n${r.out}`);
+  }
+  const r = await delv(dnsPort, anchors, global, 'A');
+  for (const a of all) assert.match(r.out, new RegExp(`\\sA\\s+${a.replaceAll('.', '\\.')}\\b`), r.out);
 });

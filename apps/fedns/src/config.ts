@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FederationConfig, NameserverConfig } from '@fedns/model';
+import type { FederationConfig, NameserverConfig, RegionFallback } from '@fedns/model';
 import { absoluteName, isInZone, labelProblem, nameProblem } from '@fedns/model';
 import { parse as parseYaml } from 'yaml';
 import { CLUSTER_DNS_OPTIONS, type ClusterDnsConfig, ClusterDnsConfigError, parseClusterDnsConfig } from './cluster-dns-config.js';
@@ -39,6 +39,8 @@ export interface Config {
   stabilizationMs: number;
   /** How long a new service waits for every placed cluster to report before it fails open (ms). */
   firstReportTimeoutMs: number;
+  /** Where a region without healthy shards aliases to (issue 14): the global name, or the nearest region with one. */
+  regionFallback: RegionFallback;
   /** This process's name in leader election and served-serial records (default host-pid). */
   id?: string;
   /** Leader election (PostgreSQL): lease duration, renew deadline, retry period (ms; client-go's defaults). */
@@ -91,6 +93,7 @@ const OPTIONS = {
   'cluster-grace': { type: 'string' },
   stabilization: { type: 'string' },
   'first-report-timeout': { type: 'string' },
+  'region-fallback': { type: 'string' },
   id: { type: 'string' },
   'lease-duration': { type: 'string' },
   'renew-deadline': { type: 'string' },
@@ -196,6 +199,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     clusterGraceMs: parseDuration('cluster-grace', pick('cluster-grace') ?? '40s'),
     stabilizationMs: parseDuration('stabilization', pick('stabilization') ?? '3s'),
     firstReportTimeoutMs: parseDuration('first-report-timeout', pick('first-report-timeout') ?? '10s'),
+    regionFallback: parseRegionFallback(pick('region-fallback') ?? 'global'),
     leaseDurationMs: parseDuration('lease-duration', pick('lease-duration') ?? '15s'),
     renewDeadlineMs: parseDuration('renew-deadline', pick('renew-deadline') ?? '10s'),
     retryPeriodMs: parseDuration('retry-period', pick('retry-period') ?? '2s'),
@@ -253,6 +257,11 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
   if (clientCaFile && !certFile) throw new UsageError('client-ca-file: client certificates need TLS (tls-cert-file and tls-private-key-file)');
   if (certFile && keyFile) config.tls = { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) };
   return { verb, positionals, config, help: Boolean(flags.help) };
+}
+
+function parseRegionFallback(value: string): RegionFallback {
+  if (value !== 'global' && value !== 'nearest') throw new UsageError(`region-fallback: "${value}" is neither global nor nearest`);
+  return value;
 }
 
 function parseBool(key: string, raw: unknown): boolean {

@@ -36,6 +36,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
   const log = run.logger.child({ role: 'controller' });
   const defaults = { ttl: c.defaultTtl, failMode: 'open' as const, minReadyEndpoints: 1 };
   const elected = store.needsLeaderElection;
+  const identity = c.id ?? `${hostname()}-${process.pid}`;
   // The fence of the latest leadership, kept after stepping down: a write still in flight then
   // carries the old epoch, which the store refuses once the lease has moved or expired.
   let fence: Fence | undefined;
@@ -55,7 +56,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     store,
     dnssec,
     signingEveryMs: c.dnssecCheckMs,
-    federation: { name: c.federation, zone: c.zone },
+    federation: { name: c.federation, zone: c.zone, regionFallback: c.regionFallback },
     defaults,
     registry,
     logger: run.logger,
@@ -75,6 +76,8 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     fence: () => fence,
     standby: elected,
     onFenced: deposed,
+    // Every controller probes, leading or not, under its identity (issue 14).
+    proberId: identity,
     ...inClusterDns(c),
   });
   // Members are connected and watched, and the object log followed, whether or not this process
@@ -120,7 +123,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     elector = new LeaderElector({
       store,
       lease: LEASE,
-      identity: c.id ?? `${hostname()}-${process.pid}`,
+      identity,
       timing: { leaseDurationMs: c.leaseDurationMs, renewDeadlineMs: c.renewDeadlineMs, retryPeriodMs: c.retryPeriodMs },
       onStartedLeading: (f) => lead(f),
       onStoppedLeading: () => standBy(),
@@ -132,7 +135,7 @@ export async function startControlPlane(c: Config, run: Running, store: Store, r
     await lead(undefined);
   }
   const plane: ControlPlane = {
-    status: () => elector?.status() ?? { leading: true, identity: `${hostname()}-${process.pid}` },
+    status: () => elector?.status() ?? { leading: true, identity },
     controller: () => (controller.isLeading ? controller : undefined),
     async stop() {
       if (elector) await elector.stop();

@@ -6,7 +6,8 @@
  */
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { type AclEntry, type NotifyTarget, type RrlOptions, type TsigKey, makeKey, parseAclEntry, parseTsigKey } from '@fedns/nameserver';
+import { locationProblem } from '@fedns/model';
+import { type AclEntry, ClientLocator, type ClientNetwork, ClientNetworkError, type NotifyTarget, type RrlOptions, type TsigKey, makeKey, parseAclEntry, parseTsigKey } from '@fedns/nameserver';
 
 /** Thrown as the config's UsageError by the caller (config.ts owns that class). */
 export class DnsConfigError extends Error {}
@@ -21,6 +22,8 @@ export const DNS_OPTIONS = {
   'rrl-ipv6-prefix': { type: 'string' },
   'dns-workers': { type: 'string' },
   'cookie-secret': { type: 'string' },
+  'client-networks': { type: 'string' },
+  'geoip-database': { type: 'string' },
   'dnstap-socket': { type: 'string' },
 } as const;
 
@@ -38,6 +41,10 @@ export interface DnsConfig {
   workers: number;
   /** 16-octet server cookie secret shared by an anycast set; random when unset. */
   cookieSecret?: Buffer;
+  /** Client networks → region, for answers routed by client location (issue 14). */
+  clientNetworks: ClientNetwork[];
+  /** A MaxMind-format database (GeoIP2/GeoLite2 City, …) for clients no network names. */
+  geoipDatabase?: string;
   /** dnstap: the Frame Streams collector's unix socket; unset: off. */
   dnstapSocket?: string;
 }
@@ -143,7 +150,9 @@ export function parseDnsConfig(get: (k: DnsKey) => unknown): DnsConfig {
     ipv6PrefixLength: int('rrl-ipv6-prefix', get('rrl-ipv6-prefix'), 16, 128, RRL_DEFAULTS.ipv6PrefixLength),
   };
   const workers = int('dns-workers', get('dns-workers'), 0, 64, defaultDnsWorkers());
-  const config: DnsConfig = { xfrAllow, tsigKeys: keys, notify, rrl, workers };
+  const config: DnsConfig = { xfrAllow, tsigKeys: keys, notify, rrl, workers, clientNetworks: clientNetworks(get('client-networks')) };
+  const geoip = get('geoip-database');
+  if (geoip !== undefined && geoip !== null && String(geoip) !== '') config.geoipDatabase = String(geoip);
   const secret = get('cookie-secret');
   if (secret !== undefined && secret !== null) {
     const s = String(secret).trim();
@@ -158,4 +167,54 @@ export function parseDnsConfig(get: (k: DnsKey) => unknown): DnsConfig {
     config.dnstapSocket = path;
   }
   return config;
+}
+
+/**
+ * `clientNetworks` (issue 14): where clients are, by network. A flag or
+ * environment string `CIDR=REGION,…`; in YAML a mapping `CIDR: REGION` (or
+ * `CIDR: {region, latitude, longitude}` for a region the built-in table does
+ * not know), or a list of `{cidr, region, latitude?, longitude?}`.
+ */
+export function clientNetworks(raw: unknown): ClientNetwork[] {
+  const key = 'client-networks';
+  if (raw === undefined || raw === null || raw === '') return [];
+  const out: ClientNetwork[] = [];
+  const add = (at: string, cidr: unknown, v: unknown) => {
+    if (typeof cidr !== 'string' || cidr === '') fail(`${at}`, 'needs a network (cidr)');
+    let region: unknown = v;
+    let location: { latitude: number; longitude: number } | undefined;
+    if (typeof v === 'object' && v !== null) {
+      const o = v as { region?: unknown; latitude?: unknown; longitude?: unknown };
+      region = o.region;
+      if (o.latitude !== undefined || o.longitude !== undefined) {
+        const p = locationProblem({ latitude: o.latitude, longitude: o.longitude });
+        if (p) fail(`${at}.${p.field || 'location'}`, p.message);
+        location = { latitude: o.latitude as number, longitude: o.longitude as number };
+      }
+    }
+    if (typeof region !== 'string' || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(region)) fail(`${at}`, `region must be a region name (e.g. asia-east1), got ${JSON.stringify(region)}`);
+    out.push({ cidr: cidr as string, region: region as string, ...(location ? { location } : {}) });
+  };
+  if (typeof raw === 'string') {
+    raw.split(',').map((s) => s.trim()).filter(Boolean).forEach((entry, i) => {
+      const m = /^([^=\s]+)\s*=\s*(\S+)$/.exec(entry);
+      if (!m) fail(`${key}[${i}]`, `"${entry}" is not CIDR=REGION (e.g. 203.0.113.0/24=asia-east1)`);
+      add(`${key}[${i}]`, m?.[1], m?.[2]);
+    });
+  } else if (Array.isArray(raw)) {
+    raw.forEach((e, i) => {
+      if (typeof e !== 'object' || e === null) fail(`${key}[${i}]`, 'must be {cidr, region, latitude?, longitude?}');
+      add(`${key}[${i}]`, (e as { cidr?: unknown }).cidr, e);
+    });
+  } else if (typeof raw === 'object') {
+    for (const [cidr, v] of Object.entries(raw)) add(`${key}[${cidr}]`, cidr, v);
+  } else fail(key, 'must be a mapping CIDR: REGION, a list, or CIDR=REGION,…');
+  // The networks as the nameserver will read them: a bad CIDR is named here, not at the first query.
+  try {
+    new ClientLocator(out);
+  } catch (err) {
+    if (err instanceof ClientNetworkError) throw new DnsConfigError(err.message.replace(/^clientNetworks/, key));
+    throw err;
+  }
+  return out;
 }

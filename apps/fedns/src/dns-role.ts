@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compareSerial } from '@fedns/model';
-import { ClusterView, DnsMetrics, type Follower, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, addSnapshot, type FollowAnswersOptions, followClusterView, followSerial, followStore, parseNetwork, probePort, startDnsServer } from '@fedns/nameserver';
+import { readFileSync } from 'node:fs';
+import { builtinRegionLocation } from '@fedns/model';
+import { ClientLocator, ClientNetworkError, ClusterView, DnsMetrics, type Follower, type MetricsSnapshot, Notifier, type TransferOptions, ZoneIndex, addSnapshot, type FollowAnswersOptions, followClusterView, followSerial, followStore, parseNetwork, probePort, startDnsServer } from '@fedns/nameserver';
 import type { Store } from '@fedns/store';
 import type { Registry } from 'prom-client';
-import { type Config, federationConfig, storeUrlOf } from './config.js';
+import { type Config, federationConfig, storeUrlOf, UsageError } from './config.js';
 import type { Running } from './roles.js';
 
 /** What the primary sends a DNS worker (over IPC, so secrets stay out of argv and the environment). */
@@ -30,6 +32,9 @@ export interface WorkerInit {
   tsigKeys: { name: string; secret: string }[];
   rrl: Config['dns']['rrl'];
   cookieSecret: string;
+  /** Client location (issue 14): each worker builds its own locator (and reads the database itself). */
+  clientNetworks: Config['dns']['clientNetworks'];
+  geoipDatabase?: string;
   /** --dnstap-socket: each worker keeps its own Frame Streams connection to the collector. */
   dnstapSocket?: string;
   /** In-cluster answers (issue 12): the private view's federation, suffix and client networks; absent: off. */
@@ -87,6 +92,27 @@ function servedSerialRecorder(c: Config, store: Store, log: { debug: (o: object,
 }
 
 /**
+ * Where clients are (issue 14): the configured networks and the GeoIP database, read now. A file
+ * that cannot be read or is no MaxMind DB is a usage error (one line, exit 2).
+ */
+export function clientLocator(dns: Pick<Config['dns'], 'clientNetworks' | 'geoipDatabase'>): ClientLocator {
+  let db: Buffer | undefined;
+  if (dns.geoipDatabase) {
+    try {
+      db = readFileSync(dns.geoipDatabase);
+    } catch (err) {
+      throw new UsageError(`geoip-database: cannot read ${dns.geoipDatabase}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  try {
+    return new ClientLocator(dns.clientNetworks, db);
+  } catch (err) {
+    if (err instanceof ClientNetworkError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/**
  * Starts DNS for a role that has a store: in process (dns-workers 0) or in worker processes.
  * With workers the main process's index stays empty: NOTIFY needs only the zone's SOA settings.
  */
@@ -100,6 +126,13 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
   if (notifier) run.closers.push(() => notifier.close());
   const cookieSecret = c.dns.cookieSecret ?? randomBytes(16);
   const served = servedSerialRecorder(c, store, log);
+  const locator = clientLocator(c.dns);
+  for (const n of c.dns.clientNetworks) {
+    if (!n.location && !builtinRegionLocation(n.region)) {
+      log.warn({ network: n.cidr, region: n.region }, 'client network: its region is not in the built-in table and has no latitude/longitude; its clients get that region’s shards when it has healthy ones, else every shard');
+    }
+  }
+  if (locator.enabled) log.info({ clientNetworks: locator.networks, geoipDatabase: c.dns.geoipDatabase ?? null }, 'answers routed by client location: ECS, else the source address');
 
   if (c.dns.workers === 0) {
     const follower = followStore(store, index, {
@@ -124,6 +157,7 @@ export async function startDns(c: Config, run: Running, store: Store, registry: 
       transfers: transfersFor(c, follower),
       rrl: c.dns.rrl,
       cookies: { secret: cookieSecret },
+      locator,
       ...(c.dns.dnstapSocket ? { dnstap: { socketPath: c.dns.dnstapSocket } } : {}),
       logger: log,
       ...(inCluster ? { clusterView: inCluster.view } : {}),
@@ -177,6 +211,8 @@ async function startWorkers(c: Config, run: Running, store: Store, index: ZoneIn
     tsigKeys: c.dns.tsigKeys.map((k) => ({ name: k.name, secret: k.secret.toString('base64') })),
     rrl: c.dns.rrl,
     cookieSecret: cookieSecret.toString('hex'),
+    clientNetworks: c.dns.clientNetworks,
+    ...(c.dns.geoipDatabase ? { geoipDatabase: c.dns.geoipDatabase } : {}),
     ...(clusterViewInit(c) ? { clusterDns: clusterViewInit(c) } : {}),
     ...(c.dns.dnstapSocket ? { dnstapSocket: c.dns.dnstapSocket } : {}),
   };

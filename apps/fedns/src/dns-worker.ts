@@ -9,7 +9,7 @@ import { DnsMetrics, parseAclEntry, makeKey, startDnsServer, followStore, ZoneIn
 import { openStore, type Store } from '@fedns/store';
 import { destination, pino } from 'pino';
 import { Registry } from 'prom-client';
-import { type PrimaryMessage, startClusterView, type WorkerInit, type WorkerMessage } from './dns-role.js';
+import { clientLocator, type PrimaryMessage, startClusterView, type WorkerInit, type WorkerMessage } from './dns-role.js';
 
 /** How often a worker polls the store on its own: only a fallback, the primary wakes it on every change. */
 const WORKER_POLL_MS = 250;
@@ -45,6 +45,7 @@ async function start(init: WorkerInit): Promise<void> {
       transfers: { allow: init.xfrAllow.map(parseAclEntry), tsigKeys, journal: (from) => follower.journalFromSoa(from) },
       rrl: init.rrl,
       cookies: { secret: Buffer.from(init.cookieSecret, 'hex') },
+      locator: clientLocator({ clientNetworks: init.clientNetworks, ...(init.geoipDatabase ? { geoipDatabase: init.geoipDatabase } : {}) }),
       ...(init.dnstapSocket ? { dnstap: { socketPath: init.dnstapSocket } } : {}),
       logger,
       ...(inCluster ? { clusterView: inCluster.view } : {}),

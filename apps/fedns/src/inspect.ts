@@ -1,3 +1,4 @@
+import { shardsWithProbes } from '@fedns/apiserver';
 import { explainName, formatExplanation } from '@fedns/cascade';
 import type { ClusterObject, RecordSet } from '@fedns/model';
 import { absoluteName, isInZone, topologyFromCluster } from '@fedns/model';
@@ -20,7 +21,7 @@ export async function explain(c: Config, name: string | undefined): Promise<stri
   const store = await openForReading(c);
   try {
     const clusters = (await store.listObjects<ClusterObject>('clusters')).items.map((cl) => topologyFromCluster(cl.object));
-    return formatExplanation(explainName(abs, await store.listRecordSets(), await store.listShards(), clusters)).trimEnd();
+    return formatExplanation(explainName(abs, await store.listRecordSets(), await shardsWithProbes(store, await store.listShards()), clusters)).trimEnd();
   } finally {
     await store.close();
   }

@@ -49,6 +49,8 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
   --cluster-grace DURATION   an unreachable member's shards keep their state this long (default 40s)
   --stabilization DURATION   a recovered shard waits this long before it is published (default 3s)
   --first-report-timeout D   a new service fails open only once every placed cluster reported, or after this (default 10s)
+  --region-fallback MODE     global (default: a region without healthy shards aliases to the global name)
+                             or nearest (to the nearest region that has one, by distance)
   --xfr-allow "NET [KEY],…"  who may AXFR/IXFR (address ranges, optionally with a TSIG key)
   --tsig-keys [hmac-sha256:]NAME:BASE64,…
   --notify "IP:PORT [KEY],…" secondaries to NOTIFY on every serial change
@@ -58,6 +60,11 @@ flags (also FEDNS_<FLAG> in the environment, or keys of a --config YAML file):
                              the kernel spreads queries over them); default one per CPU, at most
                              ${MAX_DEFAULT_DNS_WORKERS} (${defaultDnsWorkers()} here); 0 answers in the main process
   --cookie-secret HEX32      DNS cookie secret (default: random per start)
+  --client-networks CIDR=REGION,…
+                             where clients are, for services routed by client location (federation.fedns.io/routing:
+                             nearest): EDNS Client Subnet, else the source address (YAML clientNetworks: also
+                             CIDR: {region, latitude, longitude})
+  --geoip-database FILE      a MaxMind-format database (GeoIP2/GeoLite2 City …) for clients no network names
   --cluster-dns-allow CIDR,… in-cluster answers (pods find the nearest healthy shard): the member
                              clusters' networks they are answered to; off when empty (default)
   --cluster-dns-forward IP:PORT,…

@@ -115,6 +115,36 @@ test('bad nameserver keys: one line naming the key', () => {
   }
 });
 
+test('region fallback (issue 14): global by default, nearest on request, anything else a usage error', () => {
+  assert.equal(parseCommand(['serve'], {}).config.regionFallback, 'global');
+  assert.equal(parseCommand(['serve', '--region-fallback', 'nearest'], {}).config.regionFallback, 'nearest');
+  assert.equal(parseCommand(['controller'], { FEDNS_REGION_FALLBACK: 'nearest' }).config.regionFallback, 'nearest');
+  assert.throws(() => parseCommand(['serve', '--region-fallback', 'closest'], {}), (err: unknown) => err instanceof UsageError && err.message === 'region-fallback: "closest" is neither global nor nearest');
+});
+
+test('client networks and the GeoIP database (issue 14): flag, environment and YAML forms; bad ones named', () => {
+  const flag = parseCommand(['serve', '--client-networks', '203.0.113.0/24=asia-east1, 2001:db8::/32=europe-west1', '--geoip-database', '/var/lib/GeoLite2-City.mmdb'], {}).config.dns;
+  assert.deepEqual(flag.clientNetworks, [{ cidr: '203.0.113.0/24', region: 'asia-east1' }, { cidr: '2001:db8::/32', region: 'europe-west1' }]);
+  assert.equal(flag.geoipDatabase, '/var/lib/GeoLite2-City.mmdb');
+  const dir = mkdtempSync(join(tmpdir(), 'fedns-cfg-'));
+  const file = join(dir, 'fedns.yaml');
+  writeFileSync(file, 'clientNetworks:\n  198.51.100.0/24: us-east1\n  192.0.2.0/24: { region: onprem-paris, latitude: 48.86, longitude: 2.35 }\n');
+  assert.deepEqual(parseCommand(['serve', '--config', file], {}).config.dns.clientNetworks, [
+    { cidr: '198.51.100.0/24', region: 'us-east1' },
+    { cidr: '192.0.2.0/24', region: 'onprem-paris', location: { latitude: 48.86, longitude: 2.35 } },
+  ]);
+  assert.deepEqual(parseCommand(['serve'], {}).config.dns.clientNetworks, []);
+  for (const [flags, re] of [
+    [['--client-networks', '203.0.113.0/24'], /^client-networks\[0\]: "203\.0\.113\.0\/24" is not CIDR=REGION/],
+    [['--client-networks', '203.0.113.0/33=asia-east1'], /^client-networks\[0\]: "203\.0\.113\.0\/33" is not a network \(want ADDRESS\/LENGTH/],
+    [['--client-networks', '203.0.113.0/24=Asia East'], /^client-networks\[0\]: "203\.0\.113\.0\/24=Asia East" is not CIDR=REGION/],
+  ] as const) {
+    assert.throws(() => parseCommand(['serve', ...flags], {}), (err: unknown) => err instanceof UsageError && re.test(err.message), flags.join(' '));
+  }
+  writeFileSync(file, 'clientNetworks:\n  192.0.2.0/24: { region: x, latitude: 100, longitude: 0 }\n');
+  assert.throws(() => parseCommand(['serve', '--config', file], {}), (err: unknown) => err instanceof UsageError && err.message === 'client-networks[192.0.2.0/24].latitude: must be a number of degrees from -90 to 90');
+});
+
 test('in-cluster answers: off by default; networks, forward targets, suffix and MCS domain parsed and checked', () => {
   const off = parseCommand(['serve'], {}).config.clusterDns;
   assert.deepEqual(off.allow, []);

@@ -17,6 +17,7 @@ const VALUE_FLAGS = new Map([
   ['o', 'output'],
   ['zones', 'zones'],
   ['limit', 'limit'],
+  ['to', 'to'],
   ['federation-kubeconfig', 'federation-kubeconfig'],
   ['federation-context', 'federation-context'],
 ]);

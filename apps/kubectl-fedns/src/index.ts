@@ -6,3 +6,4 @@ export { formatHistory } from './commands/history.js';
 export { formatCascade } from './commands/explain.js';
 export { memberKubeconfig } from './commands/join.js';
 export { table } from './output.js';
+export { formatPolicyHistory, rollbackPatch } from './commands/policy.js';

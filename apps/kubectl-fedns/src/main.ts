@@ -8,6 +8,7 @@ import { drain, undrain } from './commands/drain.js';
 import { explain } from './commands/explain.js';
 import { history } from './commands/history.js';
 import { join, unjoin } from './commands/join.js';
+import { policy } from './commands/policy.js';
 import { status } from './commands/status.js';
 import { type Command, makeContext } from './context.js';
 import { terminalWidth } from './output.js';
@@ -19,6 +20,9 @@ Commands:
   explain NAME                            how a DNS name of the zone resolves now, and why (NAME may leave out the zone)
   explain NAMESPACE/SERVICE               the service's whole cascade: global → regions → zones
   history NAMESPACE/SERVICE [--limit N]   record changes and service changes, with cause, time and user
+  policy history NAMESPACE/SERVICE        every version of its traffic policy (annotations), who changed what from what
+  policy rollback NAMESPACE/SERVICE --to N
+                                          put version N's policy annotations back (a new change, by you)
   drain CLUSTER [--zones Z,…]             stop publishing the cluster's shards (or only in some of its zones)
   undrain CLUSTER [--zones Z,…]           publish them again (without --zones: the whole cluster, every zone)
   join NAME --kubeconfig F [--context C]  add a member cluster (F is the member's kubeconfig; its files are inlined)
@@ -33,7 +37,7 @@ Flags:
                            the federation's kubeconfig and context for join (whose --kubeconfig and --context name the member)
 `;
 
-const COMMANDS: Record<string, Command> = { status, explain, history, drain, undrain, join, unjoin };
+const COMMANDS: Record<string, Command> = { status, explain, history, policy, drain, undrain, join, unjoin };
 
 export async function run(argv: string[], io: { out: (s: string) => void; err: (s: string) => void; width: number }): Promise<number> {
   try {

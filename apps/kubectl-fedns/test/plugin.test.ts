@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { formatCascade, formatHistory, formatStatus, memberKubeconfig, parseArgs, run, table, UsageError } from '../src/index.js';
+import { formatCascade, formatHistory, formatPolicyHistory, formatStatus, memberKubeconfig, parseArgs, rollbackPatch, run, table, UsageError } from '../src/index.js';
 
 describe('parseArgs', () => {
   it('takes kubectl-style flags in any position', () => {
@@ -126,5 +126,50 @@ describe('memberKubeconfig', () => {
   it('refuses what cannot be inlined, and unknown contexts', () => {
     assert.throws(() => memberKubeconfig(stringify(doc), file), /user\.exec: the federation cannot run credential plugins/);
     assert.throws(() => memberKubeconfig(stringify(doc), file, 'nope'), /context "nope" names no context/);
+  });
+});
+
+describe('policy (issue 14)', () => {
+  const history: Parameters<typeof formatPolicyHistory>[1] = {
+    items: [
+      { version: 1, resourceVersion: '10', time: '2026-01-01T00:00:00Z', user: 'alice', type: 'ADDED', policy: { 'federation.fedns.io/weights': 'a=1,b=3' }, changes: [{ key: 'federation.fedns.io/weights', to: 'a=1,b=3' }] },
+      { version: 2, resourceVersion: '12', time: '2026-01-02T00:00:00Z', user: 'bob', type: 'MODIFIED', policy: { 'federation.fedns.io/routing': 'nearest' }, changes: [{ key: 'federation.fedns.io/weights', from: 'a=1,b=3' }, { key: 'federation.fedns.io/routing', to: 'nearest' }] },
+    ],
+    drains: [{ time: '2026-01-03T00:00:00Z', user: 'carol', cluster: 'a', change: 'drained (spec.drained: true)' }],
+  };
+  it('history: a version per line with who and what changed from what; drains after', () => {
+    assert.equal(
+      formatPolicyHistory('prod/web', history),
+      [
+        'VERSION   TIME                   USER    CHANGE',
+        '1         2026-01-01T00:00:00Z   alice   weights: (unset) → "a=1,b=3"',
+        '2         2026-01-02T00:00:00Z   bob     weights: "a=1,b=3" → (unset); routing: (unset) → "nearest"',
+        '',
+        'drains of its clusters (cluster-wide; not rolled back with the service):',
+        '  2026-01-03T00:00:00Z  a drained (spec.drained: true) by carol',
+      ].join('\n'),
+    );
+    assert.equal(formatPolicyHistory('prod/web', { items: [], drains: [] }), 'no policy history kept for service prod/web');
+  });
+  it('rollback: sets what differs, removes what the version did not have, leaves the rest', () => {
+    const keys = ['federation.fedns.io/weights', 'federation.fedns.io/routing', 'federation.fedns.io/ttl'];
+    assert.deepEqual(rollbackPatch({ 'federation.fedns.io/routing': 'nearest', 'federation.fedns.io/ttl': '60' }, { 'federation.fedns.io/weights': 'a=1,b=3', 'federation.fedns.io/ttl': '60' }, keys), {
+      'federation.fedns.io/weights': 'a=1,b=3',
+      'federation.fedns.io/routing': null,
+    });
+    assert.deepEqual(rollbackPatch({ 'federation.fedns.io/ttl': '60' }, { 'federation.fedns.io/ttl': '60' }, keys), {});
+  });
+  it('usage: a subcommand, one service, --to a version number', async () => {
+    for (const [argv, want] of [
+      [['policy'], /policy takes history or rollback/],
+      [['policy', 'undo', 'prod/web'], /policy takes history or rollback .*not "undo"/],
+      [['policy', 'rollback', 'prod/web'], /policy rollback needs --to N/],
+      [['policy', 'rollback', 'prod/web', '--to', 'two'], /--to must be a version number, got "two"/],
+      [['policy', 'history'], /policy history takes one NAMESPACE\/SERVICE/],
+    ] as const) {
+      const err: string[] = [];
+      assert.equal(await run([...argv], { out: () => {}, err: (s) => err.push(s), width: 0 }), 2, argv.join(' '));
+      assert.match(err[0] ?? '', want);
+    }
   });
 });

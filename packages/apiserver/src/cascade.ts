@@ -5,7 +5,7 @@
  * for that name: the answer, the reason, the shards behind it). Pure: the
  * caller passes the service's record sets, its shards and the clusters.
  */
-import { type ExplainStep, explainName } from '@fedns/cascade';
+import { type ExplainedProbe, type ExplainStep, explainName } from '@fedns/cascade';
 import type { ClusterTopology, RecordSet } from '@fedns/model';
 import type { StoredShard } from '@fedns/store';
 import { FEDERATION_GROUP } from './recordsets.js';
@@ -25,7 +25,7 @@ export interface ServiceCascade {
   root?: CascadeNode;
 }
 
-export function serviceCascade(namespace: string, name: string, recordSets: RecordSet[], shards: StoredShard[], clusters: ClusterTopology[]): ServiceCascade {
+export function serviceCascade(namespace: string, name: string, recordSets: RecordSet[], shards: (StoredShard & { probes?: ExplainedProbe[] })[], clusters: ClusterTopology[]): ServiceCascade {
   const mine = recordSets.filter((r) => r.namespace === namespace && r.service === name);
   const mineShards = shards.filter((s) => s.namespace === namespace && s.service === name);
   const firstOf = new Map<string, RecordSet>();

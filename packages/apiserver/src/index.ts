@@ -10,3 +10,5 @@ export { recordSetObjectName, RecordSetBackend, FEDERATION_GROUP } from './recor
 export { StoreBackend, type StoreBackendOptions } from './store-backend.js';
 export { ObjectLogFeed, KindWatch } from './feed.js';
 export { validateService, defaultService, type ServiceObject, type ServicePort } from './validate-service.js';
+export { shardsWithProbes } from './probes.js';
+export { policyHistory, policyOf, type ServicePolicyHistory, type PolicyVersion, type PolicyChange, type DrainEvent } from './policy-history.js';

@@ -73,6 +73,7 @@ function toObject(rs: RecordSet, rv: number, ctx: Context): KubeObject {
       service: `${rs.namespace}/${rs.service}`,
       ...(rs.region ? { region: rs.region } : {}),
       ...(rs.zone ? { zone: rs.zone } : {}),
+      ...(rs.policy ? { policy: rs.policy } : {}),
     },
     status: {
       healthyShards: shards.filter((s) => s.healthy).length,

@@ -8,15 +8,17 @@ import { explainName } from '@fedns/cascade';
 import { addWarning, atomicList, errors, fieldError, StatusError, type JsonSchema, type KubeApiServer, type KubeObject, kindSchema, mapList, statusError, type TableDef } from '@fedns/kubewire';
 import { ageOf } from '@fedns/kubewire';
 import type { ClusterObject, ClusterTopology } from '@fedns/model';
-import { absoluteName, checkKubeconfig, labelProblem, nameProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
+import { absoluteName, checkKubeconfig, labelProblem, locationProblem, nameProblem, SERVER_ANNOTATIONS, topologyFromCluster } from '@fedns/model';
 import type { ObjectChange, Store } from '@fedns/store';
 import { FEDERATION_GROUP, RecordSetBackend } from './recordsets.js';
 import { serviceCascade } from './cascade.js';
 import { FederationStatusBackend, federationStatusTable } from './federation-status.js';
 import { serviceHistory } from './history.js';
+import { policyHistory } from './policy-history.js';
 import { ObjectLogFeed } from './feed.js';
 import { StoreBackend, type StoreBackendOptions } from './store-backend.js';
 import { drainedZoneCauses } from './drained-zones.js';
+import { shardsWithProbes } from './probes.js';
 import { defaultService, type ServiceObject, validateService } from './validate-service.js';
 
 const str = { type: 'string' };
@@ -94,6 +96,11 @@ export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster
       zones: { type: 'array', items: str, description: 'Overrides the zones read from the member cluster nodes.' },
       drained: { type: 'boolean', description: 'No shard of this cluster is published.' },
       drainedZones: { type: 'array', items: str, description: 'Zones of this cluster whose shards are not published.' },
+      location: {
+        type: 'object',
+        description: 'Where the cluster is (degrees), for nearest-region fallback and routing by client location; default: its region in the built-in table.',
+        properties: { latitude: { type: 'number' }, longitude: { type: 'number' } },
+      },
       clusterDomain: { type: 'string', description: 'The member cluster domain (default cluster.local): in-cluster answers are kept for <federation>.svc.<clusterDomain>.' },
     },
   },
@@ -101,7 +108,31 @@ export const clusterSchema: JsonSchema = kindSchema('Cluster is a member cluster
 });
 
 export const recordSetSchema: JsonSchema = kindSchema('DNSRecordSet is one RRset of the federation zone, as published (read-only).', {
-  spec: { type: 'object', properties: { name: str, type: str, ttl: int, data: strList, level: str, service: str, region: str, zone: str } },
+  spec: {
+    type: 'object',
+    properties: {
+      name: str,
+      type: str,
+      ttl: int,
+      data: strList,
+      level: str,
+      service: str,
+      region: str,
+      zone: str,
+      policy: {
+        type: 'object',
+        description: 'Traffic policy: the shards the nameserver chooses between per query (weights; routing by client location at the global name).',
+        properties: {
+          routing: str,
+          weighted: bool,
+          variants: {
+            type: 'array',
+            items: { type: 'object', properties: { cluster: str, region: str, weight: int, data: strList, location: { type: 'object', properties: { latitude: { type: 'number' }, longitude: { type: 'number' } } } } },
+          },
+        },
+      },
+    },
+  },
   status: {
     type: 'object',
     properties: {
@@ -342,12 +373,22 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
           return serviceHistory(namespace, name, journal, log, limit);
         },
       },
+      // GET .../services/NAME/policyhistory: every version of its traffic policy, who changed what from what; drains of its clusters.
+      policyhistory: {
+        verbs: ['get'],
+        handler: async ({ namespace = '', name = '' }) => {
+          const [log, clusters] = await Promise.all([store.objectHistory('services', namespace, name, 1000), store.listObjects('clusters')]);
+          const clusterLogs = new Map(await Promise.all(clusters.items.map(async (c) => [c.name, await store.objectHistory('clusters', '', c.name, 1000)] as const)));
+          return policyHistory(namespace, name, log, clusterLogs);
+        },
+      },
       // GET .../services/NAME/cascade: global → regions → zones, what each name answers now and why.
       cascade: {
         verbs: ['get'],
         handler: async ({ namespace = '', name = '' }) => {
           const [recordSets, shards, clusters] = await Promise.all([store.recordSetsOfService(namespace, name), store.shardsOfService(namespace, name), store.listObjects<ClusterObject>('clusters')]);
-          return serviceCascade(namespace, name, recordSets, shards, clusters.items.map((c) => topologyFromCluster(c.object)));
+          const probed = await shardsWithProbes(store, shards, { namespace, name });
+          return serviceCascade(namespace, name, recordSets, probed, clusters.items.map((c) => topologyFromCluster(c.object)));
         },
       },
     },
@@ -386,6 +427,10 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
     }
     causes.push(...drainedZoneCauses(c, old, warn));
     if (spec.drained !== undefined && typeof spec.drained !== 'boolean') causes.push(fieldError.invalid('spec.drained', spec.drained, 'must be true or false'));
+    if (spec.location !== undefined && spec.location !== null) {
+      const lp = locationProblem(spec.location);
+      if (lp) causes.push(fieldError.invalid(lp.field ? `spec.location.${lp.field}` : 'spec.location', lp.field ? (spec.location as Record<string, unknown>)[lp.field] : spec.location, lp.message));
+    }
     if (spec.clusterDomain !== undefined && (typeof spec.clusterDomain !== 'string' || nameProblem(absoluteName(spec.clusterDomain))))
       causes.push(fieldError.invalid('spec.clusterDomain', spec.clusterDomain, typeof spec.clusterDomain === 'string' ? (nameProblem(absoluteName(spec.clusterDomain)) ?? '') : 'must be a DNS name, e.g. cluster.local'));
     return causes;
@@ -463,7 +508,7 @@ export async function registerFederationResources(api: KubeApiServer, opts: Fede
         handler: async ({ object }) => {
           const name = (object.spec as { name: string }).name;
           const topology = (await store.listObjects<ClusterObject>('clusters')).items.map((c) => topologyFromCluster(c.object));
-          return explainName(name, await store.listRecordSets(), await store.listShards(), topology);
+          return explainName(name, await store.listRecordSets(), await shardsWithProbes(store, await store.listShards()), topology);
         },
       },
     },

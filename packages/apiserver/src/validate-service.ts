@@ -1,6 +1,6 @@
 import { serviceNameProblems } from '@fedns/cascade';
 import type { ClusterTopology } from '@fedns/model';
-import { ANNOTATIONS, labelProblem, placementClusters, policyProblems } from '@fedns/model';
+import { ANNOTATIONS, labelProblem, parseWeights, placementClusters, policyProblems } from '@fedns/model';
 import { checkDns1123Label, type StatusCause } from '@fedns/kubewire';
 
 /** The parts of a core/v1 Service the federation validates. */
@@ -132,13 +132,21 @@ export function validateService(
   if (!SERVICE_TYPES.includes(type)) causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${type}": supported values: ${SERVICE_TYPES.map((t) => `"${t}"`).join(', ')}`, field: 'spec.type' });
   causes.push(...portCauses(spec.ports, type));
 
-  // Placement: every named cluster must be a member; names the stored object already had may stay after their cluster left.
+  // Placement and weights: every named cluster must be a member; names the stored object already had may stay after their cluster left.
   const members = clusters.map((c) => c.name);
-  const placedBefore = placementClusters(opts.old?.metadata.annotations?.[ANNOTATIONS.clusters] ?? '').filter((c) => !members.includes(c));
-  for (const c of placedBefore) {
-    if (placementClusters(svc.metadata.annotations?.[ANNOTATIONS.clusters] ?? '').includes(c)) opts.warn?.(`metadata.annotations[${ANNOTATIONS.clusters}]: cluster "${c}" is not a member cluster; nothing is placed there`);
+  const named = (meta: ServiceObject['metadata'] | undefined) => {
+    const a = meta?.annotations ?? {};
+    const w = a[ANNOTATIONS.weights] !== undefined ? parseWeights(a[ANNOTATIONS.weights] as string) : undefined;
+    return { placement: placementClusters(a[ANNOTATIONS.clusters] ?? ''), weights: w?.ok ? Object.keys(w.value) : [] };
+  };
+  const before = named(opts.old?.metadata);
+  const now = named(svc.metadata);
+  const leftBefore = [...new Set([...before.placement, ...before.weights])].filter((c) => !members.includes(c));
+  for (const c of leftBefore) {
+    if (now.placement.includes(c)) opts.warn?.(`metadata.annotations[${ANNOTATIONS.clusters}]: cluster "${c}" is not a member cluster; nothing is placed there`);
+    if (now.weights.includes(c)) opts.warn?.(`metadata.annotations[${ANNOTATIONS.weights}]: cluster "${c}" is not a member cluster; its weight weighs nothing`);
   }
-  for (const p of policyProblems(svc.metadata, [...members, ...placedBefore])) causes.push(invalidValue(p.field, p.value, p.message));
+  for (const p of policyProblems(svc.metadata, [...members, ...leftBefore])) causes.push(invalidValue(p.field, p.value, p.message));
 
   if (name && DNS1035.test(name) && !nsProblem) {
     for (const problem of serviceNameProblems(federation, ns, name, clusters)) {

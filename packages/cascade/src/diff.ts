@@ -1,4 +1,4 @@
-import type { RecordSet, RecordSetDiff } from '@fedns/model';
+import type { RecordPolicy, RecordSet, RecordSetDiff, RecordVariant } from '@fedns/model';
 import { compareRecordSets, recordSetKey } from './order.js';
 
 function byKey(sets: readonly RecordSet[]): Map<string, RecordSet> {
@@ -7,11 +7,28 @@ function byKey(sets: readonly RecordSet[]): Map<string, RecordSet> {
   return map;
 }
 
-/** Same published content: ttl and data (data is kept sorted by the builder, so order counts). */
+/** Same published content: ttl, data (kept sorted by the builder, so order counts) and traffic policy. */
 function sameContent(a: RecordSet, b: RecordSet): boolean {
   if (a.ttl !== b.ttl || a.data.length !== b.data.length) return false;
   for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
-  return true;
+  if (a.policy === undefined || b.policy === undefined) return a.policy === b.policy;
+  return samePolicy(a.policy, b.policy);
+}
+
+function samePolicy(a: RecordPolicy, b: RecordPolicy): boolean {
+  if (a.routing !== b.routing || Boolean(a.weighted) !== Boolean(b.weighted) || a.variants.length !== b.variants.length) return false;
+  return a.variants.every((v, i) => {
+    const w = b.variants[i] as RecordVariant;
+    return (
+      v.cluster === w.cluster &&
+      v.region === w.region &&
+      v.weight === w.weight &&
+      v.location?.latitude === w.location?.latitude &&
+      v.location?.longitude === w.location?.longitude &&
+      v.data.length === w.data.length &&
+      v.data.every((d, j) => d === w.data[j])
+    );
+  });
 }
 
 /**

@@ -1,5 +1,18 @@
 import type { ClusterTopology, RecordSet, Shard } from '@fedns/model';
 import { absoluteName, isDnssecType } from '@fedns/model';
+import { describeHop, describePolicy } from './explain-policy.js';
+import { indexClusters } from './topology.js';
+
+/** One controller's probe verdict on a shard (issue 14), as explain shows it. */
+export interface ExplainedProbe {
+  prober: string;
+  ok: boolean;
+  /** Counted: the prober is alive and probed the shard's current addresses. */
+  fresh: boolean;
+  target: string;
+  since: string;
+  message: string;
+}
 
 /** A shard as `explain` shows it: its state, since when, and why. */
 export interface ExplainedShard {
@@ -11,6 +24,8 @@ export interface ExplainedShard {
   readyEndpoints: number;
   since?: string;
   message?: string;
+  /** Probes from outside, one verdict per controller (when the service has a probe). */
+  probes?: ExplainedProbe[];
 }
 
 /** One name of a chain and why it answers the way it does. */
@@ -30,7 +45,7 @@ export interface Explanation {
   steps: ExplainStep[];
 }
 
-type ShardWithTime = Shard & { since?: string; message?: string };
+type ShardWithTime = Shard & { since?: string; message?: string; probes?: ExplainedProbe[] };
 
 /**
  * How a name resolves now and why: follows the in-zone CNAME chain and, at
@@ -48,6 +63,7 @@ export function explainName(rawName: string, recordSets: RecordSet[], shards: Sh
     else byName.set(rs.name, [rs]);
   }
   const topo = new Map(clusters.map((c) => [c.name, c]));
+  const locations = indexClusters(clusters).regionLocations;
   const steps: ExplainStep[] = [];
   const seen = new Set<string>();
   let current: string | undefined = name;
@@ -75,6 +91,7 @@ export function explainName(rawName: string, recordSets: RecordSet[], shards: Sh
         readyEndpoints: s.readyEndpoints,
         ...(s.since ? { since: s.since } : {}),
         ...(s.message ? { message: s.message } : {}),
+        ...(s.probes?.length ? { probes: s.probes } : {}),
       };
     });
     const where = first.level === 'zone' ? `zone ${first.zone}` : first.level === 'region' ? `region ${first.region}` : 'the federation';
@@ -85,10 +102,13 @@ export function explainName(rawName: string, recordSets: RecordSet[], shards: Sh
     const txt = sets.find((r) => r.type === 'TXT');
     let reason: string;
     const why = (s: ExplainedShard) => (s.healthy && s.drained ? s.drained : s.message || 'unhealthy');
-    if (cname) reason = `no healthy shard in ${where}${explained.length ? ` (${explained.map((s) => `${s.cluster}: ${why(s)}`).join('; ')})` : ''}; aliased one level up`;
+    const target = cname ? byName.get(cname.data[0] ?? '')?.[0] : undefined;
+    if (cname) reason = `no healthy shard in ${where}${explained.length ? ` (${explained.map((s) => `${s.cluster}: ${why(s)}`).join('; ')})` : ''}; ${describeHop(first, target, byName, locations)}`;
     else if (txt) reason = `no address published at the global name: ${txt.data.join(' ')}${drainNote}`;
     else if (first.level === 'global' && healthy.length === 0) reason = `no healthy shard anywhere: failing open with every known shard address${drainNote}`;
     else reason = `healthy shards in ${where}: ${healthy.join(', ')}${drainNote}`;
+    const policy = describePolicy(sets);
+    if (policy) reason += `; ${policy}`;
     steps.push({ name: current, level: first.level, answer: sets.map((r) => ({ type: r.type, data: r.data, ttl: r.ttl })), reason, shards: explained });
     current = cname?.data[0];
   }
@@ -117,6 +137,9 @@ export function formatExplanation(e: Explanation): string {
     for (const sh of s.shards) {
       const state = sh.healthy ? (sh.drained ? `healthy but drained (${sh.drained})` : 'healthy') : 'unhealthy';
       out.push(`${'  '.repeat(i)}  - ${sh.cluster}: ${state}${sh.since ? ` since ${sh.since}` : ''}, ${sh.readyEndpoints} ready, LB ${sh.addresses.join(', ') || 'none'}${sh.message ? ` (${sh.message})` : ''}`);
+      for (const p of sh.probes ?? []) {
+        out.push(`${'  '.repeat(i)}      probe ${p.target} from ${p.prober}: ${p.ok ? 'ok' : 'failed'} since ${p.since}${p.fresh ? '' : ' (stale, not counted)'}${p.message ? ` (${p.message})` : ''}`);
+      }
     }
   });
   return `${out.join('\n')}\n`;

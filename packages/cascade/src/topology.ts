@@ -1,5 +1,6 @@
-import type { ClusterTopology, ServicePolicy } from '@fedns/model';
+import type { ClusterTopology, GeoPoint, ServicePolicy } from '@fedns/model';
 import { labelProblem } from '@fedns/model';
+import { clusterLocation, regionLocations } from './locations.js';
 import { compareStrings } from './order.js';
 
 /**
@@ -21,12 +22,16 @@ export interface PreparedCluster {
    * region's or the global name).
    */
   inService: boolean;
+  /** Where it is: spec.location, else its region's place in the built-in table. */
+  location?: GeoPoint;
 }
 
 export interface ClusterIndex {
   byName: Map<string, PreparedCluster>;
   /** Every cluster in name order: the selection of a service without a placement list. */
   all: PreparedCluster[];
+  /** Each region's location: the centre of its clusters' (every cluster counts, placed or not). */
+  regionLocations: Map<string, GeoPoint>;
 }
 
 const normalise = (s: string) => s.trim().toLowerCase();
@@ -43,12 +48,14 @@ export function prepareCluster(topology: ClusterTopology): PreparedCluster {
   // Checked once here so that name validity per record is only a length check.
   const region = normalise(topology.region);
   const regionOk = region !== '' && validLabels(region);
+  const location = clusterLocation(topology.location, regionOk ? region : '');
   return {
     topology,
     region: regionOk ? region : '',
     zones: regionOk ? allZones.filter(validLabels) : [],
     activeZones: regionOk ? activeZones.filter(validLabels) : [],
     inService: allZones.length === 0 || activeZones.length > 0,
+    ...(location ? { location } : {}),
   };
 }
 
@@ -57,7 +64,7 @@ export function indexClusters(clusters: readonly ClusterTopology[]): ClusterInde
   const byName = new Map<string, PreparedCluster>();
   for (const c of clusters) if (!byName.has(c.name)) byName.set(c.name, prepareCluster(c));
   const all = [...byName.values()].sort((a, b) => compareStrings(a.topology.name, b.topology.name));
-  return { byName, all };
+  return { byName, all, regionLocations: regionLocations(all) };
 }
 
 /** True when the service's placement includes the cluster (no placement list = every cluster). */

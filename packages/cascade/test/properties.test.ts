@@ -9,7 +9,7 @@ import { shuffled } from './helpers.js';
 
 const CLUSTER_NAMES = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 // Includes an unknown region (''), mixed case and labels that break DNS rules: the builder must cope.
-const REGIONS = ['us-east1', 'europe-west1', 'Asia-East1', '', 'bad_region'];
+const REGIONS = ['us-east1', 'europe-west1', 'Asia-East1', 'us-central1', 'mars-north1', '', 'bad_region'];
 const ZONES = ['a', 'b', 'c', 'B', 'bad_zone', 'z'.repeat(63)];
 // One zone leaves room; the long one makes region/zone names overflow 253 octets while global fits.
 const FED_ZONES = ['example.com.', `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(40)}.example.com.`];
@@ -25,7 +25,8 @@ const clusterArb = (name: string): fc.Arbitrary<ClusterTopology> =>
     zones: fc.uniqueArray(fc.constantFrom(...ZONES), { maxLength: 3 }),
     drained: fc.integer({ min: 0, max: 3 }).map((n) => n === 0), // one in four
     drainedZones: fc.subarray(ZONES, { maxLength: 2 }),
-  }).map((c) => ({ name, ...c }));
+    location: fc.option(fc.record({ latitude: fc.integer({ min: -90, max: 90 }), longitude: fc.integer({ min: -180, max: 180 }) }), { freq: 3, nil: undefined }),
+  }).map(({ location, ...c }) => ({ name, ...c, ...(location ? { location } : {}) }));
 
 const inputArb: fc.Arbitrary<CascadeInput> = fc
   .record({
@@ -35,7 +36,7 @@ const inputArb: fc.Arbitrary<CascadeInput> = fc
   })
   .chain(({ fedZone, clusterNames, serviceKeys }) =>
     fc.record({
-      federation: fc.constant({ name: 'myfed', zone: fedZone }),
+      federation: fc.constantFrom<CascadeInput['federation']>({ name: 'myfed', zone: fedZone }, { name: 'myfed', zone: fedZone, regionFallback: 'nearest' }, { name: 'myfed', zone: fedZone, regionFallback: 'global' }),
       clusters: fc.tuple(...clusterNames.map(clusterArb)),
       services: fc.tuple(
         ...serviceKeys.map(([name, namespace]) =>
@@ -47,6 +48,8 @@ const inputArb: fc.Arbitrary<CascadeInput> = fc
               failMode: fc.constantFrom('open' as const, 'closed' as const),
               minReadyEndpoints: fc.integer({ min: 1, max: 2 }),
               clusters: fc.subarray([...CLUSTER_NAMES, 'ghost']),
+              weights: fc.dictionary(fc.constantFrom(...CLUSTER_NAMES), fc.integer({ min: 0, max: 4 }), { maxKeys: 4 }),
+              routing: fc.constantFrom('all' as const, 'nearest' as const),
             },
             { requiredKeys: ['name', 'namespace', 'ttl', 'failMode', 'minReadyEndpoints'] },
           ),
@@ -66,6 +69,45 @@ const inputArb: fc.Arbitrary<CascadeInput> = fc
   )
   .map((i) => ({ ...i, clusters: [...i.clusters], services: [...i.services] as ServicePolicy[] }));
 
+/**
+ * Inputs where traffic policy has something to do: valid regions with several clusters each, one
+ * shard per cluster and service, mostly healthy, weights and routing; duplicate shards of a
+ * cluster now and then (a member reporting twice), which must not make the output depend on order.
+ */
+const POLICY_REGIONS = ['us-east1', 'us-central1', 'europe-west1', 'asia-east1', 'mars-north1'];
+const policyInputArb: fc.Arbitrary<CascadeInput> = fc
+  .record({
+    regions: fc.tuple(...CLUSTER_NAMES.map(() => fc.constantFrom(...POLICY_REGIONS))),
+    fallback: fc.constantFrom(undefined, 'nearest' as const, 'global' as const),
+    services: fc.uniqueArray(fc.constantFrom(...SERVICE_KEYS), { minLength: 1, maxLength: 3, selector: (k) => k.join('/') }),
+    weights: fc.dictionary(fc.constantFrom(...CLUSTER_NAMES), fc.integer({ min: 0, max: 4 }), { maxKeys: 3 }),
+    weighted: fc.boolean(),
+    routing: fc.constantFrom('all' as const, 'nearest' as const),
+    health: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 24, maxLength: 24 }),
+    dup: fc.option(fc.constantFrom(...CLUSTER_NAMES), { nil: undefined }),
+  })
+  .map(({ regions, fallback, services, weights, weighted, routing, health, dup }): CascadeInput => {
+    const clusters = CLUSTER_NAMES.map((name, i) => ({ name, region: regions[i] as string, zones: [`${regions[i]}-${i % 2 ? 'b' : 'a'}`] }));
+    const shards: Shard[] = [];
+    services.forEach(([service, namespace], si) => {
+      CLUSTER_NAMES.forEach((cluster, ci) => {
+        const healthy = (health[si * 6 + ci] ?? 0) < 8;
+        shards.push({ cluster, service, namespace, addresses: [`192.0.2.${si * 10 + ci + 1}`, `2001:db8::${si * 10 + ci + 1}`], readyEndpoints: healthy ? 1 : 0, healthy });
+        if (cluster === dup) shards.push({ cluster, service, namespace, addresses: [`198.51.100.${si * 10 + ci + 1}`], readyEndpoints: 1, healthy: true });
+      });
+    });
+    return {
+      federation: { name: 'myfed', zone: 'example.com.', ...(fallback ? { regionFallback: fallback } : {}) },
+      clusters,
+      services: services.map(([name, namespace]) => ({ name, namespace, ttl: 30, failMode: 'open' as const, minReadyEndpoints: 1, routing, ...(weighted ? { weights } : {}) })),
+      shards,
+    };
+  });
+
+const anyInputArb = fc.oneof(inputArb, policyInputArb);
+
+const variantsUnion = (rs: RecordSet) => [...new Set(rs.policy?.variants.flatMap((v) => v.data))].sort(compareAddresses);
+
 function byName(sets: readonly RecordSet[]): Map<string, RecordSet[]> {
   const map = new Map<string, RecordSet[]>();
   for (const rs of sets) map.set(rs.name, [...(map.get(rs.name) ?? []), rs]);
@@ -76,7 +118,7 @@ const RUNS = { numRuns: 400 };
 
 test('property: CNAME targets exist and every chain ends at A/AAAA/TXT within 3 hops', () => {
   fc.assert(
-    fc.property(inputArb, (input) => {
+    fc.property(anyInputArb, (input) => {
       const names = byName(buildRecordSets(input));
       for (const start of names.keys()) {
         let name = start;
@@ -99,7 +141,7 @@ test('property: CNAME targets exist and every chain ends at A/AAAA/TXT within 3 
 
 test('property: a CNAME never shares its name; names are valid, absolute, lower-case; data well-formed', () => {
   fc.assert(
-    fc.property(inputArb, (input) => {
+    fc.property(anyInputArb, (input) => {
       const out = buildRecordSets(input);
       const ttlOf = new Map(input.services.map((s) => [`${s.namespace}/${s.name}`, s.ttl]));
       for (const [name, sets] of byName(out)) {
@@ -127,9 +169,51 @@ test('property: a CNAME never shares its name; names are valid, absolute, lower-
   );
 });
 
+test('property: traffic policy — variants add up to the data, weigh > 0, route only at the global name, as the service says', () => {
+  fc.assert(
+    fc.property(anyInputArb, (input) => {
+      const svc = new Map(input.services.map((s) => [`${s.namespace}/${s.name}`, s]));
+      for (const rs of buildRecordSets(input)) {
+        const s = svc.get(`${rs.namespace}/${rs.service}`) as ServicePolicy;
+        if (!rs.policy) continue;
+        assert.ok(rs.type === 'A' || rs.type === 'AAAA', `${rs.name} ${rs.type} has a policy`);
+        assert.ok(rs.policy.variants.length >= 2, 'a policy chooses between at least two shards');
+        assert.deepEqual(variantsUnion(rs), rs.data, `${rs.name}: the data is the union of the variants`);
+        assert.equal(Boolean(rs.policy.weighted), s.weights !== undefined);
+        assert.equal(rs.policy.routing === 'nearest', rs.level === 'global' && s.routing === 'nearest');
+        for (const v of rs.policy.variants) {
+          assert.ok(v.weight > 0, `${v.cluster} of weight 0 published at ${rs.name}`);
+          assert.equal(v.weight, s.weights?.[v.cluster] ?? 1);
+        }
+      }
+    }),
+    RUNS,
+  );
+});
+
+test('property: with nearest fallback a region CNAME goes to another region with addresses, or to the global name', () => {
+  fc.assert(
+    fc.property(anyInputArb, (input) => {
+      const out = buildRecordSets(input);
+      const names = byName(out);
+      for (const rs of out) {
+        if (rs.type !== 'CNAME' || rs.level !== 'region') continue;
+        const target = names.get(rs.data[0] ?? '') ?? [];
+        const level = target[0]?.level;
+        if (input.federation.regionFallback !== 'nearest') assert.equal(level, 'global');
+        else if (level === 'region') {
+          assert.notEqual(target[0]?.region, rs.region);
+          assert.ok(target.some((t) => t.type === 'A' || t.type === 'AAAA'), `${rs.name} aliases to ${rs.data[0]}, which has no addresses`);
+        } else assert.equal(level, 'global');
+      }
+    }),
+    RUNS,
+  );
+});
+
 test('property: zone addresses ⊆ region addresses ⊆ global addresses', () => {
   fc.assert(
-    fc.property(inputArb, (input) => {
+    fc.property(anyInputArb, (input) => {
       const out = buildRecordSets(input);
       const names = byName(out);
       const addressesAt = (name: string) => new Set((names.get(name) ?? []).filter((rs) => rs.type === 'A' || rs.type === 'AAAA').flatMap((rs) => rs.data));
@@ -150,7 +234,7 @@ test('property: zone addresses ⊆ region addresses ⊆ global addresses', () =>
 
 test('property: output is deterministic — shuffled input gives identical output', () => {
   fc.assert(
-    fc.property(inputArb, fc.integer({ min: 1, max: 2 ** 31 - 1 }), (input, seed) => {
+    fc.property(anyInputArb, fc.integer({ min: 1, max: 2 ** 31 - 1 }), (input, seed) => {
       const shuffledInput: CascadeInput = {
         federation: input.federation,
         services: shuffled(input.services, seed),
@@ -165,7 +249,7 @@ test('property: output is deterministic — shuffled input gives identical outpu
 
 test('property: per-service builds add up to the whole-zone build', () => {
   fc.assert(
-    fc.property(inputArb, (input) => {
+    fc.property(anyInputArb, (input) => {
       const perService = input.services.flatMap((s) => buildServiceRecordSets(input.federation, s, input.clusters, input.shards));
       assert.deepEqual(diffRecordSets(perService, buildRecordSets(input)), { upserts: [], deletes: [] });
       assert.equal(perService.length, buildRecordSets(input).length);
@@ -176,8 +260,9 @@ test('property: per-service builds add up to the whole-zone build', () => {
 
 test('property: applying diff(current, desired) to current yields desired, and the diff is minimal', () => {
   // Two states of the same federation (same zone), as before and after any set of changes.
-  const pairArb = inputArb.chain((a) =>
-    inputArb.map((b): [CascadeInput, CascadeInput] => [a, { ...b, federation: a.federation }]),
+  const pairArb = fc.oneof(
+    inputArb.chain((a) => inputArb.map((b): [CascadeInput, CascadeInput] => [a, { ...b, federation: a.federation }])),
+    policyInputArb.chain((a) => policyInputArb.map((b): [CascadeInput, CascadeInput] => [a, { ...b, federation: a.federation }])),
   );
   fc.assert(
     fc.property(pairArb, ([before, after]) => {
@@ -194,7 +279,7 @@ test('property: applying diff(current, desired) to current yields desired, and t
       const currentByKey = new Map(current.map((rs) => [key(rs), rs]));
       for (const rs of diff.upserts) {
         const old = currentByKey.get(key(rs));
-        assert.ok(!old || old.ttl !== rs.ttl || old.data.join() !== rs.data.join(), `${key(rs)} unchanged but upserted`);
+        assert.ok(!old || old.ttl !== rs.ttl || old.data.join() !== rs.data.join() || JSON.stringify(old.policy) !== JSON.stringify(rs.policy), `${key(rs)} unchanged but upserted`);
       }
       assert.deepEqual(diffRecordSets(desired, applyRecordSetDiff(current, diff)), { upserts: [], deletes: [] });
     }),
@@ -205,16 +290,23 @@ test('property: applying diff(current, desired) to current yields desired, and t
 test('the generator reaches every shape the properties are about', () => {
   const seen = new Map<string, number>();
   const count = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
-  for (const input of fc.sample(inputArb, { numRuns: 500, seed: 42 })) {
+  for (const input of [...fc.sample(inputArb, { numRuns: 2000, seed: 42 }), ...fc.sample(policyInputArb, { numRuns: 300, seed: 42 })]) {
     const out = buildRecordSets(input);
-    for (const rs of out) count(`${rs.level} ${rs.type}${rs.type === 'TXT' ? ` ${rs.data[0]}` : ''}`);
+    const levelOf = new Map(out.map((rs) => [rs.name, rs.level]));
+    for (const rs of out) {
+      count(`${rs.level} ${rs.type}${rs.type === 'TXT' ? ` ${rs.data[0]}` : ''}`);
+      if (rs.type === 'CNAME' && rs.level === 'region' && levelOf.get(rs.data[0] ?? '') === 'region') count('region CNAME to the nearest region');
+      if (rs.policy?.weighted) count(`${rs.level} weighted`);
+      if (rs.policy?.routing) count('global routed');
+    }
     if (input.federation.zone !== 'example.com.' && input.clusters.some((c) => c.region !== '')) count('overlong names skipped');
   }
   const shapes = [...seen.keys()].sort();
   for (const expected of [
     'global A', 'global AAAA', 'global TXT fedns: no healthy shard (fail-closed)', 'global TXT fedns: no shard address known',
     'region A', 'region AAAA', 'region CNAME', 'zone A', 'zone AAAA', 'zone CNAME', 'overlong names skipped',
+    'region CNAME to the nearest region', 'global weighted', 'region weighted', 'zone weighted', 'global routed',
   ]) {
-    assert.ok((seen.get(expected) ?? 0) >= 3, `generator rarely produces "${expected}": ${shapes.join(', ')}`);
+    assert.ok((seen.get(expected) ?? 0) >= 3, `generator rarely produces "${expected}": ${shapes.map((k) => `${k} ${seen.get(k)}`).join(", ")}`);
   }
 });

@@ -12,6 +12,8 @@ import { type Logger, SILENT } from './logger.js';
 import type { MemberEvent } from './member.js';
 import { type ControllerMetrics, controllerMetrics } from './metrics.js';
 import type { Owner } from './ownership.js';
+import { Prober } from './prober.js';
+import { ProbeView } from './probe-view.js';
 import { PropagationReconciler } from './propagation.js';
 import { type ReconcileResult, WorkQueue } from './queue.js';
 import type { RecordsReconciler } from './records.js';
@@ -47,6 +49,14 @@ export interface FederationControllerOptions {
   standby?: boolean;
   /** A write was refused because this process's fence is no longer current. */
   onFenced?: () => void;
+  /**
+   * This process's identity as a prober (issue 14): every controller, leading
+   * or not, probes shards whose service has a probe and records its verdicts
+   * under it. Default `controller`.
+   */
+  proberId?: string;
+  /** Tests: how a probe of one address is made. */
+  probeCheck?: ConstructorParameters<typeof Prober>[0]['check'];
 }
 
 const svcKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -68,6 +78,8 @@ export class FederationController {
   private readonly propagation: PropagationReconciler;
   private readonly status: StatusWriter;
   private readonly flattener: HostnameFlattener;
+  private readonly prober: Prober;
+  private readonly probeView: ProbeView;
   private readonly coredns: CoreDnsReconciler;
   private readonly answers: ClusterAnswersReconciler;
   private readonly queues: { connections: WorkQueue; clusterStatus: WorkQueue; propagation: WorkQueue; shards: WorkQueue; status: WorkQueue; coredns: WorkQueue; answers: WorkQueue };
@@ -137,8 +149,28 @@ export class FederationController {
     const federation: FederationRef = records.federation;
     this.answers = new ClusterAnswersReconciler({ store, federation, defaults: this.defaults, enabled: opts.inClusterDns !== undefined, fence, log: this.log });
     this.status = new StatusWriter(store, federation, this.defaults, this.metrics, fence, (cluster) => this.coredns.state(cluster));
+    this.probeView = new ProbeView({
+      store,
+      metrics: this.metrics,
+      log: this.log,
+      onChanged: (keys) => {
+        for (const k of keys) this.queues.shards.add(k);
+      },
+    });
+    this.prober = new Prober({
+      store,
+      identity: opts.proberId ?? 'controller',
+      metrics: this.metrics,
+      log: this.log,
+      ...(opts.probeCheck ? { check: opts.probeCheck } : {}),
+      // This process's own verdicts: a leader here looks at once rather than at the next poll.
+      onRecorded: () => {
+        if (this.leading) void this.probeView.refresh(true);
+      },
+    });
     this.shards = new ShardReconciler({
       store,
+      probes: (cluster, ns, name, target, addresses) => this.probeView.judge(cluster, ns, name, target, addresses),
       connections: this.connections,
       flattener: this.flattener,
       owner: opts.owner,
@@ -202,6 +234,9 @@ export class FederationController {
 
   async start(): Promise<void> {
     await this.syncClusters();
+    // Verdicts before the first reconcile: a leader never publishes a shard its probes failed.
+    if (this.leading) await this.probeView.start();
+    await this.prober.start();
     await this.resync();
     const probe = setInterval(() => void this.connections.probeAll(), this.opts.probeIntervalMs ?? 1000);
     const resync = setInterval(() => this.background(() => this.resync()), this.opts.resyncMs ?? 60_000);
@@ -215,6 +250,7 @@ export class FederationController {
   /** Starts writing: every queue held while standing by runs, and everything is looked at again. */
   async lead(): Promise<void> {
     this.leading = true;
+    await this.probeView.start();
     // Shard health first: what changed while standing by reaches DNS before member objects are
     // brought in line (propagation shares the store's connections and would slow it), within a bound.
     this.queues.shards.resume();
@@ -227,6 +263,7 @@ export class FederationController {
   /** Stops writing (reconciles in flight finish, or are fenced); members stay watched. */
   standBy(): void {
     this.leading = false;
+    this.probeView.stop();
     for (const q of this.writeQueues()) q.pause();
   }
 
@@ -240,6 +277,8 @@ export class FederationController {
   }
 
   async stop(): Promise<void> {
+    this.probeView.stop();
+    await this.prober.stop();
     for (const t of this.timers) clearInterval(t);
     for (const q of Object.values(this.queues)) q.stop();
     this.flattener.stop();
@@ -264,6 +303,7 @@ export class FederationController {
   /** A federated service was created, changed or deleted (the records reconciler names the change from the object log). */
   onServiceChange(namespace: string, name: string): void {
     const k = svcKey(namespace, name);
+    this.background(() => this.prober.serviceChanged(namespace, name));
     this.opts.records.enqueue(namespace, name);
     this.queues.answers.add(k);
     for (const cluster of this.connections.names()) {
@@ -276,6 +316,7 @@ export class FederationController {
   /** Every federated service × cluster looked at again (the level-triggered safety net), behind any key an event queued. */
   async resync(): Promise<void> {
     const { store } = this.opts;
+    await this.prober.resync();
     const keys = new Set((await store.listObjects('services')).items.map((s) => svcKey(s.namespace, s.name)));
     // Services gone but still with shards (deleted while this process was down), and shards of
     // clusters that left while it was down: their rows go.

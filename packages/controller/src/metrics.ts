@@ -15,6 +15,18 @@ export function controllerMetrics(registry: Registry | undefined) {
     reconcileErrors: new Counter({ name: 'fedns_controller_reconcile_errors_total', help: 'Reconcile attempts that failed (retried with back-off), by controller', labelNames: ['controller'], registers }),
     memberDnsConflicts: new Counter({ name: 'fedns_member_dns_conflicts_total', help: 'Writes of the member CoreDNS configuration that lost a resourceVersion race (409) and were retried, by cluster', labelNames: ['cluster'], registers }),
     queueDepth: new Gauge({ name: 'fedns_controller_queue_depth', help: 'Keys waiting or being reconciled, by controller', labelNames: ['controller'], registers }),
+    probes: new Counter({ name: 'fedns_probes_total', help: 'Probes of shard load-balancer addresses made by this process, by protocol and result', labelNames: ['protocol', 'result'], registers }),
+    probeSeconds: new Histogram({
+      name: 'fedns_probe_duration_seconds',
+      help: 'Time one probe of one address took (to success, failure or timeout)',
+      labelNames: ['protocol'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    probeVerdicts: new Counter({ name: 'fedns_probe_verdict_changes_total', help: "This process's probe verdict changes (after thresholds), by new verdict", labelNames: ['verdict'], registers }),
+    probeTargets: new Gauge({ name: 'fedns_probe_targets', help: 'Shards this process probes', registers }),
+    probeFailedShards: new Gauge({ name: 'fedns_probe_failed_shards', help: 'Shards the leader judges failed by probes (more than half of the fresh verdicts)', registers }),
+    probers: new Gauge({ name: 'fedns_probers', help: 'Controllers whose probe verdicts count now (fresh), as the leader sees them', registers }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { buildServiceRecordSets, diffRecordSets } from '@fedns/cascade';
+import { buildServiceRecordSets, diffRecordSets, type FederationRef } from '@fedns/cascade';
 import type { ClusterObject, ClusterTopology, PolicyDefaults, RecordSet, RecordSetDiff, ServicePolicy } from '@fedns/model';
 import { DEFAULT_POLICY, isDnssecType, policyFromService, topologyFromCluster } from '@fedns/model';
 import { CONTROLLER_ACTOR, type Fence, FencedError, type JournalEntry, type Store, type StoredShard } from '@fedns/store';
@@ -10,7 +10,7 @@ import type { ZoneSigning } from './signing.js';
 
 export interface RecordsReconcilerOptions {
   store: Store;
-  federation: { name: string; zone: string };
+  federation: FederationRef;
   defaults?: PolicyDefaults;
   logger?: Logger;
   registry?: Registry;
@@ -110,7 +110,7 @@ export class RecordsReconciler {
     if (this.dirty.size > 0 || this.signingDue) this.schedule();
   }
 
-  get federation(): { name: string; zone: string } {
+  get federation(): FederationRef {
     return this.opts.federation;
   }
 

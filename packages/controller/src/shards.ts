@@ -1,4 +1,4 @@
-import { addressFamily, canonicalAddress, compareAddresses, type LocalShard, policyFromService } from '@fedns/model';
+import { addressFamily, canonicalAddress, compareAddresses, type LocalShard, policyFromService, probeTargetText } from '@fedns/model';
 import type { Fence, Store, StoredShard } from '@fedns/store';
 import type { ClusterConnections } from './connections.js';
 import type { HostnameFlattener } from './flatten.js';
@@ -7,6 +7,7 @@ import { clusterIPsOf, ingressOf, readyEndpointAddresses } from './member.js';
 import type { ControllerMetrics } from './metrics.js';
 import { type Owner, ownershipOf } from './ownership.js';
 import type { FederatedService } from './propagate.js';
+import type { ProbeJudgement } from './probe-judge.js';
 import type { ReconcileResult } from './queue.js';
 
 export interface ShardReconcilerOptions {
@@ -22,6 +23,8 @@ export interface ShardReconcilerOptions {
   onShardChanged(namespace: string, name: string, cause: string): void;
   /** Only the status-relevant parts changed (message, ready count). */
   onStatusStale(namespace: string, name: string): void;
+  /** Every controller's probe verdicts on a shard, judged (issue 14); undefined when no verdict counts. */
+  probes?: (cluster: string, namespace: string, name: string, target: string, addresses: readonly string[]) => ProbeJudgement | undefined;
   /** What the shard offers its own cluster changed (cluster IPs, local health, headless endpoints): the in-cluster answers look again. */
   onLocalChanged?(namespace: string, name: string): void;
 }
@@ -114,6 +117,11 @@ export class ShardReconciler {
         const policy = policyFromService({ ...fed.metadata, namespace, name });
         observed = { cluster, namespace, service: name, addresses, readyEndpoints, reported: (prev?.reported ?? false) || (live !== undefined && addresses.length > 0) };
         judged = judgeObservation({ serviceExists: live !== undefined, addresses, readyEndpoints }, policy.minReadyEndpoints);
+        // Published only when readiness and the probes from outside both say healthy.
+        if (judged.ok && policy.probe) {
+          const probed = this.opts.probes?.(cluster, namespace, name, probeTargetText(policy.probe), addresses);
+          if (probed?.failed) judged = { ok: false, message: probed.message };
+        }
         const { clusterIPs, headless } = clusterIPsOf(live);
         local = { clusterIPs: normaliseAddresses(clusterIPs), headless, endpoints: headless ? normaliseAddresses(ready) : [], judged: judgeLocal(live !== undefined, clusterIPs.length > 0 || headless, readyEndpoints, policy.minReadyEndpoints) };
       }

@@ -130,6 +130,31 @@ test('shards: a member Service another federation owns is a conflict, never publ
   assert.match(s?.message ?? '', /belongs to federation fed-b\/id-b/);
 });
 
+test('shards: published only when readiness and the probes from outside both say healthy (issue 14)', async () => {
+  const store = await storeWith([{ name: 'web', annotations: { 'federation.fedns.io/probe': 'tcp:443' } }, { name: 'plain' }]);
+  const member = fakeMember('c1', [lbService('web', '192.0.2.1'), lbService('plain', '192.0.2.1')], 2);
+  const asked: string[] = [];
+  let failed = true;
+  const r = new ShardReconciler({
+    store, connections: fakeConnections({ c1: { member } }), flattener, owner: me, timing, metrics: metrics(), fence: () => undefined, onShardChanged: () => undefined, onStatusStale: () => undefined,
+    probes: (cluster, ns, name, target, addresses) => {
+      asked.push(`${cluster}/${ns}/${name} ${target} ${addresses.join(',')}`);
+      return failed ? { failed: true, counted: 2, failing: 2, message: 'probe tcp:443 failed from 2 of 2 controller(s) (a: refused; b: refused)' } : { failed: false, counted: 2, failing: 0, message: '' };
+    },
+  });
+  await r.reconcile('c1/default/web');
+  const s = await store.getShard('c1', 'default', 'web');
+  assert.deepEqual([s?.healthy, s?.message], [false, 'probe tcp:443 failed from 2 of 2 controller(s) (a: refused; b: refused)']);
+  assert.deepEqual(asked, ['c1/default/web tcp:443 192.0.2.1']);
+  // A service without a probe is never asked about.
+  await r.reconcile('c1/default/plain');
+  assert.equal((await store.getShard('c1', 'default', 'plain'))?.healthy, true);
+  assert.equal(asked.length, 1);
+  failed = false;
+  await r.reconcile('c1/default/web');
+  assert.equal((await store.getShard('c1', 'default', 'web'))?.healthy, true, 'first time healthy: no stabilisation window');
+});
+
 test('shards: the stabilisation state lives in the store, so a new reconciler (a restart) continues the window', async () => {
   const store = await storeWith([{ name: 'web' }]);
   const healthy = fakeMember('c1', [lbService('web', '192.0.2.1')], 2);

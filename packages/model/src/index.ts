@@ -4,3 +4,5 @@ export * from './ip.js';
 export * from './serial.js';
 export * from './policy.js';
 export * from './kubeconfig.js';
+export * from './regions.js';
+export * from './traffic.js';

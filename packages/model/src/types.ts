@@ -34,6 +34,35 @@ export interface NameserverConfig {
 
 export type FailMode = 'open' | 'closed';
 
+/** Where a region with no healthy shard aliases to (issue 14): the global name, or the nearest region that has one. */
+export type RegionFallback = 'global' | 'nearest';
+
+/** How the global name answers (issue 14): every healthy shard, or the client's nearest region's. */
+export type Routing = 'all' | 'nearest';
+
+/** A point on the earth, degrees (WGS 84). */
+export interface GeoPoint {
+  latitude: number;
+  longitude: number;
+}
+
+/**
+ * A health probe of each shard's load-balancer addresses from outside
+ * (issue 14): a TCP connect, or an HTTP(S) GET answered 2xx/3xx.
+ */
+export interface ProbeSpec {
+  protocol: 'tcp' | 'http' | 'https';
+  port: number;
+  /** HTTP(S) only, starting with `/`. */
+  path?: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before a prober calls the shard failed. */
+  failureThreshold: number;
+  /** Consecutive successes before a prober calls a failed shard healthy again. */
+  successThreshold: number;
+}
+
 /** What the cascade needs to know about one federated service. */
 export interface ServicePolicy {
   namespace: string;
@@ -55,6 +84,16 @@ export interface ServicePolicy {
    * answers a transient subset of shards (issue 9).
    */
   failOpenPending?: boolean;
+  /**
+   * Relative weights by cluster name (federation.fedns.io/weights); a cluster
+   * not named weighs 1, weight 0 takes its shard out. Set: every address
+   * answer of the service is one shard's, chosen in proportion to weight.
+   */
+  weights?: Record<string, number>;
+  /** How the global name answers (federation.fedns.io/routing; default all). */
+  routing?: Routing;
+  /** Probes of each shard from every controller (federation.fedns.io/probe*). */
+  probe?: ProbeSpec;
 }
 
 /** A member cluster as the cascade sees it. */
@@ -66,6 +105,8 @@ export interface ClusterTopology {
   drained?: boolean;
   /** Zones of this cluster that are drained. */
   drainedZones?: string[];
+  /** Where the cluster is (spec.location); else its region's place in the built-in table. */
+  location?: GeoPoint;
 }
 
 /**
@@ -159,6 +200,37 @@ export interface RecordSet {
   /** Region / zone of the level (absent for global). */
   region?: string;
   zone?: string;
+  /**
+   * Traffic policy (issue 14): the shards behind an A/AAAA set, for the fedns
+   * nameserver's per-query choice. `data` stays the union of every variant —
+   * what secondaries, transfers and the API see.
+   */
+  policy?: RecordPolicy;
+}
+
+/** One shard's share of an A/AAAA record set. */
+export interface RecordVariant {
+  cluster: string;
+  /** The shard's region ('' when unknown). */
+  region: string;
+  /** The region's location (routing by client location). */
+  location?: GeoPoint;
+  /** Relative weight (1 unless the service sets weights; never 0: weight 0 is not published). */
+  weight: number;
+  /** This shard's addresses of the set's type, sorted. */
+  data: string[];
+}
+
+export interface RecordPolicy {
+  /**
+   * `nearest` (the global name of a service routed by client location): a
+   * client gets the variants of the nearest region that has any, or every
+   * variant when its location is unknown.
+   */
+  routing?: 'nearest';
+  /** One variant per answer, chosen in proportion to its weight (among the routed ones). */
+  weighted?: boolean;
+  variants: RecordVariant[];
 }
 
 /** A change of in-cluster answers: new or changed answers, and keys of answers gone. */

@@ -4,8 +4,11 @@
  * flags and the question (case preserved). No dns-packet, no allocation beyond
  * the reply buffer and the lookup key.
  */
+import type { ClientLocator, Located } from './client-location.js';
 import type { ClusterView } from './cluster-view.js';
 import type { ServerCookies } from './cookies.js';
+import { type ClientSubnet, ECS_OPTION, parseClientSubnet } from './client-subnet.js';
+import { pick } from './variants.js';
 import { EDNS_UDP_SIZE, RCODE, TYPE } from './wire.js';
 import { type Answer, type ZoneIndex, slotOf } from './zone-index.js';
 
@@ -22,10 +25,12 @@ export interface QueryInfo {
   cookieOk?: boolean;
 }
 
-/** Per-query context the transports pass in: the client (for cookies) and the cookie maker. */
+/** Per-query context the transports pass in: the client (for cookies and client location), the cookie maker, the locator. */
 export interface RespondContext {
   cookies?: ServerCookies;
   clientIp?: string;
+  /** Client location for answers routed by it (issue 14): clientNetworks and the GeoIP database. */
+  locator?: ClientLocator;
   /** The in-cluster view (cluster-view.ts): private names, answered to its allowed networks only. */
   clusterView?: ClusterView;
 }
@@ -208,6 +213,7 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   let doBit = 0;
   let cookieAt = -1;
   let cookieLen = 0;
+  let ecs: ClientSubnet | null = null;
   let tsig = false;
   const rrs = ancount + nscount + arcount;
   for (let i = 0; i < rrs; i++) {
@@ -238,6 +244,11 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
           if ((olen !== 8 && (olen < 16 || olen > 40)) || cookieAt >= 0) return formerr(q, reserve, info);
           cookieAt = o;
           cookieLen = olen;
+        } else if (code === ECS_OPTION) {
+          // EDNS Client Subnet (RFC 7871): one per message, well formed, or FORMERR.
+          if (ecs) return formerr(q, reserve, info);
+          ecs = parseClientSubnet(q, o, olen);
+          if (!ecs) return formerr(q, reserve, info);
         }
         o += olen;
       }
@@ -267,7 +278,7 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
 
   if (edns && version > 0) {
     if (info) info.rcode = RCODE.BADVERS;
-    return build(q, reserve, qEnd, 0, null, null, RCODE.BADVERS, false, true, doBit, tcp, udpSize, info, cookie);
+    return build(q, reserve, qEnd, 0, null, null, RCODE.BADVERS, false, true, doBit, tcp, udpSize, info, cookie, null);
   }
   if (tsig || ((qtype === TYPE.AXFR || qtype === TYPE.IXFR) && (qclass === 1 || qclass === 255))) {
     if (info) info.rcode = RCODE.NOERROR;
@@ -278,7 +289,7 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
   const aa = true;
   if ((qclass !== 1 && qclass !== 255) || qtype === TYPE.OPT || qtype === TYPE.TSIG) {
     // Other classes and meta types that are not questions: REFUSED.
-    return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie);
+    return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie, ecs);
   }
   const key = q.toString('latin1', 12, nameEnd).toLowerCase();
   const node = index.nodes.get(key);
@@ -289,14 +300,26 @@ function respondInner(index: ZoneIndex, q: Buffer, tcp: boolean, reserve: number
       // Outside the zone: the in-cluster view's private names, for its networks only; else REFUSED.
       const view = ctx?.clusterView;
       const priv = view?.covers(key) && view.allows(ctx?.clientIp) ? view.answer(key, qtype, index) : undefined;
-      if (priv) return build(q, reserve, qEnd, nameEnd, priv, null, priv.rcode, true, edns, doBit, tcp, udpSize, info, cookie);
-      return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie);
+      if (priv) return build(q, reserve, qEnd, nameEnd, priv, null, priv.rcode, true, edns, doBit, tcp, udpSize, info, cookie, ecs);
+      return build(q, reserve, qEnd, 0, null, null, RCODE.REFUSED, false, edns, doBit, tcp, udpSize, info, cookie, ecs);
     }
     answer = signed ? index.nxdomainDo(key, nameEnd) : index.nxdomain;
   } else {
     answer = signed ? index.answerDo(node, slotOf(qtype)) : index.answer(node, slotOf(qtype));
+    if (answer.choice) {
+      // A traffic policy: the client's region's answer (routed), one shard's by weight (weighted).
+      const locator = ctx?.locator;
+      let at: Located | undefined;
+      if (answer.choice.routed && locator) {
+        if (ecs) at = ecs.source > 0 ? locator.locate(ecs.family === 1 ? 4 : 6, ecs.address, ecs.source) : undefined;
+        else if (ctx?.clientIp) at = locator.locateAddress(ctx.clientIp);
+        // The answer depends on the client: say over how many bits (RFC 7871 7.2.1).
+        if (ecs && at) ecs.scope = at.scope;
+      }
+      answer = pick(answer.choice, at?.id ?? -1, locator?.points ?? []);
+    }
   }
-  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie, signed);
+  return build(q, reserve, qEnd, nameEnd, answer, index, answer.rcode, aa, edns, doBit, tcp, udpSize, info, cookie, ecs, signed);
 }
 
 /** Reply to a question-less COOKIE query: header and an OPT with the cookies (what NSD sends). */
@@ -312,8 +335,8 @@ function cookieOnly(q: Buffer, reserve: number, client: Buffer, server: Buffer, 
   return out;
 }
 
-/** OPT: root owner, class = our UDP size, TTL = ext-rcode | version 0 | DO, then the COOKIE option if any. */
-function writeOpt(out: Buffer, w: number, rcode: number, doBit: number, client: Buffer | null, server: Buffer | null): void {
+/** OPT: root owner, class = our UDP size, TTL = ext-rcode | version 0 | DO, then the COOKIE and ECS options if any. */
+function writeOpt(out: Buffer, w: number, rcode: number, doBit: number, client: Buffer | null, server: Buffer | null, ecs: ClientSubnet | null = null): void {
   out[w] = 0;
   out[w + 1] = 0;
   out[w + 2] = TYPE.OPT;
@@ -323,18 +346,31 @@ function writeOpt(out: Buffer, w: number, rcode: number, doBit: number, client: 
   out[w + 6] = 0;
   out[w + 7] = doBit;
   out[w + 8] = 0;
+  const ecsLen = ecs ? 8 + ecs.addressLength : 0;
+  const rdlen = (client && server ? 28 : 0) + ecsLen;
+  out[w + 9] = rdlen >> 8;
+  out[w + 10] = rdlen & 0xff;
+  let o = w + 11;
   if (client && server) {
-    out[w + 9] = 0;
-    out[w + 10] = 28;
-    out[w + 11] = 0;
-    out[w + 12] = 10;
-    out[w + 13] = 0;
-    out[w + 14] = 24;
-    client.copy(out, w + 15);
-    server.copy(out, w + 23);
-  } else {
-    out[w + 9] = 0;
-    out[w + 10] = 0;
+    out[o] = 0;
+    out[o + 1] = 10;
+    out[o + 2] = 0;
+    out[o + 3] = 24;
+    client.copy(out, o + 4);
+    server.copy(out, o + 12);
+    o += 28;
+  }
+  if (ecs) {
+    // FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as the query gave them; SCOPE PREFIX-LENGTH ours.
+    out[o] = 0;
+    out[o + 1] = ECS_OPTION;
+    out[o + 2] = 0;
+    out[o + 3] = 4 + ecs.addressLength;
+    out[o + 4] = 0;
+    out[o + 5] = ecs.family;
+    out[o + 6] = ecs.source;
+    out[o + 7] = ecs.scope;
+    for (let i = 0; i < ecs.addressLength; i++) out[o + 8 + i] = ecs.address[i] as number;
   }
 }
 
@@ -367,12 +403,13 @@ function build(
   udpSize: number,
   info: QueryInfo | null,
   cookie: { client: Buffer; server: Buffer } | null,
+  ecs: ClientSubnet | null,
   signed = false,
 ): Buffer {
   const qsecEnd = qEnd; // header (12) + question
   const body = answer ? answer.body : null;
   const tail = answer?.soa && index ? (signed ? index.soaTailDo : index.soaTail) : null;
-  const optLen = edns ? (cookie ? OPT_COOKIE_LEN : OPT_LEN) : 0;
+  const optLen = edns ? (cookie ? OPT_COOKIE_LEN : OPT_LEN) + (ecs ? 8 + ecs.addressLength : 0) : 0;
   let total = qsecEnd + (body ? body.length : 0) + (tail ? tail.bytes.length : 0) + optLen;
   const limit = tcp ? 65535 : edns ? Math.min(Math.max(udpSize, MAX_UDP_NO_EDNS), EDNS_UDP_SIZE) : MAX_UDP_NO_EDNS;
   let tc = false;
@@ -418,7 +455,7 @@ function build(
   out[o + 9] = ns & 0xff;
   out[o + 10] = ar >> 8;
   out[o + 11] = ar & 0xff;
-  if (edns) writeOpt(out, w, rcode, doBit, cookie ? cookie.client : null, cookie ? cookie.server : null);
+  if (edns) writeOpt(out, w, rcode, doBit, cookie ? cookie.client : null, cookie ? cookie.server : null, ecs);
   if (info) {
     info.rcode = rcode;
     info.truncated = tc;

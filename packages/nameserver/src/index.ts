@@ -14,3 +14,6 @@ export { RateLimiter, type RrlOptions } from './rrl.js';
 export { handleSlow, type TransferOptions, type SlowOutcome } from './slow.js';
 export { axfrMessages, ixfrMessages } from './xfr.js';
 export { Notifier, notifyMessage, type NotifyTarget, type NotifyOptions } from './notify.js';
+export { ClientLocator, ClientNetworkError, addressBytes, type ClientNetwork, type ClientPoint, type Located } from './client-location.js';
+export { parseClientSubnet, ECS_OPTION, type ClientSubnet } from './client-subnet.js';
+export { buildChoice, pick, policyProblem, type Choice } from './variants.js';

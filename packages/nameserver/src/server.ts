@@ -4,6 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { type QueryInfo, type RespondContext, SLOW_PATH, respond } from './answer.js';
+import type { ClientLocator } from './client-location.js';
 import type { ClusterView } from './cluster-view.js';
 import { type CookieOptions, ServerCookies } from './cookies.js';
 import { DnstapLog, type DnstapOptions, type TcpPeer } from './dnstap.js';
@@ -30,6 +31,8 @@ export interface DnsServerOptions {
   rrl?: RrlOptions;
   /** DNS cookies (RFC 7873/9018): on by default with a random secret; false turns them off. */
   cookies?: CookieOptions | false;
+  /** Where clients are (issue 14): for answers routed by client location (ECS, else the source address). */
+  locator?: ClientLocator;
   /**
    * Bind UDP and TCP with SO_REUSEPORT, so sibling worker processes (--dns-workers) each bind a
    * socket of their own on the same address and the kernel spreads queries across them.
@@ -199,8 +202,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const sockets = new Set<net.Socket>();
   const udpInfo: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
   const cookies = opts.cookies === false ? undefined : new ServerCookies(opts.cookies ?? {});
+  const locator = opts.locator?.enabled ? opts.locator : undefined;
   const view = opts.clusterView ? { clusterView: opts.clusterView } : {};
-  const udpCtx: RespondContext = cookies ? { cookies, ...view } : { ...view };
+  const udpCtx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), ...view };
   const transfers = opts.transfers ?? {};
   const rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new RateLimiter(opts.rrl) : null;
   /** Set once the port is bound, before any message is read; null (one test per message) when off. */
@@ -259,7 +263,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     sock.setTimeout(idleMs);
     const info: QueryInfo = { qtype: -1, rcode: 0, truncated: false };
     const clientIp = sock.remoteAddress ?? '';
-    const ctx: RespondContext = cookies ? { cookies, clientIp, ...view } : { clientIp, ...view };
+    const ctx: RespondContext = { ...(cookies ? { cookies } : {}), ...(locator ? { locator } : {}), clientIp, ...view };
     const peer: TcpPeer | null = tap === null ? null : tap.tcpPeer(sock.remoteAddress, sock.remotePort, sock.localAddress, sock.localPort);
     let pending: Buffer | null = null;
     sock.on('timeout', () => sock.destroy());

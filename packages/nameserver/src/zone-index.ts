@@ -13,6 +13,7 @@ import { type FederationConfig, type RecordSet, type RecordSetDiff, type RecordT
 import { rdataWire, typeCode } from '@fedns/dnssec';
 import { isIPv4, isIPv6 } from 'node:net';
 import { hashKey, Nsec3Index, type PatchBlock, rrsigRdatas } from './nsec3-index.js';
+import { buildChoice, type Choice, policyProblem } from './variants.js';
 import { CLASS_IN, RCODE, TYPE, Writer, ipv4Bytes, ipv6Bytes, txtRdata, wireKey } from './wire.js';
 
 /** Qtype slots: one compiled answer per (name, slot). */
@@ -49,6 +50,12 @@ export interface Answer {
   body: Buffer;
   /** Append the zone's negative SOA in authority (NXDOMAIN / NODATA, also at the end of a CNAME chain). */
   soa: boolean;
+  /**
+   * Traffic policy (issue 14): the chain ends at a set with variants; this
+   * answer is the one with every address, `choice` the precompiled answers a
+   * query picks from (variants.ts).
+   */
+  choice?: Choice;
 }
 
 /** The negative-answer SOA record; `ptrs` are offsets (within `bytes`) of pointers to the zone suffix of the question. */
@@ -396,16 +403,23 @@ export class ZoneIndex {
   /** NSEC3 hashes whose records changed in the current applyDiff. */
   private readonly touchedHashes = new Set<string>();
 
-  private upsert(rs: RecordSet, touched: Set<string> | null): void {
-    const problem = recordProblem(rs, this.zone);
+  private upsert(given: RecordSet, touched: Set<string> | null): void {
+    const problem = recordProblem(given, this.zone);
     if (problem) {
-      this.rejected.push({ recordSet: rs, reason: problem });
+      this.rejected.push({ recordSet: given, reason: problem });
       return;
     }
-    if (this.nsec3.owns(rs)) {
-      const h = this.nsec3.upsert({ ...rs, name: absName(rs.name) });
+    if (this.nsec3.owns(given)) {
+      const h = this.nsec3.upsert({ ...given, name: absName(given.name) });
       if (h) this.touchedHashes.add(h);
       return;
+    }
+    let rs = given;
+    const pp = policyProblem(rs);
+    if (pp) {
+      // Served as published (every address), without the choice it cannot make.
+      this.rejected.push({ recordSet: rs, reason: `policy ignored: ${pp}` });
+      rs = { ...rs, policy: undefined };
     }
     const name = absName(rs.name);
     const key = wireKey(name);
@@ -720,15 +734,12 @@ export class ZoneIndex {
     return n;
   }
 
-  /** Writes the `slot` RRset of `node` if it has one; returns the RR count (0 = none). */
-  private writeSlot(w: Writer, node: ZoneNode, slot: number): number {
+  /** Writes the `slot` RRset of `node` if it has one (or `override`'s, for that node); returns the RR count (0 = none). */
+  private writeSlot(w: Writer, node: ZoneNode, slot: number, override?: Override): number {
     switch (slot) {
-      case SLOT.A: {
-        const rs = node.rr('A');
-        return rs ? this.writeRRset(w, node.name, rs) : 0;
-      }
+      case SLOT.A:
       case SLOT.AAAA: {
-        const rs = node.rr('AAAA');
+        const rs = override && override.node === node ? override.rs : node.rr(slot === SLOT.A ? 'A' : 'AAAA');
         return rs ? this.writeRRset(w, node.name, rs) : 0;
       }
       case SLOT.TXT: {
@@ -756,7 +767,7 @@ export class ZoneIndex {
     }
   }
 
-  private compile(node: ZoneNode, slot: number, dnssec = false): Answer {
+  private compile(node: ZoneNode, slot: number, dnssec = false, override?: Override): Answer {
     this.compiled++;
     if (!node.hasData && !dnssec) return NODATA;
     const w = new Writer(512);
@@ -770,6 +781,7 @@ export class ZoneIndex {
     let ar = 0;
     let rcode: number = RCODE.NOERROR;
     let soa = false;
+    let policyAt: { node: ZoneNode; rs: RecordSet } | undefined;
     // DO=1: every RRset with its RRSIGs (a query for RRSIG itself gets none of its own).
     const sigs = (n: ZoneNode, s: number) => (dnssec && s !== SLOT.RRSIG ? this.writeSigs(w, n, SLOT_TYPE[s] as string) : 0);
 
@@ -794,10 +806,17 @@ export class ZoneIndex {
       const seen = new Set<ZoneNode>();
       for (let hops = 0; ; hops++) {
         seen.add(cur);
-        const n = this.writeSlot(w, cur, slot);
+        const n = this.writeSlot(w, cur, slot, override);
         if (n) {
           an += n + sigs(cur, slot);
           if (slot === SLOT.NS && cur.apex) ar += this.writeGlue(w);
+          // The chain ends at an address set with a traffic policy: the query picks among its variants.
+          // Not with DO=1 on a signed zone: a variant is a subset of the RRset, which the set's RRSIG
+          // does not cover; the validating answer is the whole signed set (README: DNSSEC and traffic policy).
+          if (!override && !dnssec && (slot === SLOT.A || slot === SLOT.AAAA)) {
+            const rs = cur.rr(slot === SLOT.A ? 'A' : 'AAAA');
+            if (rs?.policy) policyAt = { node: cur, rs };
+          }
           break;
         }
         const cname = slot === SLOT.CNAME ? undefined : cur.rr('CNAME');
@@ -837,7 +856,13 @@ export class ZoneIndex {
       }
     }
     if (!dnssec && an === 0 && ar === 0 && rcode === RCODE.NOERROR && soa) return NODATA;
-    return { rcode, an, ns, ar, body: w.result(bodyStart), soa };
+    const answer: Answer = { rcode, an, ns, ar, body: w.result(bodyStart), soa };
+    if (policyAt) {
+      const at = policyAt;
+      const choice = buildChoice(at.rs, (data) => this.compile(node, slot, false, { node: at.node, rs: { ...at.rs, data, policy: undefined } }));
+      if (choice) answer.choice = choice;
+    }
+    return answer;
   }
 
   private usersOf(h: string): Set<string> {
@@ -845,4 +870,10 @@ export class ZoneIndex {
     if (!users) this.nsec3Users.set(h, (users = new Set()));
     return users;
   }
+}
+
+/** The one RRset a compile writes in place of a node's own (a variant's data). */
+interface Override {
+  node: ZoneNode;
+  rs: RecordSet;
 }

@@ -196,3 +196,45 @@ test('random and mutated DO=1 queries against the signed zone never throw and de
     if (r && r.length > 12 && i % 2 === 0) assert.doesNotThrow(() => dnsPacket.decode(r), `query ${i}`);
   }
 });
+
+test('DNSSEC x traffic policy: DO=1 on a signed zone answers a weighted set whole, and it validates; DO=0 keeps the weights', () => {
+  // A 1:3 weighted global set, a routed one, and a region name that CNAMEs to the weighted one.
+  const variant = (cluster: string, region: string, data: string[], weight: number) => ({ cluster, region, location: { latitude: 0, longitude: 0 }, weight, data });
+  const weighted: RecordSet = {
+    ...{ name: 'wt.prod.myfed.svc.example.com.', type: 'A', ttl: 30, data: ['198.51.100.1', '198.51.100.3'], level: 'global', namespace: 'prod', service: 'wt' },
+    policy: { weighted: true, variants: [variant('c1', 'us-east1', ['198.51.100.1'], 1), variant('c3', 'us-central1', ['198.51.100.3'], 3)] },
+  };
+  const routed: RecordSet = {
+    ...{ name: 'rt.prod.myfed.svc.example.com.', type: 'A', ttl: 30, data: ['198.51.100.5', '198.51.100.6'], level: 'global', namespace: 'prod', service: 'rt' },
+    policy: { routing: 'nearest', variants: [variant('c5', 'us-east1', ['198.51.100.5'], 1), variant('c6', 'asia-east1', ['198.51.100.6'], 1)] },
+  };
+  const region: RecordSet = { name: 'wt.prod.myfed.svc.us-west1.example.com.', type: 'CNAME', ttl: 30, data: ['wt.prod.myfed.svc.example.com.'], level: 'region', namespace: 'prod', service: 'wt', region: 'us-west1' };
+  const { signed, plain, sets } = zones([weighted, routed, region]);
+  assert.equal(signed.rejected.length, 0, JSON.stringify(signed.rejected));
+  // The signer signed the published set, the union of the variants.
+  assert.ok(sets.some((r) => r.type === 'RRSIG' && r.name === weighted.name && r.data.some((d) => d.startsWith('A '))));
+  const addressesOf = (p: dnsPacket.Packet) => (p.answers ?? []).filter((r) => r.type === 'A').map((r) => String((r as Rr).data)).sort();
+  for (let i = 0; i < 200; i++) {
+    for (const [name, all] of [
+      ['wt.prod.myfed.svc.example.com', weighted.data],
+      ['WT.prod.myfed.svc.US-WEST1.example.com', weighted.data],
+      ['rt.prod.myfed.svc.example.com', routed.data],
+    ] as const) {
+      const r = dnsPacket.decode(ask(signed, name, 'A', true));
+      assert.equal(rcode(r), 'NOERROR');
+      assert.deepEqual(addressesOf(r), [...all], `${name}: DO=1 on a signed zone gets the whole signed set`);
+      assert.ok(verifyAll(r, ['answers']) >= 1, `${name}: its RRSIGs verify`);
+    }
+  }
+  // DO=0 (signed zone) and DO=1 on an unsigned zone: one variant per answer, about 1:3.
+  for (const [index, dnssec] of [[signed, false], [plain, true]] as const) {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 2000; i++) {
+      const got = addressesOf(dnsPacket.decode(ask(index, 'wt.prod.myfed.svc.example.com', 'A', dnssec)));
+      assert.equal(got.length, 1, 'one shard per answer');
+      counts.set(got[0] as string, (counts.get(got[0] as string) ?? 0) + 1);
+    }
+    const share = (counts.get('198.51.100.1') ?? 0) / 2000;
+    assert.ok(share > 0.2 && share < 0.3, `weight 1 of 4: ${share}`);
+  }
+});

@@ -4,8 +4,8 @@ import dgram from 'node:dgram';
 import { describe, it } from 'node:test';
 import packet from 'dns-packet';
 import { Registry } from 'prom-client';
-import { answerQuery, startDnsServer } from '../src/index.js';
-import { P, makeIndex } from './fixture.js';
+import { answerQuery, ClientLocator, startDnsServer, ZoneIndex } from '../src/index.js';
+import { P, config, makeIndex } from './fixture.js';
 import { mkQuery, optRR, rng, udpQuery } from './helpers.js';
 
 const seeds: Buffer[] = [
@@ -19,7 +19,16 @@ const seeds: Buffer[] = [
   Buffer.concat([mkQuery({ name: 'txt.example.com.', qtype: 16, edns: {} }), optRR({})]),
 ];
 
-function mutate(r: () => number): Buffer {
+const ecs = (family: number, source: number, address: number[]) => ({ code: 8, data: Buffer.from([0, family, source, 0, ...address]) });
+/** Queries with EDNS Client Subnet options (issue 14), for the traffic-policy fuzz below. */
+const ecsSeeds: Buffer[] = [
+  mkQuery({ name: `${P}.example.com.`, edns: { options: [ecs(1, 24, [203, 0, 113])] } }),
+  mkQuery({ name: `${P}.us-east1-c.us-east1.example.com.`, edns: { options: [ecs(2, 56, [0x20, 0x01, 0x0d, 0xb8, 0, 0xaa, 0])] } }),
+  mkQuery({ name: `${P}.example.com.`, qtype: 28, edns: { options: [{ code: 10, data: Buffer.alloc(8, 7) }, ecs(1, 0, [])] } }),
+  mkQuery({ name: `${P}.us-east1.example.com.`, edns: { options: [ecs(1, 32, [198, 18, 1, 2])] } }),
+];
+
+function mutate(r: () => number, from: Buffer[] = seeds): Buffer {
   const pick = Math.floor(r() * 10);
   if (pick === 0) {
     // Pure noise, sometimes with a plausible header.
@@ -32,7 +41,7 @@ function mutate(r: () => number): Buffer {
     }
     return b;
   }
-  const base = Buffer.from(seeds[Math.floor(r() * seeds.length)] as Buffer);
+  const base = Buffer.from(from[Math.floor(r() * from.length)] as Buffer);
   let b: Buffer = base;
   const n = 1 + Math.floor(r() * 4);
   for (let k = 0; k < n; k++) {
@@ -95,6 +104,45 @@ describe('fuzz', () => {
     assert.ok(replies > 10_000, `replies: ${replies}`);
     // The fuzzer reached the interesting outcomes.
     for (const rc of [0, 1, 3, 4, 5]) assert.ok((rcodes.get(rc) ?? 0) > 0, `rcode ${rc} seen`);
+  });
+
+  it('20,000 mutated ECS queries against routed and weighted sets: never a throw, replies decode', () => {
+    const index = new ZoneIndex(config);
+    const v = (cluster: string, region: string, data: string[], weight = 1) => ({ cluster, region, location: { latitude: 24, longitude: 120 }, weight, data });
+    const set = (name: string, type: 'A' | 'AAAA', data: string[], policy: object) => ({ name, type, ttl: 30, data, level: 'global' as const, namespace: 'prod', service: 'nginx', policy } as Parameters<ZoneIndex['replaceAll']>[1][number]);
+    index.replaceAll(7, [
+      set(`${P}.example.com.`, 'A', ['192.0.2.1', '192.0.2.2'], { routing: 'nearest', weighted: true, variants: [v('a', 'asia-east1', ['192.0.2.1'], 1), v('b', 'us-east1', ['192.0.2.2'], 3)] }),
+      set(`${P}.example.com.`, 'AAAA', ['2001:db8::1', '2001:db8::2'], { routing: 'nearest', variants: [v('a', 'asia-east1', ['2001:db8::1']), v('b', 'us-east1', ['2001:db8::2'])] }),
+      set(`${P}.us-east1.example.com.`, 'A', ['192.0.2.3', '192.0.2.4'], { weighted: true, variants: [v('c', 'us-east1', ['192.0.2.3'], 2), v('d', 'us-east1', ['192.0.2.4'], 5)] }),
+      { name: `${P}.us-east1-c.us-east1.example.com.`, type: 'CNAME', ttl: 30, data: [`${P}.us-east1.example.com.`], level: 'zone', namespace: 'prod', service: 'nginx' },
+    ]);
+    const locator = new ClientLocator([{ cidr: '203.0.113.0/24', region: 'asia-east1' }, { cidr: '2001:db8:aa::/48', region: 'us-east1' }]);
+    const r = rng(0xec5);
+    let answered = 0;
+    let echoed = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const msg = mutate(r, ecsSeeds);
+      let reply: Buffer | null;
+      try {
+        reply = answerQuery(index, msg, i % 5 === 0 ? 'tcp' : 'udp', { locator, clientIp: i % 2 ? '203.0.113.9' : '::1' });
+      } catch (err) {
+        assert.fail(`threw on ${msg.toString('hex')}: ${String(err)}`);
+      }
+      if (reply === null) continue;
+      const rc = (reply[3] as number) & 0xf;
+      assert.notEqual(rc, 2, `SERVFAIL on ${msg.toString('hex')}`);
+      if (rc === 1 || rc === 4) continue;
+      answered++;
+      try {
+        const d = packet.decode(reply) as { additionals?: { type: string; options?: { code: number }[] }[] };
+        if (d.additionals?.some((a) => a.type === 'OPT' && a.options?.some((o) => o.code === 8))) echoed++;
+      } catch (err) {
+        assert.fail(`undecodable reply ${reply.toString('hex')} to ${msg.toString('hex')}: ${String(err)}`);
+      }
+    }
+    // Most mutations break the option (FORMERR); enough survive to reach the routed and weighted answers.
+    assert.ok(answered > 2_000, `answered: ${answered}`);
+    assert.ok(echoed > 1_000, `ECS echoed: ${echoed}`);
   });
 
   it('the server still answers a good query after a burst of garbage', async () => {

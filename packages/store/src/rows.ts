@@ -1,7 +1,7 @@
 /** Rows as both engines read them, and their mapping to the interface's types. */
-import type { ClusterAnswer, LocalShard, RecordSet } from '@fedns/model';
+import type { ClusterAnswer, LocalShard, RecordPolicy, RecordSet } from '@fedns/model';
 import { compareSerial, nextSerial } from '@fedns/model';
-import type { JournalEntry, StoredShard } from './types.js';
+import type { JournalEntry, StoredProbeVerdict, StoredShard } from './types.js';
 
 export interface RecordRow {
   name: string;
@@ -13,6 +13,8 @@ export interface RecordRow {
   service: string;
   region: string | null;
   zone: string | null;
+  /** JSON RecordPolicy (issue 14), or null. */
+  policy?: string | unknown | null;
 }
 
 export interface JournalRow {
@@ -71,7 +73,36 @@ export function rowToRecordSet(r: RecordRow): RecordSet {
   };
   if (r.region !== null) rs.region = r.region;
   if (r.zone !== null) rs.zone = r.zone;
+  if (r.policy !== null && r.policy !== undefined) rs.policy = (typeof r.policy === 'string' ? JSON.parse(r.policy) : r.policy) as RecordPolicy;
   return rs;
+}
+
+export interface ProbeRow {
+  prober: string;
+  cluster: string;
+  namespace: string;
+  service: string;
+  target: string;
+  addresses: string | string[];
+  ok: number | boolean;
+  since: string;
+  message: string;
+  age_ms: number | string;
+}
+
+export function rowToProbe(r: ProbeRow): StoredProbeVerdict {
+  return {
+    prober: r.prober,
+    cluster: r.cluster,
+    namespace: r.namespace,
+    service: r.service,
+    target: r.target,
+    addresses: typeof r.addresses === 'string' ? (JSON.parse(r.addresses) as string[]) : r.addresses,
+    ok: r.ok === 1 || r.ok === true,
+    since: r.since,
+    message: r.message,
+    proberAgeMs: Math.max(0, Math.round(Number(r.age_ms))),
+  };
 }
 
 export function rowToEntry(r: JournalRow): JournalEntry {

@@ -139,6 +139,31 @@ export interface BulkData {
   zone?: { soaSerial: number; seq: number; recordSets: RecordSet[]; journal: JournalEntry[] };
 }
 
+/** One controller's verdict on a shard from probing its load-balancer addresses (issue 14). */
+export interface ProbeVerdict {
+  cluster: string;
+  namespace: string;
+  service: string;
+  /** The probe as written (`tcp:443`): a verdict of another probe is not about the current one. */
+  target: string;
+  /** The addresses probed: a verdict on other addresses is not about the shard as it is. */
+  addresses: string[];
+  /** After the prober's failure and success thresholds. */
+  ok: boolean;
+  /** When `ok` last changed (ISO 8601, the prober's clock). */
+  since: string;
+  message: string;
+}
+
+export type ShardRef = Pick<ProbeVerdict, 'cluster' | 'namespace' | 'service'>;
+
+/** A verdict as read back: whose, and how fresh its prober is. */
+export interface StoredProbeVerdict extends ProbeVerdict {
+  prober: string;
+  /** Milliseconds since the prober last recorded anything, by the store's clock (a prober records at least every few seconds while it runs). */
+  proberAgeMs: number;
+}
+
 /** A change any process committed: objects (with the highest rv seen), the zone (with its seq), or the in-cluster answers (their seq). */
 export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number } | { what: 'clusterAnswers'; seq: number };
 
@@ -259,6 +284,20 @@ export interface Store {
   /** A nameserver records the serial it serves, so a new leader never reuses one (issue 11). */
   recordServedSerial(server: string, serial: number): Promise<void>;
 
+  // ---- probes from outside (issue 14): each prober's own rows, never fenced ----
+  /**
+   * Records this prober's verdicts (one row per shard, replaced), removes the
+   * ones named, and marks the prober alive — by the store's clock — in one
+   * transaction. With nothing to put or remove it is the prober's heartbeat.
+   * Not fenced: every controller, leading or standing by, records its own.
+   */
+  recordProbes(prober: string, put: ProbeVerdict[], remove: ShardRef[]): Promise<void>;
+  /** Every prober's verdicts (of one service when given), ordered by service, cluster and prober. */
+  probeVerdicts(namespace?: string, service?: string): Promise<StoredProbeVerdict[]>;
+  /** A counter that moves whenever a verdict is put or removed (heartbeats leave it): cheap to poll. */
+  probeRevision(): Promise<number>;
+  /** Removes probers not heard from for `staleForMs` and their verdicts; returns who went. */
+  forgetProbers(staleForMs: number): Promise<string[]>;
   // ---- in-cluster answers (issue 12): private, never in the zone, its journal or its transfers ----
   /** Every answer and the sequence they stand at (one consistent read). */
   clusterAnswersSnapshot(): Promise<{ seq: number; answers: ClusterAnswer[] }>;

@@ -19,6 +19,7 @@ import { feedTests } from './conformance/feed.js';
 import type { ConformanceOptions, Opener } from './conformance/helpers.js';
 import { leaseTests } from './conformance/leases.js';
 import { objectTests } from './conformance/objects.js';
+import { trafficTests } from './conformance/traffic.js';
 import { zoneTests } from './conformance/zone.js';
 
 export type { ConformanceOptions, Opener } from './conformance/helpers.js';
@@ -31,6 +32,7 @@ export function storeConformance(engine: string, open: Opener, opts: Conformance
     describe('in-cluster answers', () => answerTests(open, opts));
     describe('leases and fences', () => leaseTests(open, opts));
     describe('change feed', () => feedTests(open, opts));
+    describe('traffic policy', () => trafficTests(open));
     describe('dnssec', () => dnssecTests(open, opts));
   });
 }

@@ -41,7 +41,7 @@ export function toChange(r: LogRow): ObjectChange {
 }
 
 /** The columns of record_sets, in the order the shared RecordRow lists them. */
-export const RECORD_COLUMNS = 'name, type, ttl, data, level, namespace, service, region, zone';
+export const RECORD_COLUMNS = 'name, type, ttl, data, level, namespace, service, region, zone, policy';
 
 export interface LeaseRow {
   name: string;

@@ -18,11 +18,14 @@ import type {
   ObjectChange,
   ObjectKind,
   ObjectWrite,
+  ProbeVerdict,
   SerialHook,
+  ShardRef,
   Store,
   StoredDnssecKey,
   StoreChange,
   StoredObject,
+  StoredProbeVerdict,
   StoredShard,
   ZoneSnapshot,
 } from '../types.js';
@@ -36,6 +39,7 @@ import { checkSchema, migratePostgres } from './migrate.js';
 import { PgObjects } from './objects.js';
 import { clientConfig, DEFAULTS, POSTGRES_MIGRATIONS_DIR, type PostgresStoreOptions, redactUrl } from './options.js';
 import { type ReplicationStatus, replicationStatus } from './replication.js';
+import { PgProbes } from './probes.js';
 import { PgShards } from './shards.js';
 import { PgZone } from './zone.js';
 
@@ -51,6 +55,7 @@ export class PostgresStore implements Store {
   readonly #shards: PgShards;
   readonly #zone: PgZone;
   readonly #leases: PgLeases;
+  readonly #probes: PgProbes;
   readonly #answers: PgClusterAnswers;
   readonly #dnssec: PgDnssec;
   #leasePool: pg.Pool | undefined;
@@ -70,6 +75,7 @@ export class PostgresStore implements Store {
     this.#objects = new PgObjects(pool, secrets, opts.objectLogSize ?? DEFAULTS.objectLogSize, (rv) => this.#feed.local({ what: 'objects', rv }));
     this.#shards = new PgShards(pool);
     this.#zone = new PgZone(pool, (seq) => this.#feed.local({ what: 'zone', seq }));
+    this.#probes = new PgProbes(pool);
     this.#answers = new PgClusterAnswers(pool, (seq) => this.#feed.local({ what: 'clusterAnswers', seq }));
     // Leases get a connection of their own: a renewal must never queue behind the leader's own
     // work for a pooled connection, or a busy leader would miss its renew deadline.
@@ -242,6 +248,22 @@ export class PostgresStore implements Store {
   }
 
   // ---- bulk ----
+  recordProbes(prober: string, put: ProbeVerdict[], remove: ShardRef[]): Promise<void> {
+    return this.#probes.record(prober, put, remove);
+  }
+
+  probeVerdicts(namespace?: string, service?: string): Promise<StoredProbeVerdict[]> {
+    return this.#probes.verdicts(namespace, service);
+  }
+
+  probeRevision(): Promise<number> {
+    return this.#probes.revision();
+  }
+
+  forgetProbers(staleForMs: number): Promise<string[]> {
+    return this.#probes.forget(staleForMs);
+  }
+
   async load(data: BulkData): Promise<void> {
     const { rv, seq } = await loadBulk(this.#pool, this.#secretBox, data);
     this.#feed.local({ what: 'objects', rv });

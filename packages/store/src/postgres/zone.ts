@@ -15,7 +15,7 @@ import { type Conn, checkFence, inSnapshot, inTransaction, NOTIFY_CHANNEL } from
 const key = (rs: { name: string; type: string }) => `${rs.name}\u0000${rs.type}`;
 
 /** RRsets as json_to_recordset columns. */
-const RS_TYPE = 'name text, type text, ttl int, data json, level text, namespace text, service text, region text, zone text';
+const RS_TYPE = 'name text, type text, ttl int, data json, level text, namespace text, service text, region text, zone text, policy json';
 
 export class PgZone {
   constructor(
@@ -156,7 +156,7 @@ function deleteSets(c: Conn, sets: RecordSet[]): Promise<RecordSet[]> {
 export async function upsertSets(c: Conn, sets: RecordSet[]): Promise<RecordSet[]> {
   if (!sets.length) return [];
   const prior = await takeOut(c, sets);
-  const rows = sets.map((rs) => ({ name: rs.name, type: rs.type, ttl: rs.ttl, data: rs.data, level: rs.level, namespace: rs.namespace, service: rs.service, region: rs.region, zone: rs.zone }));
+  const rows = sets.map((rs) => ({ name: rs.name, type: rs.type, ttl: rs.ttl, data: rs.data, level: rs.level, namespace: rs.namespace, service: rs.service, region: rs.region, zone: rs.zone, policy: rs.policy ?? null }));
   await c.query(`INSERT INTO record_sets (${RECORD_COLUMNS}) SELECT ${RECORD_COLUMNS} FROM json_to_recordset($1::json) AS x(${RS_TYPE})`, [JSON.stringify(rows)]);
   return prior;
 }

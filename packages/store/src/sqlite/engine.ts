@@ -13,6 +13,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import type { ClusterAnswer, ClusterAnswerDiff, RecordSet, RecordSetDiff } from '@fedns/model';
 import { type JournalRow, journalContent, nextCommitSerial, withHookSets, type RecordRow, rowToEntry, rowToRecordSet, rowToShard, type ShardRow, shardParams, touchedServices } from '../rows.js';
+import { SqliteProbes } from './probes.js';
 import { SecretBox } from '../secrets.js';
 import {
   type BulkData,
@@ -25,11 +26,14 @@ import {
   type ObjectChange,
   type ObjectKind,
   type ObjectWrite,
+  type ProbeVerdict,
   type SerialHook,
+  type ShardRef,
   type Store,
   type StoredDnssecKey,
   type StoreChange,
   type StoredObject,
+  type StoredProbeVerdict,
   type StoredShard,
   SYSTEM_ACTOR,
   type ZoneSnapshot,
@@ -75,6 +79,10 @@ interface ObjRow {
 
 type Stmts = ReturnType<typeof prepareStatements>;
 
+/** A record set's columns in the order the upsert takes them. */
+const recordParams = (rs: RecordSet) =>
+  [rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null, rs.policy ? JSON.stringify(rs.policy) : null] as const;
+
 interface KeyRow {
   id: string;
   flags: number;
@@ -93,6 +101,7 @@ export class SqliteStore implements Store {
   readonly #secrets: SecretBox | undefined;
   readonly #s: Stmts;
   readonly #log: ObjectLog;
+  #probes: SqliteProbes | undefined;
   readonly #answers: SqliteClusterAnswers;
   readonly #listeners = new Set<(c: StoreChange) => void>();
   #poll: NodeJS.Timeout | undefined;
@@ -362,7 +371,7 @@ export class SqliteStore implements Store {
       const soaSerial = nextCommitSerial(prevSoa, s.servedSerials.all());
       const { deleted, added, deleteKeys } = journalContent(onSerial ? withHookSets(diff, onSerial(soaSerial)) : diff, stored);
       for (const rs of deleteKeys) s.deleteRecordSet.run(rs.name, rs.type);
-      for (const rs of added) s.upsertRecordSet.run(rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null);
+      for (const rs of added) s.upsertRecordSet.run(...recordParams(rs));
       const seq = this.#headSeq() + 1;
       const at = new Date().toISOString();
       this.#setMeta('soa_serial', String(soaSerial));
@@ -407,6 +416,30 @@ export class SqliteStore implements Store {
 
   async recordServedSerial(server: string, serial: number): Promise<void> {
     this.#s.putServedSerial.run(server, serial >>> 0, new Date().toISOString());
+  }
+
+  // ---- probes (issue 14) -----------------------------------------------------------------------
+
+  /** Prepared on first use: a read-only follower of an older schema never needs the tables. */
+  get #probeRows(): SqliteProbes {
+    this.#probes ??= new SqliteProbes(this.#db);
+    return this.#probes;
+  }
+
+  async recordProbes(prober: string, put: ProbeVerdict[], remove: ShardRef[]): Promise<void> {
+    this.#probeRows.record(prober, put, remove);
+  }
+
+  async probeVerdicts(namespace?: string, service?: string): Promise<StoredProbeVerdict[]> {
+    return this.#probeRows.verdicts(namespace, service);
+  }
+
+  async probeRevision(): Promise<number> {
+    return this.#probeRows.revision();
+  }
+
+  async forgetProbers(staleForMs: number): Promise<string[]> {
+    return this.#probeRows.forget(staleForMs);
   }
 
   // ---- in-cluster answers ---------------------------------------------------------------------
@@ -503,7 +536,7 @@ export class SqliteStore implements Store {
       for (const m of data.memberStates ?? []) s.putMemberState.run(m.cluster, m.state.lastSeen, m.state.ready ? 1 : 0);
       const z = data.zone;
       if (z) {
-        for (const rs of z.recordSets) s.upsertRecordSet.run(rs.name, rs.type, rs.ttl, JSON.stringify(rs.data), rs.level, rs.namespace, rs.service, rs.region ?? null, rs.zone ?? null);
+        for (const rs of z.recordSets) s.upsertRecordSet.run(...recordParams(rs));
         for (const e of z.journal) {
           s.appendJournal.run(e.seq, e.soaSerial, e.prevSoaSerial, e.at, e.cause, JSON.stringify(e.deleted), JSON.stringify(e.added), e.epoch ?? null);
           for (const [ns, svc] of touchedServices(e)) s.tagJournal.run(e.seq, ns, svc);

@@ -52,9 +52,9 @@ export function prepareStatements(db: DatabaseSync) {
     listRecordSets: db.prepare('SELECT * FROM record_sets ORDER BY name, type'),
     recordSetsOfService: db.prepare('SELECT * FROM record_sets WHERE namespace = ? AND service = ? ORDER BY name, type'),
     upsertRecordSet: db.prepare(
-      `INSERT INTO record_sets (name, type, ttl, data, level, namespace, service, region, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO record_sets (name, type, ttl, data, level, namespace, service, region, zone, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(name, type) DO UPDATE SET ttl = excluded.ttl, data = excluded.data, level = excluded.level,
-         namespace = excluded.namespace, service = excluded.service, region = excluded.region, zone = excluded.zone`,
+         namespace = excluded.namespace, service = excluded.service, region = excluded.region, zone = excluded.zone, policy = excluded.policy`,
     ),
     deleteRecordSet: db.prepare('DELETE FROM record_sets WHERE name = ? AND type = ?'),
     appendJournal: db.prepare('INSERT INTO journal (seq, soa_serial, prev_soa, at, cause, deleted, added, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
