@@ -6,34 +6,26 @@
  * after a failover, the new answer validating within a second.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { anchorFile, axfrToFile, delv, verifyZoneFile, zoneDs } from './dnssec-helpers.js';
 import { dig, type FednsProcess, freePort, openTestStore, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { startUnbound, type Unbound } from './unbound.js';
 
-const run = promisify(execFile);
 const P = 'nginx.prod.myfed.svc';
 const Z = 'example.com';
 const dir = tempDir('fedns-dnssec-');
 const dataDir = join(dir, 'data');
 let serve: FednsProcess;
-let unbound: ChildProcess | undefined;
-let unboundLog = '';
+let unbound: Unbound;
 let api = '';
 let dnsPort = 0;
-let resolverPort = 0;
 let anchors = '';
 let ds: string[] = [];
 
 before(async () => {
   const apiPort = await freePort();
   dnsPort = await freePort();
-  // Chosen before either server binds: two draws can agree, and fedns and Unbound (both SO_REUSEPORT) then share the port.
-  do resolverPort = await freePort();
-  while (resolverPort === dnsPort);
   api = `http://127.0.0.1:${apiPort}`;
   serve = spawnFedns([
     'serve', '--dnssec', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`,
@@ -51,11 +43,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (unbound && unbound.exitCode === null) {
-    const exited = new Promise((r) => unbound?.once('exit', r));
-    unbound.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  }
+  await unbound?.stop();
   await serve?.stop();
 });
 
@@ -102,54 +90,15 @@ test('kzonecheck, ldns-verify-zone and dnssec-verify accept the AXFR', async () 
   await verifyZoneFile(await axfrToFile(dnsPort, dir));
 });
 
-/** Asks Unbound; returns status, flags and answer lines. */
-async function resolve(name: string, type = 'A'): Promise<{ status: string; ad: boolean; answer: string[]; raw: string }> {
-  const { stdout } = await run('dig', ['+tries=1', '+time=3', '+dnssec', '-p', String(resolverPort), '@127.0.0.1', name, type]);
-  const flags = /;; flags: ([^;]*);/.exec(stdout)?.[1] ?? '';
-  const m = /;; ANSWER SECTION:\n([\s\S]*?)(?:\n\n|$)/.exec(stdout);
-  const answer = (m?.[1] ?? '').split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.split(/\s+/)).filter((f) => f[3] !== 'RRSIG').map((f) => `${f[3]} ${f.slice(4).join(' ')}`);
-  return { status: /status: (\w+)/.exec(stdout)?.[1] ?? 'NONE', ad: /\bad\b/.test(flags), answer, raw: stdout };
-}
+const resolve = (name: string, type = 'A') => unbound.resolve(name, type);
 
 test('Unbound with the trust anchor says secure for each cascade name, and after a failover within a second', async () => {
-  writeFileSync(
-    join(dir, 'unbound.conf'),
-    `server:
-  interface: 127.0.0.1
-  port: ${resolverPort}
-  do-ip6: no
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "${dir}"
-  pidfile: "${dir}/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "validator iterator"
-  trust-anchor: "example.com. DS ${ds[0]}"
-  val-log-level: 2
-  # No answer outlives a second in the cache: what is measured is fedns, not Unbound's TTL.
-  cache-max-ttl: 0
-  cache-max-negative-ttl: 0
-remote-control:
-  control-enable: no
-stub-zone:
-  name: "example.com"
-  stub-addr: 127.0.0.1@${dnsPort}
-`,
-  );
-  unbound = spawn('unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  unbound.stdout?.on('data', (d: Buffer) => (unboundLog += d.toString()));
-  unbound.stderr?.on('data', (d: Buffer) => (unboundLog += d.toString()));
-  await waitFor(`unbound to answer\n${unboundLog}`, async () => (await resolve(`${P}.${Z}`)).answer.length > 0, 20_000, 200);
+  unbound = await startUnbound(dir, `${Z}.`, dnsPort, { trustAnchorDs: ds[0] as string, readyName: `${P}.${Z}` });
   const names = [`${P}.${Z}`, `${P}.us-east1.${Z}`, `${P}.us-east1-b.us-east1.${Z}`, `${P}.us-east1-c.us-east1.${Z}`, `${P}.europe-west1.${Z}`, `${P}.europe-west1-b.europe-west1.${Z}`, `${P}.asia-east1.${Z}`, `${P}.asia-east1-a.asia-east1.${Z}`];
   for (const name of names) {
     const r = await resolve(name);
     assert.equal(r.status, 'NOERROR', r.raw);
-    assert.ok(r.ad, `${name}: secure (AD)\n${r.raw}\n${unboundLog}`);
+    assert.ok(r.ad, `${name}: secure (AD)\n${r.raw}\n${unbound.log()}`);
   }
   const nx = await resolve(`${P}.us-west1.${Z}`);
   assert.ok(nx.status === 'NXDOMAIN' && nx.ad, `NXDOMAIN is secure\n${nx.raw}`);

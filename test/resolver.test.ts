@@ -4,39 +4,23 @@
  * global) to the right addresses, following the CNAMEs fedns publishes.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { dig, type FednsProcess, freePort, spawnFedns, tempDir, waitFor, seedWorkedExample, waitReady } from './helpers.js';
+import { startUnbound, type Unbound } from './unbound.js';
 
-const run = promisify(execFile);
 const P = 'nginx.prod.myfed.svc';
 const dir = tempDir('fedns-resolver-');
 const dataDir = join(dir, 'data');
 let serve: FednsProcess;
-let unbound: ChildProcess | undefined;
-let unboundLog = '';
+let unbound: Unbound;
 let dnsPort = 0;
-let resolverPort = 0;
 
-/** Asks Unbound (recursion desired) and returns status and the answer as "type data" lines in order. */
-async function resolve(name: string, type = 'A'): Promise<{ status: string; answer: string[]; raw: string }> {
-  const { stdout } = await run('dig', ['+tries=1', '+time=3', '-p', String(resolverPort), '@127.0.0.1', name, type]);
-  const status = /status: (\w+)/.exec(stdout)?.[1] ?? 'NONE';
-  const m = /;; ANSWER SECTION:\n([\s\S]*?)(?:\n\n|$)/.exec(stdout);
-  const answer = (m?.[1] ?? '').split('\n').filter((l) => l && !l.startsWith(';')).map((l) => {
-    const f = l.split(/\s+/);
-    return `${f[3]} ${f.slice(4).join(' ')}`;
-  });
-  return { status, answer, raw: stdout };
-}
+const resolve = (name: string, type = 'A') => unbound.resolve(name, type);
 
 before(async () => {
   const apiPort = await freePort();
   dnsPort = await freePort();
-  resolverPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
   serve = spawnFedns(['serve', '--data-dir', dataDir, '--federation', 'myfed', '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--log-level', 'warn']);
   await waitReady(api, serve);
@@ -47,42 +31,11 @@ before(async () => {
     throw new Error(`${e}\n${(await dig(dnsPort, chain)).raw}\n${serve.output()}`);
   });
 
-  writeFileSync(
-    join(dir, 'unbound.conf'),
-    `server:
-  interface: 127.0.0.1
-  port: ${resolverPort}
-  do-ip6: no
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "${dir}"
-  pidfile: "${dir}/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "iterator"
-remote-control:
-  control-enable: no
-stub-zone:
-  name: "example.com"
-  stub-addr: 127.0.0.1@${dnsPort}
-`,
-  );
-  unbound = spawn('unbound', ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  unbound.stdout?.on('data', (d: Buffer) => (unboundLog += d.toString()));
-  unbound.stderr?.on('data', (d: Buffer) => (unboundLog += d.toString()));
-  await waitFor(`unbound to resolve the global name\n${unboundLog}`, async () => (await resolve(`${P}.example.com`)).answer.length > 0, 20_000, 200);
+  unbound = await startUnbound(dir, 'example.com.', dnsPort, { readyName: `${P}.example.com` });
 });
 
 after(async () => {
-  if (unbound && unbound.exitCode === null) {
-    const exited = new Promise((r) => unbound?.once('exit', r));
-    unbound.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  }
+  await unbound?.stop();
   await serve?.stop();
 });
 

@@ -9,14 +9,35 @@ const run = promisify(execFile);
 
 export interface Unbound {
   port: number;
-  /** Asks Unbound (recursion desired): status and the answer as "type data" lines in order. */
-  resolve(name: string, type?: string, extra?: string[]): Promise<{ status: string; answer: string[]; raw: string }>;
+  /**
+   * Asks Unbound (recursion desired; with +dnssec when validating): status, whether it said
+   * secure (AD), and the answer as "type data" lines in order, RRSIGs left out.
+   */
+  resolve(name: string, type?: string, extra?: string[]): Promise<{ status: string; ad: boolean; answer: string[]; raw: string }>;
   log(): string;
   stop(): Promise<void>;
 }
 
-export async function startUnbound(dir: string, zone: string, nameserverPort: number): Promise<Unbound> {
+export interface UnboundOptions {
+  /** Validate with this DS (the zone's) as the trust anchor; answers then live at most a second in its cache. */
+  trustAnchorDs?: string;
+  /** Started once this name resolves to something (default: the zone's SOA answers NOERROR). */
+  readyName?: string;
+}
+
+export async function startUnbound(dir: string, zone: string, nameserverPort: number, opts: UnboundOptions = {}): Promise<Unbound> {
   const port = await freePort();
+  const bare = zone.replace(/\.$/, '');
+  const validation = opts.trustAnchorDs
+    ? `  module-config: "validator iterator"
+  trust-anchor: "${bare}. DS ${opts.trustAnchorDs}"
+  val-log-level: 2
+  # No answer outlives a second in the cache: what is measured is fedns, not Unbound's TTL.
+  cache-max-ttl: 0
+  cache-max-negative-ttl: 0
+`
+    : `  module-config: "iterator"
+`;
   const conf = join(dir, 'unbound.conf');
   writeFileSync(
     conf,
@@ -34,11 +55,10 @@ export async function startUnbound(dir: string, zone: string, nameserverPort: nu
   verbosity: 1
   access-control: 127.0.0.0/8 allow
   do-not-query-localhost: no
-  module-config: "iterator"
-remote-control:
+${validation}remote-control:
   control-enable: no
 stub-zone:
-  name: "${zone.replace(/\.$/, '')}"
+  name: "${bare}"
   stub-addr: 127.0.0.1@${nameserverPort}
 `,
   );
@@ -47,21 +67,22 @@ stub-zone:
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const resolve = async (name: string, type = 'A', extra: string[] = []) => {
-    const { stdout } = await run('dig', ['+tries=1', '+time=3', '-p', String(port), '@127.0.0.1', name, type, ...extra]);
+    const dnssec = opts.trustAnchorDs ? ['+dnssec'] : [];
+    const { stdout } = await run('dig', ['+tries=1', '+time=3', ...dnssec, '-p', String(port), '@127.0.0.1', name, type, ...extra]);
     const status = /status: (\w+)/.exec(stdout)?.[1] ?? 'NONE';
+    const flags = /;; flags: ([^;]*);/.exec(stdout)?.[1] ?? '';
     const m = /;; ANSWER SECTION:\n([\s\S]*?)(?:\n\n|$)/.exec(stdout);
     const answer = (m?.[1] ?? '')
       .split('\n')
       .filter((l) => l && !l.startsWith(';'))
-      .map((l) => {
-        const f = l.split(/\s+/);
-        return `${f[3]} ${f.slice(4).join(' ')}`;
-      });
-    return { status, answer, raw: stdout };
+      .map((l) => l.split(/\s+/))
+      .filter((f) => f[3] !== 'RRSIG')
+      .map((f) => `${f[3]} ${f.slice(4).join(' ')}`);
+    return { status, ad: /\bad\b/.test(flags), answer, raw: stdout };
   };
   await waitFor(`unbound to answer\n${output}`, async () => {
     if (child.exitCode !== null) throw new Error(`unbound exited: ${output}`);
-    return (await resolve(zone, 'SOA')).status === 'NOERROR';
+    return opts.readyName ? (await resolve(opts.readyName)).answer.length > 0 : (await resolve(zone, 'SOA')).status === 'NOERROR';
   }, 20_000, 200);
   return {
     port,

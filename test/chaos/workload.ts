@@ -54,14 +54,19 @@ export class Workload {
     return this.ackTimes.find((a) => a >= t);
   }
 
-  /** Every acknowledged write, checked through `api`: a list of what is missing or older than acknowledged. */
+  /**
+   * Every write acknowledged before the list is asked for, checked through `api`: a list of what is
+   * missing or older than acknowledged. (The workload may still run: a write acknowledged while
+   * the list is in flight may or may not be in it, so it is not judged by this list.)
+   */
   async missing(api: string): Promise<string[]> {
+    const acked = new Map(this.acked);
     const res = await fetch(`${api}/api/v1/namespaces/default/services`);
     if (!res.ok) return [`listing services: ${res.status} ${await res.text()}`];
     const items = ((await res.json()) as { items: { metadata: { name: string; resourceVersion: string; annotations?: Record<string, string> } }[] }).items;
     const byName = new Map(items.map((i) => [i.metadata.name, i.metadata]));
     const out: string[] = [];
-    for (const [name, a] of this.acked) {
+    for (const [name, a] of acked) {
       const m = byName.get(name);
       if (!m) out.push(`${name}: acknowledged at resourceVersion ${a.rv}, gone`);
       else if (Number(m.resourceVersion) < a.rv) out.push(`${name}: acknowledged at ${a.rv}, stored at ${m.resourceVersion}`);
