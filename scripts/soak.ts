@@ -80,7 +80,7 @@ async function waitUntil(what: string, fn: () => Promise<boolean> | boolean, ms:
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (child.exitCode !== null) throw new Error(`fedns exited while waiting for ${what}:\n${output}`);
-    if (await fn().catch(() => false)) return;
+    if (await Promise.resolve().then(fn).catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}:\n${output}`);

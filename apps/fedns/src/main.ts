@@ -8,7 +8,7 @@ import { defaultDnsWorkers, MAX_DEFAULT_DNS_WORKERS } from './dns-config.js';
 import { dnssecCommand } from './dnssec-cli.js';
 import { explain, history } from './inspect.js';
 import { migrateStore } from './store-migrate.js';
-import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, unjoinCluster } from './roles.js';
+import { type Closer, joinCluster, makeLogger, type Running, startApiserver, startController, startNameserver, startServe, storeUnreachable, unjoinCluster } from './roles.js';
 
 const HELP = `fedns — federated, health-aware global DNS for Kubernetes
 
@@ -157,12 +157,11 @@ async function main(): Promise<void> {
 
 /** A PostgreSQL store that cannot be reached or refuses this login, said in one line (retrying may help: exit 1). */
 function storeFailure(e: NodeJS.ErrnoException): string | undefined {
+  const unreachable = storeUnreachable(e);
+  if (unreachable) return `store: cannot connect: ${unreachable}`;
   const code = String(e.code ?? '');
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code)) return `store: cannot connect: ${e.message}`;
-  // pg-pool's own connect timeout carries no code, only this message.
-  if (!code && /connection timeout/i.test(e.message ?? '')) return `store: cannot connect: ${e.message}`;
-  // SQLSTATE classes 08 (connection), 28 (authorization), 3D (no such database), 57P03 (starting up).
-  if (/^(08|28|3D)/.test(code) || code === '57P03') return `store: PostgreSQL refused: ${e.message} (SQLSTATE ${code})`;
+  // SQLSTATE classes 28 (authorization), 3D (no such database).
+  if (/^(28|3D)/.test(code)) return `store: PostgreSQL refused: ${e.message} (SQLSTATE ${code})`;
   return undefined;
 }
 

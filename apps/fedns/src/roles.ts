@@ -94,6 +94,47 @@ async function openRoleStore(c: Config, run: Running, opts: { readonly?: boolean
 }
 
 /**
+ * Why a PostgreSQL store cannot be used right now when it is a matter of the network or the
+ * server (unreachable, shutting down, starting up, a connection cut or timed out): the same
+ * command may work later. Undefined for anything else (a refused login, a missing database, a
+ * bug), which retrying would not fix.
+ */
+export function storeUnreachable(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  const code = String(e?.code ?? '');
+  const message = String(e?.message ?? err);
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN'].includes(code)) return message;
+  // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, starting up).
+  if (/^(08|57P)/.test(code)) return `${message} (SQLSTATE ${code})`;
+  // pg's own connect timeout and a server that hangs up carry no code, only these messages.
+  if (!code && /connection timeout|Connection terminated/i.test(message)) return message;
+  return undefined;
+}
+
+/**
+ * Opens the role's store, and while it is unreachable (a follower started during an outage)
+ * retries with back-off up to 5 s, telling `waiting` why; a warning is logged when the reason
+ * changes. Anything else (bad URL, refused login, SQLite) fails at once.
+ */
+async function openRoleStoreWaiting(c: Config, run: Running, opts: { readonly?: boolean }, waiting: (why: string) => void): Promise<Store> {
+  let delayMs = 500;
+  let last = '';
+  for (;;) {
+    try {
+      return await openRoleStore(c, run, opts);
+    } catch (err) {
+      const why = storeUnreachable(err);
+      if (!why || storeUrlOf(c).startsWith('sqlite:')) throw err;
+      if (why !== last) run.logger.warn({ err: why }, 'store unreachable: not ready; retrying until it answers');
+      last = why;
+      waiting(why);
+      await new Promise((r) => setTimeout(r, delayMs));
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
+}
+
+/**
  * On SQLite, takes the database's writer lock for a zone-writing role (serve,
  * controller): a second one is refused at start, naming the holder, before it
  * listens anywhere or connects to a member (issue 9). PostgreSQL allows any
@@ -139,7 +180,11 @@ export async function startServe(c: Config, run: Running): Promise<{ store: Stor
 /** A small HTTP listener for the roles that have no API: /readyz and /metrics. */
 async function startOpsListener(c: Config, run: Running, registry: Registry, ready: () => string = () => 'ok'): Promise<void> {
   const app = Fastify({ logger: false });
-  app.get('/readyz', async () => ready());
+  // 200 while `ready` says "ok …", else 503 with its reason.
+  app.get('/readyz', async (_req, reply) => {
+    const text = ready();
+    return text.startsWith('ok') ? text : reply.code(503).send(text);
+  });
   app.get('/livez', async () => 'ok');
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   const url = await app.listen({ host: c.apiListen.host, port: c.apiListen.port });
@@ -153,10 +198,16 @@ export async function startNameserver(c: Config, run: Running): Promise<void> {
   if (url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length))) {
     throw new UsageError(`store: ${url} holds no fedns database yet; start \`fedns serve\` or \`fedns apiserver\` on it first`);
   }
-  const store = await openRoleStore(c, run, { readonly: true });
   const registry = makeRegistry('nameserver');
+  // Up before the store: a follower started while the store is unreachable says so (503) and waits.
+  let notReady: string | undefined = 'not ready: opening the store';
+  await startOpsListener(c, run, registry, () => notReady ?? 'ok');
+  const store = await openRoleStoreWaiting(c, run, { readonly: true }, (why) => {
+    notReady = `not ready: store unreachable (${why}); retrying`;
+  });
+  notReady = 'not ready: loading the zone';
   await startDns(c, run, store, registry);
-  await startOpsListener(c, run, registry);
+  notReady = undefined;
 }
 
 /** `apiserver`: the federation API alone; a separate `controller` publishes records. */
