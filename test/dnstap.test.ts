@@ -8,13 +8,14 @@
  * keep being answered at once and the dropped counter rises; without the flag nothing connects.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { RecordSet } from '@fedns/model';
+import { startCapture as startCollector, stopCapture } from '../packages/nameserver/test/fstrm-capture.js';
 import { dig, type FednsProcess, freePort, openTestStore, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
 
 const run = promisify(execFile);
@@ -33,26 +34,10 @@ const capture = () => captures.at(-1) as ChildProcess;
 const procs: FednsProcess[] = [];
 
 /** fstrm_capture on `sock` writing `file`, once it listens. */
-function startCapture(file: string, sock = SOCK): Promise<ChildProcess> {
-  const cap = spawn('fstrm_capture', ['-t', 'protobuf:dnstap.Dnstap', '-u', sock, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function startCapture(file: string, sock = SOCK): Promise<ChildProcess> {
+  const cap = await startCollector(sock, file);
   captures.push(cap);
-  return new Promise((resolve, reject) => {
-    let err = '';
-    cap.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('opened output file')) resolve(cap);
-    });
-    cap.once('exit', (code) => reject(new Error(`fstrm_capture exited (${code}): ${err}`)));
-  });
-}
-
-/** Stops fstrm_capture cleanly (SIGINT: it closes the file with a STOP frame). */
-async function stopCapture(cap: ChildProcess): Promise<void> {
-  if (cap.exitCode !== null || cap.signalCode !== null) return;
-  const exited = new Promise((resolve) => cap.once('exit', resolve));
-  cap.kill('SIGCONT');
-  cap.kill('SIGINT');
-  await exited;
+  return cap;
 }
 
 /** Connected sockets on `sock` (the collector's end of each connection) in /proc/net/unix. */

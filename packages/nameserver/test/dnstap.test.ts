@@ -5,7 +5,7 @@
  * handshake, bounds and reconnection against a collector written here.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
+import { startCapture, stopCapture } from './fstrm-capture.js';
 import { AUTH_QUERY, AUTH_RESPONSE, DNSTAP_CONTENT_TYPE, SOCKET_TCP, SOCKET_UDP, dnstapHead, encodeFrame } from '../src/dnstap.js';
 import { FrameStreamWriter, controlFrame, parseControl } from '../src/fstrm.js';
 import { startDnsServer } from '../src/index.js';
@@ -91,24 +92,6 @@ test('encodeFrame: dnstap-ldns decodes queries and responses, IPv4 and IPv6, UDP
   encodeFrame(full, head, AUTH_QUERY, SOCKET_UDP, Buffer.from([192, 0, 2, 1]), 1, { address: null, port: 53 }, T, QUERY);
   assert.equal(full.frames.length, 0);
 });
-
-function startCapture(sock: string, file: string): Promise<ChildProcess> {
-  const cap = spawn('fstrm_capture', ['-t', DNSTAP_CONTENT_TYPE, '-u', sock, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    cap.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('opened output file')) resolve(cap);
-    });
-    cap.once('exit', (code) => reject(new Error(`fstrm_capture exited (${code}): ${err}`)));
-  });
-}
-
-async function stopCapture(cap: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => cap.once('exit', resolve));
-  cap.kill('SIGINT');
-  await exited;
-}
 
 async function waitFor(what: string, fn: () => Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
