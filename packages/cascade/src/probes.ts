@@ -6,22 +6,11 @@
  * probes say nothing, and readiness alone decides. The controller's leader
  * judges with it; explain shows the same verdicts, counted or not.
  */
+import type { StoredProbeVerdict } from '@fedns/model';
 import type { ExplainedProbe } from './explain.js';
 
-/** A prober's verdict as judging needs it (the store's StoredProbeVerdict has this shape). */
-export interface ProbeVerdictView {
-  prober: string;
-  cluster: string;
-  namespace: string;
-  service: string;
-  target: string;
-  addresses: string[];
-  ok: boolean;
-  since: string;
-  message: string;
-  /** Since the prober last recorded anything (the store's clock). */
-  proberAgeMs: number;
-}
+/** A prober's verdict as judging needs it: the store's, read back with whose and how fresh. */
+export type ProbeVerdictView = StoredProbeVerdict;
 
 export interface ProbeJudgement {
   failed: boolean;

@@ -62,3 +62,26 @@ export function probeTargetText(p: Pick<ProbeSpec, 'protocol' | 'port' | 'path'>
 
 export const PROBE_DEFAULTS = { intervalMs: 10_000, timeoutMs: 2_000, failureThreshold: 3, successThreshold: 1 } as const;
 export const PROBE_LIMITS = { intervalMs: [1_000, 300_000], timeoutMs: [100, 60_000], threshold: [1, 10] } as const;
+
+/** One controller's verdict on a shard from probing its load-balancer addresses (issue 14). */
+export interface ProbeVerdict {
+  cluster: string;
+  namespace: string;
+  service: string;
+  /** The probe as written (`tcp:443`): a verdict of another probe is not about the current one. */
+  target: string;
+  /** The addresses probed: a verdict on other addresses is not about the shard as it is. */
+  addresses: string[];
+  /** After the prober's failure and success thresholds. */
+  ok: boolean;
+  /** When `ok` last changed (ISO 8601, the prober's clock). */
+  since: string;
+  message: string;
+}
+
+/** A verdict as read back: whose, and how fresh its prober is. */
+export interface StoredProbeVerdict extends ProbeVerdict {
+  prober: string;
+  /** Milliseconds since the prober last recorded anything, by the store's clock (a prober records at least every few seconds while it runs). */
+  proberAgeMs: number;
+}

@@ -7,7 +7,9 @@
  * from it on any API server; a compacted log is 410), and the zone commit as
  * one fenced transaction of any size.
  */
-import type { ClusterAnswer, ClusterAnswerDiff, ClusterAnswerKey, RecordSet, RecordSetDiff, Shard } from '@fedns/model';
+import type { ClusterAnswer, ClusterAnswerDiff, ClusterAnswerKey, ProbeVerdict, RecordSet, RecordSetDiff, Shard, StoredProbeVerdict } from '@fedns/model';
+
+export type { ProbeVerdict, StoredProbeVerdict };
 
 /** The object kinds the federation API stores. */
 export type ObjectKind = 'services' | 'clusters' | 'namespaces';
@@ -139,30 +141,7 @@ export interface BulkData {
   zone?: { soaSerial: number; seq: number; recordSets: RecordSet[]; journal: JournalEntry[] };
 }
 
-/** One controller's verdict on a shard from probing its load-balancer addresses (issue 14). */
-export interface ProbeVerdict {
-  cluster: string;
-  namespace: string;
-  service: string;
-  /** The probe as written (`tcp:443`): a verdict of another probe is not about the current one. */
-  target: string;
-  /** The addresses probed: a verdict on other addresses is not about the shard as it is. */
-  addresses: string[];
-  /** After the prober's failure and success thresholds. */
-  ok: boolean;
-  /** When `ok` last changed (ISO 8601, the prober's clock). */
-  since: string;
-  message: string;
-}
-
 export type ShardRef = Pick<ProbeVerdict, 'cluster' | 'namespace' | 'service'>;
-
-/** A verdict as read back: whose, and how fresh its prober is. */
-export interface StoredProbeVerdict extends ProbeVerdict {
-  prober: string;
-  /** Milliseconds since the prober last recorded anything, by the store's clock (a prober records at least every few seconds while it runs). */
-  proberAgeMs: number;
-}
 
 /** A change any process committed: objects (with the highest rv seen), the zone (with its seq), or the in-cluster answers (their seq). */
 export type StoreChange = { what: 'objects'; rv: number } | { what: 'zone'; seq: number } | { what: 'clusterAnswers'; seq: number };
