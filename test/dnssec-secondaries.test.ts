@@ -5,13 +5,12 @@
  * anchor, fully validates — before and after the change.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { anchorFile, delv, zoneDs } from './dnssec-helpers.js';
 import { dig, type FednsProcess, freePort, openTestStore, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { type Secondaries, startNsdAndKnot } from './nsd-knot.js';
 
 const P = 'nginx.prod.myfed.svc';
 const Z = 'example.com';
@@ -24,20 +23,11 @@ let port = 0;
 let nsdPort = 0;
 let knotPort = 0;
 let anchors = '';
-const children: ChildProcess[] = [];
-const logs = new Map<string, string>();
+let secondaries: Secondaries;
 
-function start(name: string, cmd: string, args: string[]): void {
-  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(name, '');
-  const add = (d: Buffer) => logs.set(name, (logs.get(name) ?? '') + d.toString());
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  children.push(child);
-}
 
 const serialAt = async (p: number) => Number((await dig(p, Z, 'SOA')).answer[0]?.data.split(' ')[2] ?? Number.NaN);
-const diag = () => `\n--- nsd ---\n${logs.get('nsd')}\n--- knot ---\n${logs.get('knot')}\n--- fedns ---\n${serve.output().slice(-4000)}`;
+const diag = () => `${secondaries.logs()}\n--- fedns ---\n${serve.output().slice(-4000)}`;
 
 const QUESTIONS: [string, string][] = [
   [`${P}.${Z}`, 'A'],
@@ -63,81 +53,11 @@ before(async () => {
   await waitFor('the signed chain', async () => (await dig(port, `${P}.asia-east1-a.asia-east1.${Z}`, 'A', ['+dnssec'])).answer.filter((r) => r.type === 'RRSIG').length === 3);
   anchors = anchorFile(dir, await zoneDs(dataDir));
 
-  writeFileSync(
-    join(dir, 'nsd.conf'),
-    `server:
-  ip-address: 127.0.0.1@${nsdPort}
-  server-count: 1
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  database: ""
-  zonelistfile: "${dir}/zone.list"
-  pidfile: "${dir}/nsd.pid"
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  logfile: "${dir}/nsd.log"
-  verbosity: 2
-  do-ip6: no
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-key:
-  name: xfr-key
-  algorithm: hmac-sha256
-  secret: "${SECRET}"
-zone:
-  name: example.com
-  zonefile: nsd-example.com.zone
-  allow-notify: 127.0.0.1 xfr-key
-  request-xfr: 127.0.0.1@${port} xfr-key
-`,
-  );
-  start('nsd', 'nsd', ['-d', '-c', join(dir, 'nsd.conf')]);
-  writeFileSync(
-    join(dir, 'knot.conf'),
-    `server:
-  rundir: "${dir}"
-  listen: 127.0.0.1@${knotPort}
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-log:
-  - target: stderr
-    any: info
-database:
-  storage: "${dir}/knot-db"
-remote:
-  - id: fedns
-    address: 127.0.0.1@${port}
-    via: 127.0.0.2
-acl:
-  - id: notify_from_fedns
-    address: 127.0.0.1
-    action: notify
-zone:
-  - domain: example.com
-    storage: "${dir}"
-    file: knot-example.com.zone
-    master: fedns
-    acl: notify_from_fedns
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: changes
-`,
-  );
-  start('knot', 'knotd', ['-c', join(dir, 'knot.conf')]);
+  secondaries = startNsdAndKnot({ dir, primaryPort: port, nsdPort, knotPort, tsigSecret: SECRET });
 });
 
 after(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }
-  }
+  await secondaries?.stop();
   await serve?.stop();
 });
 

@@ -5,14 +5,13 @@
  * change through NOTIFY + IXFR, and then answer exactly as fedns does.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RecordSet } from '@fedns/model';
 import type { Store } from '@fedns/store';
 import { type DigAnswer, dig, type FednsProcess, freePort, spawnFedns, tempDir, waitFor, waitReady, openTestStore } from './helpers.js';
+import { type Secondaries, startNsdAndKnot } from './nsd-knot.js';
 
 const P = 'nginx.prod.myfed.svc';
 const Z = 'example.com.';
@@ -25,8 +24,7 @@ let ops = '';
 let port = 0;
 let nsdPort = 0;
 let knotPort = 0;
-const children: ChildProcess[] = [];
-const logs = new Map<string, string>();
+let secondaries: Secondaries;
 
 const rs = (name: string, type: RecordSet['type'], data: string[], level: RecordSet['level'] = 'global'): RecordSet => ({ name, type, ttl: 30, data, level, namespace: 'prod', service: 'nginx' });
 const zoneData = (): RecordSet[] => [
@@ -60,15 +58,6 @@ const QUESTIONS: [string, string][] = [
   [Z, 'NS'],
 ];
 
-function start(name: string, cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(name, '');
-  const add = (d: Buffer) => logs.set(name, (logs.get(name) ?? '') + d.toString());
-  child.stdout?.on('data', add);
-  child.stderr?.on('data', add);
-  children.push(child);
-  return child;
-}
 
 const serialAt = async (p: number) => Number((await dig(p, Z, 'SOA')).answer[0]?.data.split(' ')[2] ?? Number.NaN);
 
@@ -92,87 +81,16 @@ before(async () => {
   ]);
   await waitReady(ops, fedns);
 
-  writeFileSync(
-    join(dir, 'nsd.conf'),
-    `server:
-  ip-address: 127.0.0.1@${nsdPort}
-  server-count: 1
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  database: ""
-  zonelistfile: "${dir}/zone.list"
-  pidfile: "${dir}/nsd.pid"
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  logfile: "${dir}/nsd.log"
-  verbosity: 2
-  do-ip6: no
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-key:
-  name: xfr-key
-  algorithm: hmac-sha256
-  secret: "${SECRET}"
-zone:
-  name: example.com
-  zonefile: nsd-example.com.zone
-  allow-notify: 127.0.0.1 xfr-key
-  request-xfr: 127.0.0.1@${port} xfr-key
-`,
-  );
-  start('nsd', 'nsd', ['-d', '-c', join(dir, 'nsd.conf')]);
-
-  writeFileSync(
-    join(dir, 'knot.conf'),
-    `server:
-  rundir: "${dir}"
-  listen: 127.0.0.1@${knotPort}
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-log:
-  - target: stderr
-    any: info
-database:
-  storage: "${dir}/knot-db"
-remote:
-  - id: fedns
-    address: 127.0.0.1@${port}
-    via: 127.0.0.2
-acl:
-  - id: notify_from_fedns
-    address: 127.0.0.1
-    action: notify
-zone:
-  - domain: example.com
-    storage: "${dir}"
-    file: knot-example.com.zone
-    master: fedns
-    acl: notify_from_fedns
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: changes
-`,
-  );
-  start('knot', 'knotd', ['-c', join(dir, 'knot.conf')]);
+  secondaries = startNsdAndKnot({ dir, primaryPort: port, nsdPort, knotPort, tsigSecret: SECRET });
 });
 
 after(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }
-  }
+  await secondaries?.stop();
   await fedns?.stop();
   store?.close();
 });
 
-const diag = () => `\n--- nsd ---\n${logs.get('nsd')}\n--- knot ---\n${logs.get('knot')}\n--- fedns ---\n${fedns.output().slice(-4000)}`;
+const diag = () => `${secondaries.logs()}\n--- fedns ---\n${fedns.output().slice(-4000)}`;
 
 test('NSD and Knot transfer the zone from fedns and answer exactly as fedns does', async () => {
   const serial = await serialAt(port);
