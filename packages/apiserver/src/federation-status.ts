@@ -7,53 +7,19 @@
  * overview read it; `kubectl get federationstatus` shows it as a table.
  */
 import { errors, type KubeObject, type ListOptions, type ResourceBackend, selectionOf, selects, type TableDef, type WatchHandle } from '@fedns/kubewire';
-import type { ClusterObject } from '@fedns/model';
-import { topologyFromCluster } from '@fedns/model';
+import type { ClusterObject, ClusterSummary, ConditionStatus, FederationStatusView, RegionSummary, ServiceProblem, ServiceState } from '@fedns/model';
+import { SERVICE_STATES, topologyFromCluster } from '@fedns/model';
 import type { Store } from '@fedns/store';
 import { FEDERATION_GROUP } from './recordsets.js';
 
-type CondStatus = 'True' | 'False' | 'Unknown';
-
-export interface ClusterSummary {
-  name: string;
-  region: string;
-  zones: string[];
-  ready: CondStatus;
-  reachable: CondStatus;
-  /** The whole cluster drained (spec.drained). */
-  drained: boolean;
-  drainedZones: string[];
-  /** The Ready condition's message (why not Ready). */
-  message: string;
-}
-
-export interface ZoneSummary {
-  name: string;
-  clusters: string[];
-}
-
-export interface RegionSummary {
-  name: string;
-  zones: ZoneSummary[];
-}
-
-/** The ShardsHealthy reasons a Service may have; `Unknown` until the controller wrote its status. */
-export const SERVICE_STATES = ['HealthyShards', 'FailOpen', 'FailClosed', 'WaitingForClusters', 'Unknown'] as const;
-export type ServiceState = (typeof SERVICE_STATES)[number];
-
-export interface ServiceProblem {
-  namespace: string;
-  name: string;
-  state: ServiceState;
-  message: string;
-}
+export { type ClusterSummary, type RegionSummary, SERVICE_STATES, type ServiceState } from '@fedns/model';
 
 /** Services not answering from healthy shards listed in the status (the rest are only counted). */
 const PROBLEMS_LISTED = 100;
 
 type Conditions = { type: string; status: string; reason?: string; message?: string }[];
 const condition = (o: { status?: { conditions?: Conditions } }, type: string) => o.status?.conditions?.find((c) => c.type === type);
-const condStatus = (v: string | undefined): CondStatus => (v === 'True' || v === 'False' ? v : 'Unknown');
+const condStatus = (v: string | undefined): ConditionStatus => (v === 'True' || v === 'False' ? v : 'Unknown');
 
 /** A Service's state: the reason of its ShardsHealthy condition. */
 export function serviceState(svc: { status?: { conditions?: Conditions } }): ServiceState {
@@ -93,7 +59,7 @@ export function summarizeClusters(clusters: ClusterObject[]): { clusters: Cluste
 }
 
 /** The FederationStatus object as of now. */
-export async function federationStatus(store: Store, federation: { name: string; zone: string }): Promise<KubeObject> {
+export async function federationStatus(store: Store, federation: { name: string; zone: string }): Promise<FederationStatusView & KubeObject> {
   const [clusterRows, serviceRows, zone] = await Promise.all([store.listObjects<ClusterObject>('clusters'), store.listObjects<Record<string, unknown>>('services'), store.zoneSnapshot()]);
   const { clusters, regions } = summarizeClusters(clusterRows.items.map((r) => ({ ...r.object, metadata: { ...(r.object.metadata ?? {}), name: r.name } }) as ClusterObject));
   const counts = Object.fromEntries(SERVICE_STATES.map((s) => [s, 0])) as Record<ServiceState, number>;

@@ -6,3 +6,4 @@ export * from './policy.js';
 export * from './kubeconfig.js';
 export * from './regions.js';
 export * from './traffic.js';
+export * from './federation-status.js';

@@ -1,35 +1,11 @@
 /** `kubectl fedns status`: the federation at a glance, from its FederationStatus object. */
+import { type FederationStatusView, SERVICE_STATES } from '@fedns/model';
 import { type Command, FED_API } from '../context.js';
 import { formatObject, table } from '../output.js';
 import { UsageError } from '../args.js';
 
-interface ClusterSummary {
-  name: string;
-  region: string;
-  zones: string[];
-  ready: string;
-  reachable: string;
-  drained: boolean;
-  drainedZones: string[];
-  message: string;
-}
-interface FederationStatus {
-  metadata: { name: string };
-  spec: { zone: string };
-  status: {
-    soaSerial: number;
-    clusterCounts: Record<string, number>;
-    clusters: ClusterSummary[];
-    regions: { name: string; zones: { name: string; clusters: string[] }[] }[];
-    serviceCounts: Record<string, number>;
-    problemServices: { namespace: string; name: string; state: string; message: string }[];
-  };
-}
-
-const STATES = ['HealthyShards', 'FailOpen', 'FailClosed', 'WaitingForClusters', 'Unknown'];
-
 /** Clusters by region and zone, then services by how their global name answers. */
-export function formatStatus(fs: FederationStatus, width = 0): string {
+export function formatStatus(fs: Pick<FederationStatusView, 'metadata' | 'spec' | 'status'>, width = 0): string {
   const s = fs.status;
   const byName = new Map(s.clusters.map((c) => [c.name, c]));
   const cc = s.clusterCounts;
@@ -47,7 +23,7 @@ export function formatStatus(fs: FederationStatus, width = 0): string {
   }
   if (rows.length) out.push(table(['Region', 'Zone', 'Cluster', 'Ready', 'Reachable', 'Drained', 'Message'], rows, width));
   const sc = s.serviceCounts;
-  out.push('', `Services: ${sc.total} (${STATES.map((st) => `${sc[st] ?? 0} ${st}`).join(', ')})`);
+  out.push('', `Services: ${sc.total} (${SERVICE_STATES.map((st) => `${sc[st] ?? 0} ${st}`).join(', ')})`);
   if (s.problemServices.length) {
     out.push(table(['State', 'Service', 'Message'], s.problemServices.map((p) => [p.state, `${p.namespace}/${p.name}`, p.message]), width));
     const listed = s.problemServices.length;
@@ -59,7 +35,7 @@ export function formatStatus(fs: FederationStatus, width = 0): string {
 
 export const status: Command = async (ctx) => {
   if (ctx.args.positional.length) throw new UsageError(`status takes no arguments (got ${ctx.args.positional.join(' ')})`);
-  const list = await ctx.client().get<{ items: FederationStatus[] }>(`${FED_API}/federationstatuses`);
+  const list = await ctx.client().get<{ items: FederationStatusView[] }>(`${FED_API}/federationstatuses`);
   const fs = list.items[0];
   if (!fs) throw new Error('the API server has no FederationStatus');
   return ctx.output ? formatObject(fs, ctx.output) : formatStatus(fs, ctx.width);
