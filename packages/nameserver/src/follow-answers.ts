@@ -4,9 +4,8 @@
  * besides); a sequence the store no longer knows reloads the snapshot. When the store cannot be
  * read the view keeps answering what it had, like the zone (static stability).
  */
-import type { Store } from '@fedns/store';
+import { oneAtATime, type Store } from '@fedns/store';
 import type { ClusterView } from './cluster-view.js';
-import { oneAtATime } from './follow.js';
 
 export interface FollowAnswersOptions {
   logger?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void };

@@ -1,5 +1,5 @@
 import { compareSerial, type RecordSetDiff } from '@fedns/model';
-import type { JournalEntry, Store } from '@fedns/store';
+import { type JournalEntry, oneAtATime, type Store } from '@fedns/store';
 import type { ZoneIndex } from './zone-index.js';
 
 export interface FollowOptions {
@@ -20,36 +20,6 @@ export interface Follower {
   /** Resolves once the first load is done (or failed: the index then keeps serving what it had). */
   readonly loaded: Promise<void>;
   stop(): void;
-}
-
-/**
- * `step` run one at a time: asked again while it runs, it runs once more
- * afterwards (never twice at once, never a request lost); a failure is
- * reported and the next request tries again.
- */
-export function oneAtATime(step: () => Promise<void>, stopped: () => boolean, onError: (err: unknown) => void): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let again = false;
-  return () => {
-    if (stopped()) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await step();
-        } catch (err) {
-          onError(err);
-        }
-      } while (again && !stopped());
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
 }
 
 /** The index diff of one journal entry: replaced RRsets are upserts, not deletes. */

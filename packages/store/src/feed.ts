@@ -5,6 +5,7 @@
  * as a safety net. A log compacted past the position is reported, so the
  * caller relists (an API watch answers 410; a controller resyncs).
  */
+import { oneAtATime } from './one-at-a-time.js';
 import type { ObjectChange, Store } from './types.js';
 
 export interface ObjectFeedOptions {
@@ -30,8 +31,6 @@ export interface ObjectFeed {
 
 export async function followObjects(store: Store, opts: ObjectFeedOptions): Promise<ObjectFeed> {
   let rv = opts.fromRv ?? (await store.revision());
-  let running: Promise<void> | undefined;
-  let again = false;
   let stopped = false;
   const batch = opts.batch ?? 1000;
 
@@ -52,26 +51,7 @@ export async function followObjects(store: Store, opts: ObjectFeedOptions): Prom
     }
   };
 
-  const poll = async (): Promise<void> => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await readAll();
-        } catch (err) {
-          opts.onError?.(err);
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const poll = oneAtATime(readAll, () => stopped, (err) => opts.onError?.(err));
 
   const unwatch = store.watch((c) => {
     if (c.what === 'objects' && c.rv !== rv) void poll();

@@ -7,3 +7,4 @@ export { OBJECT_LOG_SIZE } from './sqlite/object-log.js';
 export { acquireWriterLock, WriterLockHeldError, type WriterHolder, type WriterLock } from './sqlite/writer-lock.js';
 export { SecretBox } from './secrets.js';
 export { followObjects, type ObjectFeed, type ObjectFeedOptions } from './feed.js';
+export { oneAtATime } from './one-at-a-time.js';
