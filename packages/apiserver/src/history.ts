@@ -6,48 +6,11 @@
  * Pure: the caller reads the journal (`historyOf`) and the object log
  * (`objectHistory`).
  */
-import type { RecordSet } from '@fedns/model';
+import type { ObjectEvent, RecordChange, RecordSet, ServiceHistory, ZoneEvent } from '@fedns/model';
 import { CONTROLLER_ACTOR, type JournalEntry, type ObjectChange } from '@fedns/store';
 import { FEDERATION_GROUP } from './recordsets.js';
 
-export interface RecordChange {
-  op: 'add' | 'remove' | 'replace';
-  name: string;
-  type: string;
-  data: string[];
-  ttl: number;
-  /** What a replaced RRset held before. */
-  oldData?: string[];
-  oldTtl?: number;
-}
-
-export interface ZoneEvent {
-  kind: 'ZoneChange';
-  time: string;
-  serial: number;
-  cause: string;
-  /** Who the cause names (`… by USER`); empty for what the controller saw happen (a shard's health). */
-  users: string[];
-  changes: RecordChange[];
-}
-
-export interface ObjectEvent {
-  kind: 'ObjectChange';
-  time: string;
-  resourceVersion: string;
-  type: ObjectChange['type'];
-  user: string;
-  cause: string;
-}
-
-export type HistoryEvent = ZoneEvent | ObjectEvent;
-
-export interface ServiceHistory {
-  apiVersion: string;
-  kind: 'ServiceHistory';
-  metadata: { name: string; namespace: string };
-  items: HistoryEvent[];
-}
+export type { HistoryEvent, ObjectEvent, RecordChange, ServiceHistory, ZoneEvent } from '@fedns/model';
 
 /** The users a journal cause names: each `… by USER` clause (causes are joined with `; `). */
 export function usersOfCause(cause: string): string[] {

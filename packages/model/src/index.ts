@@ -7,3 +7,4 @@ export * from './kubeconfig.js';
 export * from './regions.js';
 export * from './traffic.js';
 export * from './federation-status.js';
+export * from './history.js';

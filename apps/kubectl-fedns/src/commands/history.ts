@@ -1,20 +1,8 @@
 /** `kubectl fedns history NAMESPACE/SERVICE [--limit N]`: the service's timeline (the Service `history` subresource), oldest first like a log. */
+import type { HistoryEvent, RecordChange } from '@fedns/model';
 import type { Command } from '../context.js';
 import { cut, formatObject, table } from '../output.js';
 import { UsageError } from '../args.js';
-
-interface RecordChange {
-  op: 'add' | 'remove' | 'replace';
-  name: string;
-  type: string;
-  data: string[];
-  ttl: number;
-  oldData?: string[];
-  oldTtl?: number;
-}
-type Event =
-  | { kind: 'ZoneChange'; time: string; serial: number; cause: string; users: string[]; changes: RecordChange[] }
-  | { kind: 'ObjectChange'; time: string; resourceVersion: string; type: string; user: string; cause: string };
 
 const changeLine = (c: RecordChange) =>
   c.op === 'add'
@@ -24,7 +12,7 @@ const changeLine = (c: RecordChange) =>
       : `~ ${c.name} ${c.type} ${(c.oldData ?? []).join(', ')} (ttl ${c.oldTtl}) → ${c.data.join(', ')} (ttl ${c.ttl})`;
 
 /** A table of events (time, what, user, cause), each zone change followed by its record changes. */
-export function formatHistory(service: string, items: Event[], width = 0): string {
+export function formatHistory(service: string, items: HistoryEvent[], width = 0): string {
   if (items.length === 0) return `no history kept for service ${service}`;
   const rows: string[][] = [];
   const details = new Map<number, string[]>();
@@ -50,6 +38,6 @@ export const history: Command = async (ctx) => {
   if (!ns || !svc) throw new UsageError(`history: "${arg}" is not NAMESPACE/SERVICE`);
   const limit = ctx.args.flags.limit;
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) throw new UsageError('--limit must be a positive number');
-  const h = await ctx.client().get<{ items: Event[] }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(svc)}/history`, { query: { limit } });
+  const h = await ctx.client().get<{ items: HistoryEvent[] }>(`/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(svc)}/history`, { query: { limit } });
   return ctx.output ? formatObject(h, ctx.output) : formatHistory(`${ns}/${svc}`, h.items, ctx.width);
 };
