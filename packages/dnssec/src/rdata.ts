@@ -4,7 +4,7 @@
  * case; RRSIG's signer name uncompressed and lower case).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv6Words } from '@fedns/model';
+import { ipv6Words, type SoaConfig } from '@fedns/model';
 import { absName, nameWire } from './names.js';
 
 export const TYPE_CODES: Record<string, number> = {
@@ -24,15 +24,8 @@ export function typeName(code: number): string {
   return TYPE_NAMES.get(code) ?? `TYPE${code}`;
 }
 
-/** The SOA fields a zone's SOA RDATA is made of (the serial apart). */
-export interface SoaFields {
-  mname: string;
-  rname: string;
-  refresh: number;
-  retry: number;
-  expire: number;
-  minimum: number;
-}
+/** The SOA fields a zone's SOA RDATA is made of (the serial apart): the configured SOA but its TTL. */
+export type SoaFields = Omit<SoaConfig, 'ttl'>;
 
 const u16 = (v: number) => {
   const b = Buffer.alloc(2);
