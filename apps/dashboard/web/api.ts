@@ -7,6 +7,12 @@
 
 const TOKEN_KEY = 'fedns.token';
 
+// The API's own shapes, from the definitions the API server builds them with (types only: nothing is bundled).
+import type { ClusterSummary, FederationStatusView as FederationStatus } from '@fedns/model/federation-status';
+import type { HistoryEvent, RecordChange } from '@fedns/model/history';
+
+export type { ClusterSummary, FederationStatus, HistoryEvent, RecordChange };
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -149,29 +155,6 @@ export interface WhoAmI {
   authenticated: boolean;
 }
 
-export interface ClusterSummary {
-  name: string;
-  region: string;
-  zones: string[];
-  ready: string;
-  reachable: string;
-  drained: boolean;
-  drainedZones: string[];
-  message: string;
-}
-
-export interface FederationStatus {
-  metadata: { name: string };
-  spec: { zone: string };
-  status: {
-    soaSerial: number;
-    clusterCounts: Record<string, number>;
-    clusters: ClusterSummary[];
-    regions: { name: string; zones: { name: string; clusters: string[] }[] }[];
-    serviceCounts: Record<string, number>;
-    problemServices: { namespace: string; name: string; state: string; message: string }[];
-  };
-}
 
 export interface ServiceRow {
   namespace: string;
@@ -209,24 +192,11 @@ export interface CascadeNode {
   children: CascadeNode[];
 }
 
-export interface RecordChange {
-  op: 'add' | 'remove' | 'replace';
-  name: string;
-  type: string;
-  data: string[];
-  ttl: number;
-  oldData?: string[];
-}
-
-export type HistoryEvent =
-  | { kind: 'ZoneChange'; time: string; serial: number; cause: string; users: string[]; changes: RecordChange[] }
-  | { kind: 'ObjectChange'; time: string; resourceVersion: string; type: string; user: string; cause: string };
-
 export const clusterPath = (name: string) => `${FED}/clusters/${encodeURIComponent(name)}`;
 export const servicePath = (ns: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}`;
 
 /** Drain or undrain a whole cluster (spec.drained), or one zone of it (spec.drainedZones), as a merge patch. */
-export async function setDrain(cluster: ClusterSummary, drain: boolean, zone?: string): Promise<void> {
+export async function setDrain(cluster: Pick<ClusterSummary, 'name' | 'drainedZones'>, drain: boolean, zone?: string): Promise<void> {
   let spec: Record<string, unknown>;
   if (zone === undefined) spec = drain ? { drained: true } : { drained: false };
   else {

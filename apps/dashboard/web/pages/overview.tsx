@@ -5,13 +5,13 @@
  * write would cost more than it shows); drain and undrain with a confirmation.
  */
 import { useState } from 'preact/hooks';
+import { SERVICE_STATES } from '@fedns/model/federation-status';
 import { api, type ClusterSummary, FED, type FederationStatus, setDrain, type WhoAmI } from '../api';
 import { Badge } from '../components/badge';
 import { Confirm, type ConfirmRequest } from '../components/confirm';
 import { useLive } from '../live';
 import { usePoll } from '../poll';
 
-const STATES = ['HealthyShards', 'FailOpen', 'FailClosed', 'WaitingForClusters', 'Unknown'];
 
 function ClusterTile({ c, zone, me, ask }: { c: ClusterSummary; zone: string; me: WhoAmI; ask: (r: ConfirmRequest) => void }) {
   const zoneDrained = c.drainedZones.includes(zone);
@@ -87,7 +87,7 @@ export function Overview({ me }: { me: WhoAmI }) {
         <div class="stat">
           <span class="n">{s.serviceCounts.total}</span> services
           <small>
-            {STATES.filter((st) => (s.serviceCounts[st] ?? 0) > 0).map((st) => (
+            {SERVICE_STATES.filter((st) => (s.serviceCounts[st] ?? 0) > 0).map((st) => (
               <a key={st} href={`#/services?state=${st}`} class={`count ${st}`}>
                 {s.serviceCounts[st]} {st}
               </a>

@@ -43,7 +43,7 @@ function ShardChip({ s, me, ask }: { s: Shard; me: WhoAmI; ask: (r: ConfirmReque
               title: `${clusterDrained ? 'Undrain' : 'Drain'} cluster ${s.cluster}?`,
               body: clusterDrained ? `${s.cluster}'s healthy shards are published again, for every service.` : `No shard of ${s.cluster} is published any more — for every service, not only this one.`,
               action: clusterDrained ? 'Undrain cluster' : 'Drain cluster',
-              run: () => setDrain({ name: s.cluster, drainedZones: [], drained: clusterDrained, region: '', zones: [], ready: '', reachable: '', message: '' }, !clusterDrained),
+              run: () => setDrain({ name: s.cluster, drainedZones: [] }, !clusterDrained),
             })
           }
         >

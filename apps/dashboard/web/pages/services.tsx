@@ -4,10 +4,12 @@
  * filter lives in the URL's hash (`#/services?q=web&state=FailOpen`).
  */
 import { useEffect, useState } from 'preact/hooks';
+import { SERVICE_STATES } from '@fedns/model/federation-status';
 import { api, type ServicePage } from '../api';
 import { Badge } from '../components/badge';
 
-const STATES = ['', 'HealthyShards', 'FailOpen', 'FailClosed', 'WaitingForClusters', 'Unknown'];
+/** '' is every state. */
+const STATES = ['', ...SERVICE_STATES];
 const PAGE = 50;
 
 function setFilter(q: string, state: string): void {
