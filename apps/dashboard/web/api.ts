@@ -8,10 +8,10 @@
 const TOKEN_KEY = 'fedns.token';
 
 // The API's own shapes, from the definitions the API server builds them with (types only: nothing is bundled).
-import type { ClusterSummary, FederationStatusView as FederationStatus } from '@fedns/model/federation-status';
+import type { ClusterSummary, FederationStatusView as FederationStatus, ServicePage, ServiceRow } from '@fedns/model/federation-status';
 import type { HistoryEvent, RecordChange } from '@fedns/model/history';
 
-export type { ClusterSummary, FederationStatus, HistoryEvent, RecordChange };
+export type { ClusterSummary, FederationStatus, HistoryEvent, RecordChange, ServicePage, ServiceRow };
 
 export class ApiError extends Error {
   constructor(
@@ -155,21 +155,6 @@ export interface WhoAmI {
   authenticated: boolean;
 }
 
-
-export interface ServiceRow {
-  namespace: string;
-  name: string;
-  state: string;
-  message: string;
-  ingress: string[];
-  created: string;
-}
-
-export interface ServicePage {
-  items: ServiceRow[];
-  total: number;
-  continue?: string;
-}
 
 export interface Shard {
   cluster: string;

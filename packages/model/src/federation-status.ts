@@ -1,7 +1,8 @@
 /**
- * The FederationStatus object's shape (federation.fedns.io/v1): the API server
- * builds it, `kubectl fedns status` reads it — one definition, so the two
- * cannot drift apart.
+ * The console's read views: the FederationStatus object (federation.fedns.io/v1)
+ * and the dashboard's page of service rows. The API server builds them;
+ * `kubectl fedns status` and the dashboard read them — one definition, so they
+ * cannot drift apart. (No imports: the dashboard's browser build reads this file.)
  */
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -55,4 +56,23 @@ export interface FederationStatusView {
     /** Services not answering from healthy shards (the first ones; the rest are only counted). */
     problemServices: ServiceProblem[];
   };
+}
+
+/** The dashboard's service list: one compact row per federated service. */
+export interface ServiceRow {
+  namespace: string;
+  name: string;
+  state: ServiceState;
+  message: string;
+  /** Load-balancer ingress of every shard (the global name's fail-open set). */
+  ingress: string[];
+  created: string;
+}
+
+export interface ServicePage {
+  items: ServiceRow[];
+  /** Rows matching the filter, over every page. */
+  total: number;
+  /** Pass back as `continue` for the next page; absent on the last one. */
+  continue?: string;
 }

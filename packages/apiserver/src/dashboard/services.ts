@@ -5,26 +5,11 @@
  * gets 50 rows of 10,000, never the objects. Rows are rebuilt only when the
  * store's revision moved.
  */
+import type { ServicePage, ServiceRow } from '@fedns/model';
 import type { Store } from '@fedns/store';
 import { type ServiceState, serviceState } from '../federation-status.js';
 
-export interface ServiceRow {
-  namespace: string;
-  name: string;
-  state: ServiceState;
-  message: string;
-  /** Load-balancer ingress of every shard (the global name's fail-open set). */
-  ingress: string[];
-  created: string;
-}
-
-export interface ServicePage {
-  items: ServiceRow[];
-  /** Rows matching the filter, over every page. */
-  total: number;
-  /** Pass back as `continue` for the next page; absent on the last one. */
-  continue?: string;
-}
+export type { ServicePage, ServiceRow } from '@fedns/model';
 
 export interface ServiceQuery {
   q?: string;
