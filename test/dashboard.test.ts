@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { parse } from 'yaml';
-import { dig, type FednsProcess, freePort, kubeRequest, ROOT, SHARED, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, ROOT, SHARED, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
@@ -65,10 +65,7 @@ before(async () => {
   const apiPort = await freePort();
   ui = `https://127.0.0.1:${apiPort}/ui/`;
   demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', '0s', '--log-level', 'warn']);
-  await waitFor('the demo', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   for (const line of readFileSync(join(dataDir, 'tokens.csv'), 'utf8').split('\n')) {
     if (line.includes('demo-admin')) tokens.admin = line.split(',')[0] as string;
     if (line.includes('demo-viewer')) tokens.viewer = line.split(',')[0] as string;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { dig, type FednsProcess, freePort, lines, runFedns, SHARED, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, lines, runFedns, SHARED, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const dataDir = tempDir();
@@ -47,10 +47,7 @@ before(async () => {
   dnsPort = await freePort();
   const apiPort = await freePort();
   demo = spawnFedns(['demo', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--cluster-grace', '3s', '--stabilization', '500ms', '--log-level', 'warn']);
-  await waitFor('the demo to come up', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   assert.match(demo.output(), /13\/13 member clusters joined and Ready/);
   const kc = parse(readFileSync(kubeconfig, 'utf8')) as { clusters: { name: string; cluster: { server: string } }[]; contexts: { name: string }[] };
   for (const c of kc.clusters) servers.set(c.name, c.cluster.server);

@@ -83,6 +83,14 @@ export async function waitReady(url: string, proc?: FednsProcess, timeoutMs = 20
   );
 }
 
+/** Waits until `fedns demo` has printed its walkthrough (everything up); its output if it exits first. */
+export async function waitDemoUp(demo: FednsProcess, timeoutMs = 60_000): Promise<void> {
+  await waitFor('the demo to come up', async () => {
+    if (demo.child.exitCode !== null) throw new Error(demo.output());
+    return demo.output().includes('Ctrl-C stops everything.');
+  }, timeoutMs, 100);
+}
+
 export interface DigAnswer {
   status: string;
   flags: string[];

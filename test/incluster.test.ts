@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { customImportCorefile, kubeadmCorefile, type SimCluster, startSimCluster, buildKubeconfig } from '@fedns/kube-sim';
 import { parse } from 'yaml';
-import { type DigAnswer, type FednsProcess, freePort, kubeRequest, runFedns, SHARED, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { type DigAnswer, type FednsProcess, freePort, kubeRequest, runFedns, SHARED, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const dataDir = tempDir('fedns-incluster-');
@@ -112,10 +112,7 @@ before(async () => {
     '--cluster-dns-allow', '127.0.0.1/32', '--clusterset-domain', 'clusterset.local', '--xfr-allow', '127.0.0.0/8',
     '--cluster-grace', '3s', '--stabilization', `${STABILIZATION_MS}ms`, '--log-level', 'warn',
   ]);
-  await waitFor('the demo to come up', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   assert.match(demo.output(), /3\/3 member clusters joined and Ready/);
   const kc = parse(readFileSync(kubeconfig, 'utf8')) as { clusters: { name: string; cluster: { server: string } }[] };
   for (const c of kc.clusters) servers.set(c.name, c.cluster.server);

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { dig, type FednsProcess, freePort, ROOT, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, ROOT, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 
 const dataDir = tempDir('fedns-plugin-');
 const kubeconfig = join(dataDir, 'kubeconfig');
@@ -62,10 +62,7 @@ before(async () => {
   dnsPort = await freePort();
   const apiPort = await freePort();
   demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', '0s', '--log-level', 'warn']);
-  await waitFor('the demo', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   viewerToken = (readFileSync(join(dataDir, 'tokens.csv'), 'utf8').split('\n').find((l) => l.includes('demo-viewer')) ?? '').split(',')[0] as string;
   const kc = parse(readFileSync(kubeconfig, 'utf8')) as { clusters: { name: string; cluster: { server: string } }[] };
   for (const c of kc.clusters) servers.set(c.name, c.cluster.server);

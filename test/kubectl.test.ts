@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CONTROLLER_ACTOR } from '@fedns/store';
 import { parse } from 'yaml';
-import { type FednsProcess, freePort, kubeRequest, SHARED, spawnFedns, tempDir, waitFor, openTestStore } from './helpers.js';
+import { type FednsProcess, freePort, kubeRequest, SHARED, spawnFedns, tempDir, waitFor, openTestStore, waitDemoUp } from './helpers.js';
 
 const dataDir = tempDir('fedns-kubectl-');
 const kubeconfig = join(dataDir, 'kubeconfig');
@@ -86,10 +86,7 @@ before(async () => {
   const apiPort = await freePort();
   const dnsPort = await freePort();
   demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', '0s', '--log-level', 'warn']);
-  await waitFor('the demo', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   const kc = parse(readFileSync(kubeconfig, 'utf8')) as { users: { name: string; user: { token?: string } }[]; clusters: { name: string; cluster: Record<string, string> }[] };
   adminToken = kc.users.find((u) => u.name === 'federation-cluster')?.user.token ?? '';
   assert.ok(adminToken, 'fedns demo writes its admin token into the federation-cluster context');

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { dnssecMetrics, LeaderElector } from '@fedns/controller';
 import { Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { dig, type FednsProcess, freePort, kubeRequest, openTestStore, ROOT, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, openTestStore, ROOT, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const DIR = join(ROOT, 'deploy/monitoring');
@@ -72,10 +72,7 @@ before(async () => {
   const dnsPort = await freePort();
   const apiPort = await freePort();
   demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', '0s', '--log-level', 'warn']);
-  await waitFor('the demo', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   // Some activity: a service through the API, a ready pod in the member, DNS queries.
   const kubeconfig = join(dataDir, 'kubeconfig');
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } };

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import type { ClusterObject } from '@fedns/model';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { dig, type FednsProcess, freePort, kubeRequest, lines, runFedns, spawnFedns, tempDir, waitFor, openTestStore } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, lines, runFedns, spawnFedns, tempDir, waitFor, openTestStore, waitDemoUp } from './helpers.js';
 
 const dataDir = tempDir();
 let demo: FednsProcess;
@@ -74,10 +74,7 @@ before(async () => {
   const apiPort = await freePort();
   api = `http://127.0.0.1:${apiPort}`;
   demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--stabilization', '0s', '--log-level', 'warn']);
-  await waitFor('the demo', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 60000, 100);
+  await waitDemoUp(demo);
   const kc = parse(readFileSync(join(dataDir, 'kubeconfig'), 'utf8')) as { clusters: { name: string; cluster: { server: string } }[] };
   for (const c of kc.clusters) servers.set(c.name, c.cluster.server);
   await createService('web');

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse } from 'yaml';
-import { type FednsProcess, freePort, kubeRequest, ROOT, runFedns, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { type FednsProcess, freePort, kubeRequest, ROOT, runFedns, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 
 const running: FednsProcess[] = [];
 after(async () => {
@@ -46,10 +46,7 @@ test('serve on a demo data directory keeps its TLS and tokens; demo again reuses
   const startDemo = async () => {
     const demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, ...listen, '--log-level', 'warn']);
     running.push(demo);
-    await waitFor('the demo', async () => {
-      if (demo.child.exitCode !== null) throw new Error(demo.output());
-      return demo.output().includes('Ctrl-C stops everything.');
-    }, 60000, 100);
+    await waitDemoUp(demo);
     return demo;
   };
   const tokenOf = () => (parse(readFileSync(kubeconfig, 'utf8')) as { users: { name: string; user: { token?: string } }[] }).users.find((u) => u.name === 'federation-cluster')?.user.token;

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { dig, type FednsProcess, freePort, kubeRequest, ROOT, SHARED, spawnFedns, tempDir, waitFor } from './helpers.js';
+import { dig, type FednsProcess, freePort, kubeRequest, ROOT, SHARED, spawnFedns, tempDir, waitFor, waitDemoUp } from './helpers.js';
 import { startUnbound, type Unbound } from './unbound.js';
 
 const dataDir = tempDir('fedns-traffic-');
@@ -79,10 +79,7 @@ before(async () => {
   probePort = await freePort();
   const apiPort = await freePort();
   demo = spawnFedns(['demo', '--scenario', scenario, '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--dns-listen', `127.0.0.1:${dnsPort}`, '--region-fallback', 'nearest', '--client-networks', '203.0.113.0/24=asia-east1,100.64.0.0/10=europe-west1', '--stabilization', '500ms', '--rrl-rate', 'off', '--log-level', 'warn']);
-  await waitFor('the demo', async () => {
-    if (demo.child.exitCode !== null) throw new Error(demo.output());
-    return demo.output().includes('Ctrl-C stops everything.');
-  }, 90_000, 100);
+  await waitDemoUp(demo, 90_000);
   assert.match(demo.output(), /13\/13 member clusters joined and Ready/);
   const kc = parse(readFileSync(kubeconfig, 'utf8')) as { clusters: { name: string; cluster: { server: string } }[] };
   for (const c of kc.clusters) servers.set(c.name, c.cluster.server);
