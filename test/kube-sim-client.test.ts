@@ -148,10 +148,14 @@ describe('kube-sim with @kubernetes/client-node', () => {
   });
 
   it("fedns's MemberCluster restarts its informers after an outage and sees what changed during it", async () => {
-    const member = new MemberCluster({
+    // Every change of the connection state it reports, with the state it reports then.
+    const transitions: boolean[] = [];
+    const member: MemberCluster = new MemberCluster({
       name: sim.name,
       kubeconfig: buildKubeconfig([{ name: sim.name, server: sim.url, token: 'kube-sim-token' }]),
-      onEvent: () => {},
+      onEvent: (_cluster, ev) => {
+        if (ev.kind === 'connection') transitions.push(member.connected);
+      },
       maxBackoffMs: 400,
     });
     await member.start();
@@ -159,12 +163,15 @@ describe('kube-sim with @kubernetes/client-node', () => {
       await waitFor('informers synced', () => member.connected && member.nodes.list().length === 3);
       sim.faults.unreachable(true);
       await waitFor('informers broken', () => !member.connected);
+      const brokenAt = transitions.length;
       // Changed while fedns cannot see the member; a few restarts fail meanwhile.
       sim.stores.services.mutate('default', 'kubernetes', (d) => {
         d.metadata.labels = { ...d.metadata.labels, changed: 'during-outage' };
       });
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(member.connected, false);
+      // Restarts failed meanwhile: none of them may have looked connected, even for a moment.
+      assert.deepEqual(transitions.slice(brokenAt), [], 'no connection change reported while the member is unreachable');
       sim.faults.clear();
       await waitFor('informers synced again', () => member.connected);
       await waitFor('the change made during the outage', () => member.getService('default', 'kubernetes')?.metadata?.labels?.changed === 'during-outage');

@@ -28,6 +28,8 @@ type Obj = k8s.KubernetesObject;
 
 /** The informers whose lists make a member synced (its caches trusted) and whose watches make it connected. */
 const CORE_INFORMERS = ['nodes', 'services', 'endpointslices'];
+/** The first wait before restarting a failed informer. */
+const INITIAL_BACKOFF_MS = 250;
 
 /**
  * Loads a kubeconfig for client-node. client-node (1.x and 2.x) refuses plain-HTTP
@@ -90,6 +92,8 @@ export class MemberCluster {
   private readonly listed = new Set<string>();
   /** Errors per informer, to tell whether a start() listed. */
   private readonly errors = new Map<string, number>();
+  /** The wait before an informer's next restart, doubling while restarts fail. */
+  private readonly backoffMs = new Map<string, number>();
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -122,14 +126,12 @@ export class MemberCluster {
 
   /** `core`: the informer counts for sync and connection state (the DNS ones do not). */
   private wire<T extends Obj>(what: string, inf: k8s.Informer<T>, onObject: (o: T) => void, core = true): void {
-    let backoff = 250;
     inf.on('add', onObject);
     inf.on('update', onObject);
     inf.on('delete', onObject);
-    inf.on('connect', () => {
-      backoff = 250;
-      if (core && this.broken.delete(what)) this.emit({ kind: 'connection' });
-    });
+    // No 'connect' handler: client-node emits it before each list/watch attempt, not after one
+    // succeeded, so during an outage every retry would look connected. A restart that succeeded is
+    // seen in startInformer.
     inf.on('error', (err) => {
       this.errors.set(what, (this.errors.get(what) ?? 0) + 1);
       if (this.stopped) return;
@@ -137,12 +139,13 @@ export class MemberCluster {
       if (core) this.broken.add(what);
       if (core && wasHealthy) this.emit({ kind: 'connection' });
       this.opts.logger?.debug({ cluster: this.name, what, err: String(err) }, 'informer failed; restarting');
+      const backoff = this.backoffMs.get(what) ?? INITIAL_BACKOFF_MS;
       const t = setTimeout(() => {
         this.timers.delete(t);
         if (!this.stopped) void this.startInformer(what, inf);
       }, backoff);
       this.timers.add(t);
-      backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
+      this.backoffMs.set(what, Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000));
     });
   }
 
@@ -157,6 +160,9 @@ export class MemberCluster {
       return;
     }
     if ((this.errors.get(what) ?? 0) !== errorsBefore) return;
+    // Listed (when it had to) and watching again.
+    this.backoffMs.delete(what);
+    if (CORE_INFORMERS.includes(what) && this.broken.delete(what)) this.emit({ kind: 'connection' });
     if (this.stopped || this.listed.has(what) || !CORE_INFORMERS.includes(what)) return;
     this.listed.add(what);
     if (this.listed.size === CORE_INFORMERS.length) this.emit({ kind: 'synced' });
