@@ -227,6 +227,36 @@ describe('postgres engine', () => {
     }
   });
 
+  test('fencing: two candidates that waited behind the old epoch\'s commit: one takes the lease, for a full term', async () => {
+    const url = await freshDatabase();
+    const [s, b, c] = [await PostgresStore.open(base(url)), await PostgresStore.open(base(url)), await PostgresStore.open(base(url))];
+    const raw = new pg.Client({ host: '127.0.0.1', port: pgh.primary.port, user: 'postgres', password: pgh.password, database: url.split('/').pop() });
+    await raw.connect();
+    try {
+      const l = await s.acquireLease('leader', 'A', 200);
+      assert.ok(l);
+      await raw.query('BEGIN');
+      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
+      await sleep(300);
+      // B asks first, C a lease term later; both wait for A's commit.
+      const first = b.acquireLease('leader', 'B', 1000);
+      await sleep(1200);
+      const second = c.acquireLease('leader', 'C', 1000);
+      await sleep(300);
+      await raw.query('COMMIT');
+      const got = (await Promise.all([first, second])).filter((x) => x !== undefined);
+      assert.equal(got.length, 1, `one winner, not ${JSON.stringify(got)}`);
+      const winner = got[0] as NonNullable<(typeof got)[number]>;
+      assert.equal(winner.epoch, l.epoch + 1);
+      // Its term starts when it is granted, not when it was asked for (which was over a term ago).
+      assert.ok(Date.parse(winner.expiresAt) - Date.now() > 500, `expires ${winner.expiresAt}, now ${new Date().toISOString()}`);
+      assert.equal((await s.readLease('leader'))?.holder, winner.holder);
+    } finally {
+      await raw.end();
+      await Promise.all([s.close(), b.close(), c.close()]);
+    }
+  });
+
   test('fencing: a takeover that waits longer than lock_timeout answers "not acquired"', async () => {
     const url = await freshDatabase();
     const s = await PostgresStore.open(base(url, { lockTimeoutMs: 300 }));

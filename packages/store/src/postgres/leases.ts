@@ -1,6 +1,10 @@
 /**
- * Leader-election leases, judged by the database's clock (statement_timestamp(),
- * one instant per statement). `acquire` is one statement: renew a lease the
+ * Leader-election leases, judged by the database's clock. `acquire` reads it
+ * with clock_timestamp(), not statement_timestamp(): a takeover may wait for a
+ * lock (below), and a statement that waited must judge expiry, and start its
+ * term, at the moment it acts — else two candidates that waited together both
+ * see the lease expired, and the first is granted a term that already ran
+ * out while it waited. `acquire` is one statement: renew a lease the
  * holder still holds at the epoch it names (only the times change), else insert a new one
  * (epoch 1) or take over an expired one (epoch + 1, its own expired lease too).
  * A takeover changes the epoch, a key column, so it waits for every transaction
@@ -14,17 +18,18 @@ import { type LeaseRow, toLease } from './rows.js';
 
 const ACQUIRE = `
 WITH renewed AS (
-  UPDATE leases SET renewed_at = statement_timestamp(), expires_at = statement_timestamp() + $3 * interval '1 millisecond'
-  WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > statement_timestamp()
+  UPDATE leases SET renewed_at = clock_timestamp(), expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+  WHERE name = $1 AND holder = $2 AND epoch = $4 AND expires_at > clock_timestamp()
   RETURNING name, holder, epoch, expires_at, renewed_at
 ), taken AS (
   INSERT INTO leases AS l (name, holder, epoch, acquired_at, renewed_at, expires_at)
-  SELECT $1, $2, 1, statement_timestamp(), statement_timestamp(), statement_timestamp() + $3 * interval '1 millisecond'
+  SELECT $1, $2, 1, clock_timestamp(), clock_timestamp(), clock_timestamp() + $3 * interval '1 millisecond'
   WHERE NOT EXISTS (SELECT 1 FROM renewed)
-    AND NOT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND expires_at > statement_timestamp())
-  ON CONFLICT (name) DO UPDATE SET epoch = l.epoch + 1, holder = excluded.holder, acquired_at = excluded.acquired_at,
-    renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
-  WHERE l.expires_at <= statement_timestamp()
+    AND NOT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND expires_at > clock_timestamp())
+  ON CONFLICT (name) DO UPDATE SET epoch = l.epoch + 1, holder = excluded.holder, acquired_at = clock_timestamp(),
+    renewed_at = clock_timestamp(), expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+  -- Evaluated once the row is locked: the times of excluded.* were read before any wait.
+  WHERE l.expires_at <= clock_timestamp()
   RETURNING name, holder, epoch, expires_at, renewed_at
 )
 SELECT * FROM renewed UNION ALL SELECT * FROM taken`;
