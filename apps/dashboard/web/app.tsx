@@ -1,8 +1,7 @@
 /**
  * The app: asks the server who the token belongs to (or whether the API is
  * open), shows the login screen until it knows, then the page of the URL's
- * hash — `#/` overview, `#/services` list, `#/services/NS/NAME` one service.
- * The hash holds only where you are, never the token.
+ * hash (route.ts).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, session, type WhoAmI } from './api';
@@ -10,26 +9,7 @@ import { Login } from './pages/login';
 import { Overview } from './pages/overview';
 import { ServicePage } from './pages/service';
 import { Services } from './pages/services';
-
-export type Route = { page: 'overview' } | { page: 'services'; query: URLSearchParams } | { page: 'service'; namespace: string; name: string };
-
-export function parseRoute(hash: string): Route {
-  const [path = '', q = ''] = hash.replace(/^#/, '').split('?');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] === 'services' && parts.length === 3) return { page: 'service', namespace: parts[1] as string, name: parts[2] as string };
-  if (parts[0] === 'services') return { page: 'services', query: new URLSearchParams(q) };
-  return { page: 'overview' };
-}
-
-function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
-  useEffect(() => {
-    const on = () => setRoute(parseRoute(window.location.hash));
-    window.addEventListener('hashchange', on);
-    return () => window.removeEventListener('hashchange', on);
-  }, []);
-  return route;
-}
+import { useRoute } from './route';
 
 export function App() {
   const [me, setMe] = useState<WhoAmI | undefined>(undefined);

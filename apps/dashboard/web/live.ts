@@ -18,6 +18,7 @@ export function useLive<T>(load: () => Promise<T>, watches: string[], deps: unkn
     let timer: ReturnType<typeof setTimeout> | undefined;
     let running = false;
     let again = false;
+    let failures = 0;
     const reload = async () => {
       if (running) {
         again = true;
@@ -32,9 +33,15 @@ export function useLive<T>(load: () => Promise<T>, watches: string[], deps: unkn
           setData(d);
           setError('');
           setUpdated(new Date());
+          failures = 0;
         } while (again && !cancelled);
       } catch (err) {
-        if (!cancelled) setError((err as Error).message);
+        if (!cancelled) {
+          setError((err as Error).message);
+          // A reload asked for meanwhile is covered by this retry.
+          clearTimeout(timer);
+          timer = setTimeout(reload, Math.min(15_000, 1000 * 2 ** failures++));
+        }
       } finally {
         running = false;
       }

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { SERVICE_STATES } from '@fedns/model/federation-status';
 import { api, type ServicePage } from '../api';
 import { Badge } from '../components/badge';
+import { currentRoute } from '../route';
 
 /** '' is every state. */
 const STATES = ['', ...SERVICE_STATES];
@@ -33,7 +34,9 @@ export function Services({ query }: { query: URLSearchParams }) {
 
   useEffect(() => setPages([]), [q, state]);
   useEffect(() => {
-    const t = setTimeout(() => text !== q && setFilter(text, state), 250);
+    // Typing settles into the URL after 250 ms — unless the user has left the list meanwhile (a click on a
+    // service right after typing): the hashchange of that click may not have re-rendered us yet.
+    const t = setTimeout(() => text !== q && currentRoute().page === 'services' && setFilter(text, state), 250);
     return () => clearTimeout(t);
   }, [text]);
   useEffect(() => {
