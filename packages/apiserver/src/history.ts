@@ -55,6 +55,17 @@ export function describeObjectChange(c: ObjectChange, before: ObjectChange | und
   return `service ${parts.length ? `${parts.join('; ')} changed` : 'updated'} by ${c.actor}`;
 }
 
+/**
+ * Newest first, and consistent for events of the same millisecond: two of a kind keep the order they came in (the
+ * journal and the object log are read newest first; the sort is stable), and a zone change comes before (is newer
+ * than) an object change of the same instant, which caused it.
+ */
+function newestFirst(a: ZoneEvent | ObjectEvent, b: ZoneEvent | ObjectEvent): number {
+  if (a.time !== b.time) return a.time < b.time ? 1 : -1;
+  if (a.kind === b.kind) return 0;
+  return a.kind === 'ZoneChange' ? -1 : 1;
+}
+
 /** The timeline, newest first, at most `limit` events. */
 export function serviceHistory(namespace: string, name: string, journal: JournalEntry[], objectLog: ObjectChange[], limit: number): ServiceHistory {
   const zone: ZoneEvent[] = journal.map((e) => ({ kind: 'ZoneChange', time: e.at, serial: e.soaSerial, cause: e.cause, users: usersOfCause(e.cause), changes: recordChanges(e, namespace, name) }));
@@ -64,6 +75,6 @@ export function serviceHistory(namespace: string, name: string, journal: Journal
     if (c.actor === CONTROLLER_ACTOR) return;
     objects.push({ kind: 'ObjectChange', time: c.at, resourceVersion: String(c.rv), type: c.type, user: c.actor, cause: describeObjectChange(c, objectLog[i + 1]) });
   });
-  const items = [...zone, ...objects].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : a.kind === 'ZoneChange' ? -1 : 1)).slice(0, limit);
+  const items = [...zone, ...objects].sort(newestFirst).slice(0, limit);
   return { apiVersion: `${FEDERATION_GROUP}/v1`, kind: 'ServiceHistory', metadata: { name, namespace }, items };
 }
