@@ -12,7 +12,7 @@ import pg from 'pg';
 import { openStore, SchemaTooNewError } from '../src/index.js';
 import { POSTGRES_MIGRATIONS_DIR, PostgresStore, type PostgresStoreOptions } from '../src/postgres/index.js';
 import { checkFence } from '../src/postgres/tx.js';
-import type { JournalEntry, StoreChange } from '../src/types.js';
+import type { JournalEntry, LeaseRecord, StoreChange } from '../src/types.js';
 import type { RecordSet } from '@fedns/model';
 import { storeConformance } from './conformance.js';
 import { sleep, waitFor } from './conformance/helpers.js';
@@ -196,17 +196,27 @@ describe('postgres engine', () => {
     }
   });
 
-  test('fencing: a takeover waits for a fenced commit in flight; the holder renews meanwhile', async () => {
-    const url = await freshDatabase();
-    const s = await PostgresStore.open(base(url));
+  /** A commit of A's in flight on a connection of its own: A holds the lease (`ttlMs`), its fence is checked, nothing committed yet. */
+  async function commitInFlight(url: string, s: PostgresStore, ttlMs: number): Promise<{ raw: pg.Client; lease: LeaseRecord }> {
     const raw = new pg.Client({ host: '127.0.0.1', port: pgh.primary.port, user: 'postgres', password: pgh.password, database: url.split('/').pop() });
     await raw.connect();
     try {
-      const l = await s.acquireLease('leader', 'A', 400);
-      assert.ok(l);
-      // A commit of A's in flight: fence checked, not yet committed.
+      const lease = await s.acquireLease('leader', 'A', ttlMs);
+      assert.ok(lease);
       await raw.query('BEGIN');
-      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
+      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: lease.epoch });
+      return { raw, lease };
+    } catch (err) {
+      await raw.end();
+      throw err;
+    }
+  }
+
+  test('fencing: a takeover waits for a fenced commit in flight; the holder renews meanwhile', async () => {
+    const url = await freshDatabase();
+    const s = await PostgresStore.open(base(url));
+    const { raw, lease: l } = await commitInFlight(url, s, 400);
+    try {
       const t0 = Date.now();
       const renewed = await s.acquireLease('leader', 'A', 400, l.epoch);
       assert.equal(renewed?.epoch, l.epoch);
@@ -230,13 +240,8 @@ describe('postgres engine', () => {
   test('fencing: two candidates that waited behind the old epoch\'s commit: one takes the lease, for a full term', async () => {
     const url = await freshDatabase();
     const [s, b, c] = [await PostgresStore.open(base(url)), await PostgresStore.open(base(url)), await PostgresStore.open(base(url))];
-    const raw = new pg.Client({ host: '127.0.0.1', port: pgh.primary.port, user: 'postgres', password: pgh.password, database: url.split('/').pop() });
-    await raw.connect();
+    const { raw, lease: l } = await commitInFlight(url, s, 200);
     try {
-      const l = await s.acquireLease('leader', 'A', 200);
-      assert.ok(l);
-      await raw.query('BEGIN');
-      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
       await sleep(300);
       // B asks first, C a lease term later; both wait for A's commit.
       const first = b.acquireLease('leader', 'B', 1000);
@@ -260,13 +265,8 @@ describe('postgres engine', () => {
   test('fencing: a takeover that waits longer than lock_timeout answers "not acquired"', async () => {
     const url = await freshDatabase();
     const s = await PostgresStore.open(base(url, { lockTimeoutMs: 300 }));
-    const raw = new pg.Client({ host: '127.0.0.1', port: pgh.primary.port, user: 'postgres', password: pgh.password, database: url.split('/').pop() });
-    await raw.connect();
+    const { raw, lease: l } = await commitInFlight(url, s, 200);
     try {
-      const l = await s.acquireLease('leader', 'A', 200);
-      assert.ok(l);
-      await raw.query('BEGIN');
-      await checkFence(raw as unknown as pg.PoolClient, { lease: 'leader', holder: 'A', epoch: l.epoch });
       await sleep(400);
       assert.equal(await s.acquireLease('leader', 'B', 10_000), undefined);
       await raw.query('COMMIT');
