@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CSK_FLAGS, covers, generateKey, loadKey, nsec3Hash, publicKeyObject, type RRset, soaText, verifyRRset, ZoneSigner } from '@fedns/dnssec';
+import { base32hex, CSK_FLAGS, covers, generateKey, loadKey, nsec3Hash, publicKeyObject, type RRset, soaText, verifyRRset, ZoneSigner } from '@fedns/dnssec';
 import type { RecordSet, RecordSetDiff } from '@fedns/model';
 import dnsPacket from 'dns-packet';
 import { answerQuery, ZoneIndex } from '../src/index.js';
@@ -61,7 +61,7 @@ function verifyAll(reply: dnsPacket.Packet, sections: ('answers' | 'authorities'
         const v = (r as Rr).data;
         if (r.type === 'NSEC3') {
           const x = v as { algorithm: number; flags: number; iterations: number; nextDomain: Buffer; rrtypes: string[] };
-          return `${x.algorithm} ${x.flags} ${x.iterations} - ${base32(x.nextDomain)} ${x.rrtypes.join(' ')}`;
+          return `${x.algorithm} ${x.flags} ${x.iterations} - ${base32hex(x.nextDomain)} ${x.rrtypes.join(' ')}`;
         }
         if (r.type === 'DNSKEY') {
           const x = v as { flags: number; algorithm: number; key: Buffer };
@@ -81,22 +81,6 @@ function verifyAll(reply: dnsPacket.Packet, sections: ('answers' | 'authorities'
   }
   return n;
 }
-
-const base32 = (b: Buffer) => {
-  const A = '0123456789abcdefghijklmnopqrstuv';
-  let bits = 0;
-  let v = 0;
-  let out = '';
-  for (const x of b) {
-    v = (v << 8) | x;
-    bits += 8;
-    while (bits >= 5) {
-      out += A[(v >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-};
 
 test('DO=1: positive answers and CNAME chains carry RRSIGs that verify; the question case is kept', () => {
   const { signed } = zones();
@@ -137,7 +121,7 @@ test('DO=1: NODATA and empty non-terminals carry the matching NSEC3; NXDOMAIN th
   // name us-west1.example.com. and the wildcard *.example.com. are covered.
   const owners = proof.map((r) => r.name.split('.')[0] as string);
   assert.ok(owners.includes(nsec3Hash('example.com.')), 'the closest encloser matched');
-  const covered = (h: string) => proof.some((r) => covers(r.name.split('.')[0] as string, base32(((r as Rr).data as { nextDomain: Buffer }).nextDomain), h));
+  const covered = (h: string) => proof.some((r) => covers(r.name.split('.')[0] as string, base32hex(((r as Rr).data as { nextDomain: Buffer }).nextDomain), h));
   assert.ok(covered(nsec3Hash('us-west1.example.com.')), 'the next closer name covered');
   assert.ok(covered(nsec3Hash('*.example.com.')), 'the wildcard covered');
   // Below an existing name: the closest encloser is that name.
