@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { anchorFile, delv, zoneDs } from './dnssec-helpers.js';
-import { dig, type FednsProcess, freePort, openTestStore, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { dig, type FednsProcess, changeShard, freePort, seedWorkedExample, spawnFedns, tempDir, touchService, waitFor, waitReady } from './helpers.js';
 import { type Secondaries, startNsdAndKnot } from './nsd-knot.js';
 
 const P = 'nginx.prod.myfed.svc';
@@ -74,17 +74,8 @@ test('NSD and Knot serve the signed zone and delv validates their answers, befor
     await waitFor(`${name} to load serial ${serial}${diag()}`, async () => (await serialAt(p)) === serial, 15_000, 100);
     await allValidate(p, name);
   }
-  const store = await openTestStore(dataDir);
-  const shard = await store.getShard('c1', 'prod', 'nginx');
-  assert.ok(shard);
-  await store.putShard({ ...shard, healthy: false, readyEndpoints: 0, since: new Date().toISOString() });
-  await store.close();
-  const touch = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/merge-patch+json' },
-    body: JSON.stringify({ metadata: { annotations: { 'test.example/failover': 'now' } } }),
-  });
-  assert.equal(touch.status, 200);
+  await changeShard(dataDir, 'c1', { healthy: false, readyEndpoints: 0 });
+  await touchService(api, { 'test.example/failover': 'now' });
   await waitFor('fedns to serve the failed-over chain', async () => (await dig(port, `${P}.us-east1-b.us-east1.${Z}`)).answer[0]?.type === 'CNAME', 5000, 20);
   const next = await serialAt(port);
   for (const [name, p] of [['NSD', nsdPort], ['Knot', knotPort]] as const) {

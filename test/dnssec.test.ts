@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { anchorFile, axfrToFile, delv, verifyZoneFile, zoneDs } from './dnssec-helpers.js';
-import { dig, type FednsProcess, freePort, openTestStore, seedWorkedExample, spawnFedns, tempDir, waitFor, waitReady } from './helpers.js';
+import { dig, type FednsProcess, changeShard, freePort, seedWorkedExample, spawnFedns, tempDir, touchService, waitFor, waitReady } from './helpers.js';
 import { startUnbound, type Unbound } from './unbound.js';
 
 const P = 'nginx.prod.myfed.svc';
@@ -104,19 +104,10 @@ test('Unbound with the trust anchor says secure for each cascade name, and after
   assert.ok(nx.status === 'NXDOMAIN' && nx.ad, `NXDOMAIN is secure\n${nx.raw}`);
 
   // Failover: c1 (us-east1-b) loses its endpoints; the zone and region names fall back up the chain.
-  const store = await openTestStore(dataDir);
-  const shard = await store.getShard('c1', 'prod', 'nginx');
-  assert.ok(shard);
-  await store.putShard({ ...shard, healthy: false, readyEndpoints: 0, since: new Date().toISOString() });
-  await store.close();
+  await changeShard(dataDir, 'c1', { healthy: false, readyEndpoints: 0 });
   const t0 = Date.now();
   // The controller hears of a shard from its member; here the test touches the service so the writer looks again.
-  const touch = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/merge-patch+json' },
-    body: JSON.stringify({ metadata: { annotations: { 'test.example/failover': String(t0) } } }),
-  });
-  assert.equal(touch.status, 200, await touch.text());
+  await touchService(api, { 'test.example/failover': String(t0) });
   const name = `${P}.us-east1-b.us-east1.${Z}`;
   const secureAfter = await waitFor(
     `Unbound to validate the new answer of ${name}`,
@@ -135,17 +126,8 @@ test('Unbound with the trust anchor says secure for each cascade name, and after
 
 test('a weighted set in the signed zone: DO=0 answers one shard by weight, delv (DO=1) gets the whole signed set and validates', async () => {
   // c1 healthy again (the failover above took it out), beside c3: two shards to weigh, 1:3.
-  const store = await openTestStore(dataDir);
-  const shard = await store.getShard('c1', 'prod', 'nginx');
-  assert.ok(shard);
-  await store.putShard({ ...shard, healthy: true, readyEndpoints: 3, since: new Date().toISOString() });
-  await store.close();
-  const patch = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/merge-patch+json' },
-    body: JSON.stringify({ metadata: { annotations: { 'federation.fedns.io/weights': 'c1=1,c3=3' } } }),
-  });
-  assert.equal(patch.status, 200, await patch.text());
+  await changeShard(dataDir, 'c1', { healthy: true, readyEndpoints: 3 });
+  await touchService(api, { 'federation.fedns.io/weights': 'c1=1,c3=3' });
   const global = `${P}.${Z}`;
   const all = ['198.51.100.5', '203.0.113.10'];
   // Weighted: a DO=0 answer carries one shard's address.

@@ -189,6 +189,27 @@ export async function seedWorkedExample(dataDir: string, api: string): Promise<v
   if (res.status !== 201) throw new Error(`creating prod/nginx: ${res.status} ${await res.text()}`);
 }
 
+/**
+ * A shard of the worked example's prod/nginx changed in the store, as the controller would record it from its member
+ * (`since` now). The zone writer sees it once something makes it look at the service again: `touchService`.
+ */
+export async function changeShard(dataDir: string, cluster: string, change: { healthy: boolean; readyEndpoints: number; message?: string }): Promise<void> {
+  const store = await openTestStore(dataDir);
+  try {
+    const shard = await store.getShard(cluster, 'prod', 'nginx');
+    if (!shard) throw new Error(`no shard ${cluster}/prod/nginx in the store`);
+    await store.putShard({ ...shard, ...change, since: new Date().toISOString() });
+  } finally {
+    await store.close();
+  }
+}
+
+/** Merge-patches annotations onto prod/nginx through a plain-HTTP API, so that the zone writer looks at it again. */
+export async function touchService(base: string, annotations: Record<string, string>): Promise<void> {
+  const res = await api(base, '/api/v1/namespaces/prod/services/nginx', { method: 'PATCH', body: { metadata: { annotations } }, contentType: 'application/merge-patch+json' });
+  if (res.status !== 200) throw new Error(`touching prod/nginx: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
 /** The data dir's store, opened beside a running fedns as another process would (SQLite). */
 export async function openTestStore(dataDir: string, opts: { readonly?: boolean } = {}): Promise<import('@fedns/store').Store> {
   const { openStore } = await import('@fedns/store');

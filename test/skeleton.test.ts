@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { dig, type FednsProcess, freePort, lines, runFedns, spawnFedns, tempDir, waitFor, seedWorkedExample, waitReady, openTestStore } from './helpers.js';
+import { changeShard, dig, type FednsProcess, freePort, lines, runFedns, spawnFedns, tempDir, touchService, waitFor, seedWorkedExample, waitReady, openTestStore } from './helpers.js';
 
 const P = 'nginx.prod.myfed.svc';
 const dataDir = tempDir();
@@ -86,11 +86,8 @@ test('a second `fedns nameserver` process follows commits of `fedns serve` withi
 
   // c3 loses its endpoints: Europe falls back to global. (The shard as the controller would record it;
   // a touch of the Service through the API makes the controller look at the service again.)
-  const store = await openTestStore(dataDir);
-  await store.putShard({ cluster: 'c3', namespace: 'prod', service: 'nginx', addresses: ['198.51.100.5'], readyEndpoints: 0, healthy: false, since: new Date().toISOString(), message: 'no ready endpoints' });
-  await store.close();
-  const touched = await fetch(`${api}/api/v1/namespaces/prod/services/nginx`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { 'test.fedns.io/c3': 'down' } } }) });
-  assert.equal(touched.status, 200, await touched.text());
+  await changeShard(dataDir, 'c3', { healthy: false, readyEndpoints: 0, message: 'no ready endpoints' });
+  await touchService(api, { 'test.fedns.io/c3': 'down' });
   const t0 = Date.now();
   await waitFor('the follower to see the change', async () => (await dig(port, `${P}.europe-west1.example.com.`, 'CNAME')).answer[0]?.data === `${P}.example.com.`, 1000, 20);
   const elapsed = Date.now() - t0;
